@@ -1,0 +1,67 @@
+# AllaweePlus — `make run` and `make test` are the two commands (see README).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# A Python 3.12+ for uv: $PYTHON, then pyenv versions, then python3.13/3.12/python3 on PATH.
+PYTHON ?= $(shell for p in $$(ls -d $$(pyenv root 2>/dev/null)/versions/3.1[2-9]*/bin/python3 2>/dev/null | sort -V -r) python3.13 python3.12 python3; do \
+	command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null && { command -v $$p; break; }; done)
+UV ?= $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
+export UV_PYTHON := $(PYTHON)
+export UV_LINK_MODE := copy
+RUN := $(UV) run --frozen
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: help venv run test lint migrations-check deploy-check pytest test-e2e test-postgres bench clean
+
+help:
+	@echo "make run    - set up, migrate, load demo data, start web server + task worker"
+	@echo "make test   - lint, migration and deploy checks, the whole unit/integration suite"
+	@echo "make test-e2e / test-postgres / bench - see README"
+
+venv:
+	@test -n "$(PYTHON)" || { echo "No Python 3.12+ found: install one or set PYTHON=/path/to/python3.12"; exit 1; }
+	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv
+	@$(UV) sync --frozen --quiet
+
+run: venv
+	@mkdir -p var
+	DEBUG=true $(RUN) python manage.py migrate --noinput
+	DEBUG=true $(RUN) python manage.py seed_demo
+	@echo ""
+	@echo "AllaweePlus is starting on http://$(HOST):$(PORT)/  (Ctrl-C stops the web server and the worker)"
+	@trap 'kill 0' INT TERM EXIT; \
+	DEBUG=true $(RUN) python manage.py run_huey --quiet & \
+	DEBUG=true $(RUN) python manage.py runserver $(HOST):$(PORT)
+
+lint: venv
+	$(RUN) ruff check .
+	$(RUN) ruff format --check .
+
+migrations-check: venv
+	DEBUG=true $(RUN) python manage.py makemigrations --check --dry-run
+
+# Production-like variables: check --deploy must be clean (warnings fail the build).
+deploy-check: venv
+	DEBUG=false ALLOWED_HOSTS=allaweeplus.example \
+	SECRET_KEY="ci-$$(head -c 48 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c 60)" \
+	PII_ENCRYPTION_KEYS="$$($(RUN) python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')" \
+	PII_HMAC_KEY="$$(head -c 32 /dev/urandom | base64)" MFA_REQUIRED_FOR_STAFF=true \
+	$(RUN) python manage.py check --deploy --fail-level WARNING
+
+pytest: venv
+	$(RUN) pytest -m "not e2e" -n $${PYTEST_WORKERS:-2} $(PYTEST_ARGS)
+
+test: lint migrations-check deploy-check pytest
+
+test-e2e: venv
+	$(RUN) pytest -m e2e -p no:xdist $(PYTEST_ARGS)
+
+# The same suite against the local PostgreSQL and Redis (what .ci/run does in CI).
+test-postgres: venv
+	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/allaweeplus} \
+	REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/15} \
+	$(RUN) pytest -m "not e2e" -n $${PYTEST_WORKERS:-2} $(PYTEST_ARGS)
+
+clean:
+	rm -rf var staticfiles .pytest_cache .ruff_cache

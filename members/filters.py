@@ -1,0 +1,31 @@
+import django_filters
+from django import forms
+
+from members.models import KycStatus, Member
+from members.selectors import search_members
+from members.validators import STATE_CHOICES
+
+
+class MemberFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(
+        method="search",
+        label="Search",
+        widget=forms.TextInput(
+            attrs={"placeholder": "Name, e-mail, phone, state code, BVN last 4", "type": "search"}
+        ),
+    )
+    kyc_status = django_filters.ChoiceFilter(choices=KycStatus.choices, label="KYC status")
+    deployment_state = django_filters.ChoiceFilter(choices=STATE_CHOICES, label="State")
+    created_after = django_filters.DateFilter(
+        field_name="created_at",
+        lookup_expr="date__gte",
+        label="Joined from",
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+
+    class Meta:
+        model = Member
+        fields = ["q", "kyc_status", "deployment_state", "created_after"]
+
+    def search(self, queryset, name, value):
+        return search_members(queryset, value)

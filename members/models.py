@@ -1,0 +1,240 @@
+import uuid
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser, BaseUserManager
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+
+from members.banks import BANK_CHOICES, bank_name
+from members.validators import STATE_CHOICES
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def _create_user(self, email, password, **extra):
+        if not email:
+            raise ValueError("An e-mail address is required")
+        user = self.model(email=self.normalize_email(email).lower(), **extra)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email, password=None, **extra):
+        extra.setdefault("is_staff", False)
+        extra.setdefault("is_superuser", False)
+        return self._create_user(email, password, **extra)
+
+    def create_superuser(self, email, password=None, **extra):
+        extra.setdefault("is_staff", True)
+        extra.setdefault("is_superuser", True)
+        return self._create_user(email, password, **extra)
+
+
+class User(AbstractUser):
+    """Login is the e-mail address. Staff (``is_staff``) are the back office."""
+
+    username = None
+    first_name = None
+    last_name = None
+    email = models.EmailField("e-mail address", unique=True)
+    display_name = models.CharField(max_length=120, blank=True)
+
+    USERNAME_FIELD = "email"
+    REQUIRED_FIELDS = []
+
+    objects = UserManager()
+
+    class Meta:
+        ordering = ["email"]
+
+    def __str__(self):
+        return self.display_name or self.email
+
+    def get_full_name(self):
+        return self.display_name or self.email
+
+    def get_short_name(self):
+        return self.display_name or self.email
+
+
+class KycStatus(models.TextChoices):
+    INCOMPLETE = "incomplete", "Incomplete"
+    SUBMITTED = "submitted", "Submitted"
+    VERIFIED = "verified", "Verified"
+    REJECTED = "rejected", "Rejected"
+
+
+KYC_TRANSITIONS = {
+    KycStatus.INCOMPLETE: {KycStatus.SUBMITTED},
+    KycStatus.SUBMITTED: {KycStatus.VERIFIED, KycStatus.REJECTED},
+    KycStatus.REJECTED: {KycStatus.SUBMITTED},
+    KycStatus.VERIFIED: set(),
+}
+# A member may edit the profile only while it is not under review or verified.
+KYC_EDITABLE = {KycStatus.INCOMPLETE, KycStatus.REJECTED}
+
+
+class Batch(models.TextChoices):
+    A = "A", "Batch A"
+    B = "B", "Batch B"
+    C = "C", "Batch C"
+
+
+class Member(models.Model):
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="member"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    full_name = models.CharField(max_length=150, blank=True)
+    date_of_birth = models.DateField(null=True, blank=True)
+    phone = models.CharField("phone (E.164)", max_length=16, null=True, blank=True)
+
+    # BVN: ciphertext (MultiFernet), keyed HMAC blind index for lookups, last 4 for display.
+    bvn_encrypted = models.TextField(blank=True, editable=False)
+    bvn_hash = models.CharField(max_length=64, null=True, blank=True, editable=False)
+    bvn_last4 = models.CharField(max_length=4, blank=True, editable=False)
+
+    state_code = models.CharField("NYSC state code", max_length=16, null=True, blank=True)
+    batch = models.CharField(max_length=1, choices=Batch.choices, blank=True)
+    stream = models.PositiveSmallIntegerField(null=True, blank=True)
+    deployment_state = models.CharField(max_length=2, choices=STATE_CHOICES, blank=True)
+    ppa_name = models.CharField("place of primary assignment", max_length=200, blank=True)
+    service_start = models.DateField(null=True, blank=True)
+    passing_out = models.DateField(
+        null=True, blank=True, help_text="Start + 12 months unless staff record an extension."
+    )
+
+    monthly_allowance = models.BigIntegerField(
+        "monthly allowance (kobo)", default=settings.DEFAULT_MONTHLY_ALLOWANCE_KOBO
+    )
+    other_income = models.BigIntegerField("other monthly income (kobo)", default=0)
+
+    bank_code = models.CharField(max_length=8, choices=BANK_CHOICES, blank=True)
+    account_number = models.CharField("NUBAN account number", max_length=10, blank=True)
+    account_name = models.CharField(max_length=150, blank=True)
+    account_name_confirmed = models.BooleanField(default=False)
+
+    kyc_status = models.CharField(
+        max_length=12, choices=KycStatus.choices, default=KycStatus.INCOMPLETE
+    )
+    kyc_rejection_reason = models.TextField(blank=True)
+    kyc_reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    kyc_reviewed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        permissions = [
+            ("review_kyc", "Can verify or reject a member's KYC"),
+            ("reveal_bvn", "Can reveal a member's full BVN"),
+            ("view_member_documents", "Can download a member's KYC documents"),
+            ("edit_service_dates", "Can change service and passing-out dates"),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["bvn_hash"], name="member_unique_bvn"),
+            models.UniqueConstraint(fields=["phone"], name="member_unique_phone"),
+            models.UniqueConstraint(fields=["state_code"], name="member_unique_state_code"),
+            models.UniqueConstraint(
+                fields=["bank_code", "account_number"],
+                condition=~Q(account_number=""),
+                name="member_unique_bank_account",
+            ),
+            models.CheckConstraint(
+                condition=Q(monthly_allowance__gte=0) & Q(other_income__gte=0),
+                name="member_income_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(kyc_status__in=KycStatus.values), name="member_kyc_status_valid"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["-created_at", "-id"], name="member_created"),
+            models.Index(fields=["kyc_status", "-created_at"], name="member_kyc_created"),
+            models.Index(fields=["deployment_state", "-created_at"], name="member_state_created"),
+            models.Index(fields=["bvn_last4"], name="member_bvn_last4"),
+            models.Index(fields=["full_name"], name="member_full_name"),
+        ]
+
+    def __str__(self):
+        return self.full_name or f"Member {self.pk}"
+
+    def get_absolute_url(self):
+        return reverse("members:staff_detail", args=[self.pk])
+
+    @property
+    def bvn_masked(self) -> str:
+        from portal.crypto import mask
+
+        return mask(self.bvn_last4) if self.bvn_last4 else ""
+
+    @property
+    def bank_name(self) -> str:
+        return bank_name(self.bank_code) if self.bank_code else ""
+
+    @property
+    def monthly_income(self) -> int:
+        return self.monthly_allowance + self.other_income
+
+    @property
+    def is_kyc_editable(self) -> bool:
+        return self.kyc_status in KYC_EDITABLE
+
+    @property
+    def is_profile_complete(self) -> bool:
+        required = [
+            self.full_name,
+            self.date_of_birth,
+            self.phone,
+            self.bvn_hash,
+            self.state_code,
+            self.deployment_state,
+            self.ppa_name,
+            self.service_start,
+            self.passing_out,
+            self.bank_code,
+            self.account_number,
+        ]
+        return all(required)
+
+
+class DocumentKind(models.TextChoices):
+    CALL_UP_LETTER = "call_up_letter", "NYSC call-up letter"
+    ID_CARD = "id_card", "NYSC ID card"
+
+
+REQUIRED_DOCUMENTS = (DocumentKind.CALL_UP_LETTER, DocumentKind.ID_CARD)
+
+
+def _document_path(instance, filename):
+    # The stored name never contains the member's file name: it may carry personal data.
+    return f"documents/{instance.member_id}/{uuid.uuid4().hex}"
+
+
+class MemberDocument(models.Model):
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="documents")
+    kind = models.CharField(max_length=20, choices=DocumentKind.choices)
+    file = models.FileField(upload_to=_document_path, max_length=200)
+    original_name = models.CharField(max_length=200)
+    content_type = models.CharField(max_length=50)
+    size = models.PositiveIntegerField()
+    sha256 = models.CharField(max_length=64)
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-uploaded_at", "-id"]
+        indexes = [models.Index(fields=["member", "kind", "-uploaded_at"], name="doc_member_kind")]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} of member {self.member_id}"

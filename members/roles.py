@@ -1,0 +1,93 @@
+"""Staff roles are Django groups with permissions, created and kept in sync by migrations.
+
+Each app that adds permissions adds a data migration calling ``sync_role_permissions``; a
+permission that does not exist yet (its app not migrated) is skipped until then.
+"""
+
+LOAN_OFFICERS = "Loan officers"
+FINANCE = "Finance"
+ADMINISTRATORS = "Administrators"
+ROLES = (LOAN_OFFICERS, FINANCE, ADMINISTRATORS)
+
+_MEMBER_READ = [
+    "members.view_member",
+    "members.view_memberdocument",
+    "members.view_member_documents",
+]
+
+ROLE_PERMISSIONS: dict[str, list[str]] = {
+    LOAN_OFFICERS: [
+        *_MEMBER_READ,
+        "members.review_kyc",
+        "loans.view_loanproduct",
+        "loans.view_application",
+        "loans.review_application",
+        "loans.approve_application",
+        "loans.view_loan",
+        "payments.view_payment",
+        "payments.view_collections",
+        "payments.log_contact",
+        "portal.view_auditevent",
+    ],
+    FINANCE: [
+        *_MEMBER_READ,
+        "loans.view_loanproduct",
+        "loans.view_application",
+        "loans.view_loan",
+        "loans.disburse_loan",
+        "payments.view_payment",
+        "payments.add_payment",
+        "payments.reverse_payment",
+        "payments.view_ledger",
+        "payments.reconcile_statement",
+        "payments.view_collections",
+        "payments.log_contact",
+        "payments.approve_write_off",
+        "payments.view_dailyreport",
+        "payments.set_allowance_delay",
+        "portal.view_auditevent",
+    ],
+    ADMINISTRATORS: [
+        *_MEMBER_READ,
+        "members.reveal_bvn",
+        "members.change_member",
+        "members.edit_service_dates",
+        "members.view_user",
+        "members.change_user",
+        "auth.view_group",
+        "auth.change_group",
+        "loans.view_loanproduct",
+        "loans.add_loanproduct",
+        "loans.change_loanproduct",
+        "loans.view_application",
+        "loans.view_loan",
+        "payments.view_payment",
+        "payments.view_ledger",
+        "payments.view_dailyreport",
+        "portal.view_auditevent",
+    ],
+}
+
+
+def sync_role_permissions(apps, schema_editor=None):
+    """Create the role groups and give each exactly the permissions that exist now."""
+    from django.contrib.auth.management import create_permissions
+
+    for app_config in apps.get_app_configs():
+        app_config.models_module = True
+        create_permissions(app_config, verbosity=0)
+        app_config.models_module = None
+
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    for role, names in ROLE_PERMISSIONS.items():
+        group, _ = Group.objects.get_or_create(name=role)
+        wanted = []
+        for name in names:
+            app_label, codename = name.split(".")
+            perm = Permission.objects.filter(
+                content_type__app_label=app_label, codename=codename
+            ).first()
+            if perm is not None:
+                wanted.append(perm)
+        group.permissions.add(*wanted)

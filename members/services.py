@@ -1,0 +1,254 @@
+"""Every write to members goes through here: one transaction, one audit event per change."""
+
+import hashlib
+
+import filetype
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from members.models import (
+    KYC_TRANSITIONS,
+    REQUIRED_DOCUMENTS,
+    KycStatus,
+    Member,
+    MemberDocument,
+)
+from portal import audit
+from portal.crypto import bvn_blind_index, pii_cipher
+from portal.errors import Conflict, DomainError, NotAllowed, check_transition
+
+ALLOWED_DOCUMENT_TYPES = {
+    "application/pdf": "pdf",
+    "image/jpeg": "jpg",
+    "image/png": "png",
+}
+
+# Profile fields a member edits; BVN is handled apart because it is stored encrypted.
+PROFILE_FIELDS = (
+    "full_name",
+    "date_of_birth",
+    "phone",
+    "state_code",
+    "batch",
+    "stream",
+    "deployment_state",
+    "ppa_name",
+    "service_start",
+    "passing_out",
+    "monthly_allowance",
+    "other_income",
+    "bank_code",
+    "account_number",
+)
+
+_UNIQUE_MESSAGES = {
+    "member_unique_bvn": ("bvn", "This BVN is already registered to another member."),
+    "member_unique_phone": ("phone", "This phone number is already registered."),
+    "member_unique_state_code": ("state_code", "This NYSC state code is already registered."),
+    "member_unique_bank_account": (
+        "account_number",
+        "This bank account is already registered to another member.",
+    ),
+}
+
+
+def get_or_create_member(*, user) -> Member:
+    member, _ = Member.objects.get_or_create(user=user)
+    return member
+
+
+def set_bvn(member: Member, bvn: str) -> None:
+    """Encrypt the BVN and keep only what is needed to find and show it (hash, last 4)."""
+    member.bvn_encrypted = pii_cipher().encrypt(bvn)
+    member.bvn_hash = bvn_blind_index(bvn)
+    member.bvn_last4 = bvn[-4:]
+
+
+def _changed(before: dict, after: dict) -> dict:
+    return {key: [before[key], after[key]] for key in after if before.get(key) != after[key]}
+
+
+def _snapshot(member: Member) -> dict:
+    return {
+        field: (str(value) if value is not None else None)
+        for field in PROFILE_FIELDS
+        for value in [getattr(member, field)]
+    }
+
+
+@transaction.atomic
+def update_member_profile(
+    *, member: Member, actor, data: dict, bvn: str | None = None, request=None
+):
+    """Save a member's KYC profile. Only editable while incomplete or rejected."""
+    member = Member.objects.select_for_update().get(pk=member.pk)
+    if member.user_id != actor.pk:
+        raise NotAllowed("You can only edit your own profile.")
+    if not member.is_kyc_editable:
+        raise Conflict(
+            "Your profile is "
+            f"{member.get_kyc_status_display().lower()} and can no longer be edited here. "
+            "Contact support to change it."
+        )
+    before = _snapshot(member)
+    for field, value in data.items():
+        if field not in PROFILE_FIELDS:
+            raise DomainError(f"{field} cannot be set here.")
+        setattr(member, field, value)
+    changed_bvn = False
+    if bvn:
+        new_hash = bvn_blind_index(bvn)
+        if new_hash != member.bvn_hash:
+            set_bvn(member, bvn)
+            changed_bvn = True
+    try:
+        with transaction.atomic():
+            member.save()
+    except IntegrityError as exc:
+        for constraint, (field, message) in _UNIQUE_MESSAGES.items():
+            if constraint in str(exc):
+                raise Conflict(message, fields={field: message}) from exc
+        raise
+    changes = _changed(before, _snapshot(member))
+    if changed_bvn:
+        changes["bvn"] = "changed"  # never the value itself
+    audit.record(
+        actor=actor, action="member.profile_updated", obj=member, changes=changes, request=request
+    )
+    return member
+
+
+@transaction.atomic
+def upload_document(*, member: Member, actor, kind: str, uploaded_file, request=None):
+    """Store a KYC document privately after checking its real type by content, not its name."""
+    if member.user_id != actor.pk:
+        raise NotAllowed("You can only upload documents to your own profile.")
+    member = Member.objects.select_for_update().get(pk=member.pk)
+    if not member.is_kyc_editable:
+        raise Conflict("Your documents are under review or verified and cannot be changed.")
+    if uploaded_file.size > settings.DOCUMENT_MAX_BYTES:
+        raise DomainError("The file is larger than 5 MB.", fields={"file": "Too large"})
+    head = uploaded_file.read(8192)
+    uploaded_file.seek(0)
+    kind_guess = filetype.guess(head)
+    if kind_guess is None or kind_guess.mime not in ALLOWED_DOCUMENT_TYPES:
+        raise DomainError(
+            "Upload a PDF, JPEG or PNG file (the file's content is checked, not its name).",
+            fields={"file": "Unsupported type"},
+        )
+    digest = hashlib.sha256()
+    for chunk in uploaded_file.chunks():
+        digest.update(chunk)
+    uploaded_file.seek(0)
+    document = MemberDocument(
+        member=member,
+        kind=kind,
+        original_name=(uploaded_file.name or "document")[:200],
+        content_type=kind_guess.mime,
+        size=uploaded_file.size,
+        sha256=digest.hexdigest(),
+        uploaded_by=actor,
+    )
+    document.file.save(
+        f"upload.{ALLOWED_DOCUMENT_TYPES[kind_guess.mime]}", uploaded_file, save=False
+    )
+    document.save()
+    audit.record(
+        actor=actor,
+        action="member.document_uploaded",
+        obj=member,
+        changes={"kind": kind, "document_id": document.pk, "content_type": kind_guess.mime},
+        request=request,
+    )
+    return document
+
+
+def missing_documents(member: Member) -> list[str]:
+    present = set(member.documents.values_list("kind", flat=True))
+    return [kind.label for kind in REQUIRED_DOCUMENTS if kind not in present]
+
+
+@transaction.atomic
+def submit_kyc(*, member: Member, actor, request=None) -> Member:
+    member = Member.objects.select_for_update().get(pk=member.pk)
+    if member.user_id != actor.pk:
+        raise NotAllowed("You can only submit your own profile.")
+    check_transition(KYC_TRANSITIONS, member.kyc_status, KycStatus.SUBMITTED, what="profile")
+    if not member.is_profile_complete:
+        raise DomainError("Complete every field of your profile before submitting it.")
+    missing = missing_documents(member)
+    if missing:
+        raise DomainError(f"Upload your {' and '.join(missing)} before submitting.")
+    return _move_kyc(member, KycStatus.SUBMITTED, actor=actor, request=request)
+
+
+def _move_kyc(member, target, *, actor, request, reason=""):
+    before = member.kyc_status
+    member.kyc_status = target
+    member.kyc_rejection_reason = reason
+    fields = ["kyc_status", "kyc_rejection_reason", "updated_at"]
+    if target in (KycStatus.VERIFIED, KycStatus.REJECTED):
+        member.kyc_reviewed_by = actor
+        member.kyc_reviewed_at = timezone.now()
+        fields += ["kyc_reviewed_by", "kyc_reviewed_at"]
+    member.save(update_fields=fields)
+    audit.record(
+        actor=actor,
+        action=f"member.kyc_{target}",
+        obj=member,
+        changes={"kyc_status": [before, target], **({"reason": reason} if reason else {})},
+        request=request,
+    )
+    return member
+
+
+def _require_reviewer(actor):
+    if not actor.has_perm("members.review_kyc"):
+        raise NotAllowed("You do not have permission to review KYC.")
+
+
+@transaction.atomic
+def verify_kyc(*, member: Member, actor, request=None) -> Member:
+    _require_reviewer(actor)
+    member = Member.objects.select_for_update().get(pk=member.pk)
+    if member.user_id == actor.pk:
+        raise NotAllowed("You cannot review your own KYC.")
+    check_transition(KYC_TRANSITIONS, member.kyc_status, KycStatus.VERIFIED, what="profile")
+    return _move_kyc(member, KycStatus.VERIFIED, actor=actor, request=request)
+
+
+@transaction.atomic
+def reject_kyc(*, member: Member, actor, reason: str, request=None) -> Member:
+    _require_reviewer(actor)
+    reason = (reason or "").strip()
+    if len(reason) < 5:
+        raise DomainError(
+            "Give the member a reason (at least 5 characters).", fields={"reason": "Required"}
+        )
+    member = Member.objects.select_for_update().get(pk=member.pk)
+    if member.user_id == actor.pk:
+        raise NotAllowed("You cannot review your own KYC.")
+    check_transition(KYC_TRANSITIONS, member.kyc_status, KycStatus.REJECTED, what="profile")
+    return _move_kyc(member, KycStatus.REJECTED, actor=actor, request=request, reason=reason)
+
+
+def reveal_bvn(*, member: Member, actor, request=None) -> str:
+    """Full BVN for a permitted staff member; every reveal is written to the audit log."""
+    if not actor.has_perm("members.reveal_bvn"):
+        raise NotAllowed("You do not have permission to reveal a BVN.")
+    if not member.bvn_encrypted:
+        raise DomainError("This member has not given a BVN yet.")
+    audit.record(actor=actor, action="member.bvn_revealed", obj=member, request=request)
+    return pii_cipher().decrypt(member.bvn_encrypted)
+
+
+def record_document_view(*, document: MemberDocument, actor, request=None) -> None:
+    if actor.pk != document.member.user_id:
+        audit.record(
+            actor=actor,
+            action="member.document_viewed",
+            obj=document.member,
+            changes={"document_id": document.pk, "kind": document.kind},
+            request=request,
+        )

@@ -1,0 +1,240 @@
+from allauth.account.decorators import reauthentication_required
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import FileResponse, HttpResponse
+from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.views.decorators.http import require_POST
+from django.views.decorators.vary import vary_on_headers
+
+from members import services
+from members.filters import MemberFilter
+from members.forms import DocumentUploadForm, KycRejectForm, MemberProfileForm
+from members.selectors import document_visible_to, member_for_staff, member_list_for_staff
+from members.tables import MemberTable
+from portal.errors import DomainError
+from portal.permissions import StaffPermissionRequiredMixin, require_staff_perm
+from portal.tables import HtmxTableView
+
+
+def _member_of(request):
+    if request.user.is_staff:
+        raise PermissionDenied("The member portal is for members; use the back office.")
+    return services.get_or_create_member(user=request.user)
+
+
+# --- Member portal ------------------------------------------------------------------------
+
+
+@login_required
+def dashboard(request):
+    member = _member_of(request)
+    context = {"member": member, "missing_documents": services.missing_documents(member)}
+    for extra in _dashboard_extras:
+        context.update(extra(request, member))
+    return render(request, "members/dashboard.html", context)
+
+
+# Other apps (loans, payments) add their dashboard panels here without members importing them.
+_dashboard_extras = []
+
+
+def register_dashboard_panel(func):
+    _dashboard_extras.append(func)
+    return func
+
+
+@login_required
+@vary_on_headers("HX-Request")
+def profile(request):
+    member = _member_of(request)
+    if request.method == "POST":
+        if not member.is_kyc_editable:
+            messages.error(request, "Your profile is under review or verified and is locked.")
+            return redirect("members:profile")
+        form = MemberProfileForm(request.POST, member=member)
+        if form.is_valid():
+            try:
+                services.update_member_profile(
+                    member=member,
+                    actor=request.user,
+                    data=form.profile_data(),
+                    bvn=form.cleaned_data.get("bvn") or None,
+                    request=request,
+                )
+            except DomainError as exc:
+                for field, message in exc.fields.items():
+                    form.add_error(field if field in form.fields else None, message)
+                if not exc.fields:
+                    form.add_error(None, exc.message)
+            else:
+                messages.success(request, "Your profile is saved.")
+                return redirect("members:profile")
+    else:
+        form = MemberProfileForm(member=member)
+    return render(
+        request,
+        "members/profile.html",
+        {
+            "member": member,
+            "form": form,
+            "upload_form": DocumentUploadForm(),
+            "documents": member.documents.all(),
+            "missing_documents": services.missing_documents(member),
+        },
+    )
+
+
+@login_required
+@require_POST
+def profile_validate(request):
+    """HTMX inline validation of the field that changed; the full POST still validates all."""
+    member = _member_of(request)
+    form = MemberProfileForm(request.POST, member=member)
+    form.is_valid()
+    # Only fields the member has filled in get their errors shown; inputs are never replaced,
+    # so typing and focus are not disturbed.
+    html = "".join(
+        render_to_string(
+            "members/profile.html#field_errors", {"field": form[name]}, request=request
+        )
+        for name in form.fields
+        if request.POST.get(name)
+    )
+    return HttpResponse(html)
+
+
+@login_required
+@require_POST
+def upload_document(request):
+    member = _member_of(request)
+    form = DocumentUploadForm(request.POST, request.FILES)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+        return redirect("members:profile")
+    try:
+        services.upload_document(
+            member=member,
+            actor=request.user,
+            kind=form.cleaned_data["kind"],
+            uploaded_file=form.cleaned_data["file"],
+            request=request,
+        )
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "Document uploaded.")
+    return redirect("members:profile")
+
+
+@login_required
+@require_POST
+def submit_kyc(request):
+    member = _member_of(request)
+    try:
+        services.submit_kyc(member=member, actor=request.user, request=request)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return redirect("members:profile")
+    messages.success(request, "Thank you. Your profile has been sent for verification.")
+    return redirect("members:dashboard")
+
+
+@login_required
+def download_document(request, pk):
+    document = document_visible_to(request.user, pk)
+    services.record_document_view(document=document, actor=request.user, request=request)
+    response = FileResponse(
+        document.file.open("rb"),
+        content_type=document.content_type,
+        as_attachment=True,
+        filename=f"{document.kind}-{document.pk}",
+    )
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+# --- Back office -------------------------------------------------------------------------
+
+
+class MemberListView(StaffPermissionRequiredMixin, HtmxTableView):
+    permission_required = ("members.view_member",)
+    table_class = MemberTable
+    filterset_class = MemberFilter
+    page_title = "Members"
+
+    def get_queryset(self):
+        return member_list_for_staff(self.request.user)
+
+
+member_list = MemberListView.as_view()
+
+
+@login_required
+def member_detail(request, pk):
+    require_staff_perm(request.user, "members.view_member")
+    member = member_for_staff(request.user, pk)
+    return render(
+        request,
+        "members/staff_detail.html",
+        {
+            "member": member,
+            "documents": member.documents.all(),
+            "reject_form": KycRejectForm(),
+            "can_review": request.user.has_perm("members.review_kyc"),
+            "can_reveal": request.user.has_perm("members.reveal_bvn"),
+        },
+    )
+
+
+@login_required
+@require_POST
+@reauthentication_required
+def reveal_bvn(request, pk):
+    require_staff_perm(request.user, "members.view_member", "members.reveal_bvn")
+    member = member_for_staff(request.user, pk)
+    try:
+        bvn = services.reveal_bvn(member=member, actor=request.user, request=request)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return redirect(member)
+    response = render(request, "members/staff_detail.html#bvn", {"member": member, "bvn": bvn})
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@login_required
+@require_POST
+def verify_kyc(request, pk):
+    require_staff_perm(request.user, "members.view_member", "members.review_kyc")
+    member = member_for_staff(request.user, pk)
+    try:
+        services.verify_kyc(member=member, actor=request.user, request=request)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"{member} is verified.")
+    return redirect(member)
+
+
+@login_required
+@require_POST
+def reject_kyc(request, pk):
+    require_staff_perm(request.user, "members.view_member", "members.review_kyc")
+    member = member_for_staff(request.user, pk)
+    form = KycRejectForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Give the member a reason (at least 5 characters).")
+        return redirect(member)
+    try:
+        services.reject_kyc(
+            member=member, actor=request.user, reason=form.cleaned_data["reason"], request=request
+        )
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"{member}'s KYC was rejected; the member sees your reason.")
+    return redirect(member)

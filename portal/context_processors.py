@@ -1,0 +1,21 @@
+from django.urls import reverse
+
+
+def navigation(request):
+    """The menu for the signed-in user's role; permissions decide, not the template."""
+    user = getattr(request, "user", None)
+    items = []
+    if user is None or not user.is_authenticated:
+        return {"nav_items": items}
+    if user.is_staff:
+        items.append(("Back office", reverse("backoffice")))
+        if user.has_perm("members.view_member"):
+            items.append(("Members", reverse("members:staff_list")))
+        if user.has_perm("portal.view_auditevent"):
+            items.append(("Audit log", reverse("audit_list")))
+        if user.is_superuser or user.has_perm("loans.change_loanproduct"):
+            items.append(("Admin", reverse("admin:index")))
+    else:
+        items.append(("My dashboard", reverse("members:dashboard")))
+        items.append(("My profile", reverse("members:profile")))
+    return {"nav_items": items}

@@ -1,0 +1,41 @@
+from django import forms
+
+from portal.money import MoneyError, format_naira, naira_to_kobo
+
+
+class NairaField(forms.CharField):
+    """A naira amount typed by a person (``150000``, ``150,000.50``) cleaned to int kobo."""
+
+    def __init__(self, *, min_kobo: int | None = 0, max_kobo: int | None = None, **kwargs):
+        self.min_kobo, self.max_kobo = min_kobo, max_kobo
+        kwargs.setdefault("widget", forms.TextInput(attrs={"inputmode": "decimal"}))
+        super().__init__(**kwargs)
+
+    def prepare_value(self, value):
+        if isinstance(value, int):
+            return format_naira(value, sign=False)
+        return value
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        if value in self.empty_values:
+            return None
+        try:
+            kobo = naira_to_kobo(value)
+        except (MoneyError, TypeError) as exc:
+            raise forms.ValidationError(
+                "Enter an amount in naira, e.g. 150000 or 150,000.00.", code="invalid"
+            ) from exc
+        if self.min_kobo is not None and kobo < self.min_kobo:
+            raise forms.ValidationError(
+                f"The amount must be at least {format_naira(self.min_kobo)}.", code="min_value"
+            )
+        if self.max_kobo is not None and kobo > self.max_kobo:
+            raise forms.ValidationError(
+                f"The amount must be at most {format_naira(self.max_kobo)}.", code="max_value"
+            )
+        return kobo
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"

@@ -1,0 +1,29 @@
+from importlib import import_module
+
+from django.core.management.base import BaseCommand
+
+from members.demo import DEMO_PASSWORD
+
+
+class Command(BaseCommand):
+    help = "Load fake demo data (idempotent) and print the demo logins."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--members", type=int, default=24)
+
+    def handle(self, *args, members, **options):
+        from members.demo import seed_members
+
+        logins = seed_members(count=members)
+        # Each app contributes its demo data in order; a second run adds nothing.
+        for module in ("loans.demo", "payments.demo"):
+            try:
+                seeder = import_module(module)
+            except ModuleNotFoundError:
+                continue
+            seeder.seed(stdout=self.stdout)
+        self.stdout.write(
+            self.style.SUCCESS(f"Demo data ready. Logins (password for all: {DEMO_PASSWORD}):")
+        )
+        for email, role in logins:
+            self.stdout.write(f"  {email:32} {role}")

@@ -1,0 +1,91 @@
+import logging
+import time
+import uuid
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.shortcuts import redirect
+from django.urls import reverse
+
+from portal.logging import set_request_context
+
+logger = logging.getLogger("portal.request")
+
+
+class RequestIdMiddleware:
+    """Gives each request an id (or keeps the proxy's X-Request-ID) for logs and responses."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        incoming = request.headers.get("X-Request-ID", "")
+        request_id = incoming if 8 <= len(incoming) <= 64 and incoming.isalnum() else None
+        request.request_id = request_id or uuid.uuid4().hex
+        set_request_context(request.request_id)
+        started = time.perf_counter()
+        response = self.get_response(request)
+        user = getattr(request, "user", None)
+        set_request_context(request.request_id, user.pk if user and user.is_authenticated else None)
+        response["X-Request-ID"] = request.request_id
+        response.setdefault("Permissions-Policy", settings.PERMISSIONS_POLICY)
+        if response.status_code >= 500:
+            logger.error(
+                "request failed",
+                extra={
+                    "status_code": response.status_code,
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+                    "method": request.method,
+                    "path": request.path,
+                },
+            )
+        set_request_context(None)
+        return response
+
+
+# Paths a staff member may use before enrolling in MFA or while logged out by idle timeout.
+_MFA_EXEMPT_PREFIXES = ("/accounts/", "/static/", "/healthz", "/readyz", "/metrics")
+
+
+class StaffSecurityMiddleware:
+    """Back-office users: idle timeout, and TOTP enrolment before any back-office page.
+
+    Staff can move money and read personal data, so a forgotten open session or a phished
+    password alone must not be enough (CBN consumer protection; NDPA 2023 security duty).
+    """
+
+    SESSION_LAST_SEEN = "staff_last_seen"
+    SESSION_MFA_OK = "staff_mfa_enrolled"
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated and user.is_staff:
+            response = self._check_staff(request, user)
+            if response is not None:
+                return response
+        return self.get_response(request)
+
+    def _check_staff(self, request, user):
+        now = int(time.time())
+        last_seen = request.session.get(self.SESSION_LAST_SEEN)
+        if last_seen and now - last_seen > settings.STAFF_IDLE_TIMEOUT_SECONDS:
+            logout(request)
+            messages.info(request, "You were signed out after a period of inactivity.")
+            return redirect(f"{reverse('account_login')}?next={request.path}")
+        request.session[self.SESSION_LAST_SEEN] = now
+
+        if not settings.MFA_REQUIRED_FOR_STAFF or request.path.startswith(_MFA_EXEMPT_PREFIXES):
+            return None
+        if request.session.get(self.SESSION_MFA_OK):
+            return None
+        from allauth.mfa.models import Authenticator
+
+        if Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists():
+            request.session[self.SESSION_MFA_OK] = True
+            return None
+        messages.warning(request, "Staff accounts must set up two-factor authentication first.")
+        return redirect("mfa_activate_totp")
