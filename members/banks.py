@@ -52,9 +52,7 @@ BANKS: tuple[Bank, ...] = (
     Bank("214", "First City Monument Bank", "FCMB"),
     Bank("00103", "Globus Bank", "Globus"),
     Bank("058", "Guaranty Trust Bank", "GTBank"),
-    # The CBN revoked Heritage Bank's licence in June 2024; kept so that members who
-    # registered with it still show a bank name. The payments provider will refuse transfers.
-    Bank("030", "Heritage Bank", "Heritage"),
+    # Heritage Bank (030) is left out: the CBN revoked its licence in June 2024.
     Bank("082", "Keystone Bank", "Keystone"),
     Bank("107", "Optimus Bank", "Optimus"),
     Bank("104", "Parallex Bank", "Parallex"),

@@ -14,7 +14,11 @@ from members.forms import DocumentUploadForm, KycRejectForm, MemberProfileForm
 from members.selectors import document_visible_to, member_for_staff, member_list_for_staff
 from members.tables import MemberTable
 from portal.errors import DomainError
-from portal.permissions import StaffPermissionRequiredMixin, require_staff_perm
+from portal.permissions import (
+    StaffPermissionRequiredMixin,
+    require_staff_perm,
+    staff_perm_required,
+)
 from portal.tables import HtmxTableView
 
 
@@ -190,11 +194,10 @@ def member_detail(request, pk):
     )
 
 
-@login_required
 @require_POST
+@staff_perm_required("members.view_member", "members.reveal_bvn")
 @reauthentication_required
 def reveal_bvn(request, pk):
-    require_staff_perm(request.user, "members.view_member", "members.reveal_bvn")
     member = member_for_staff(request.user, pk)
     try:
         bvn = services.reveal_bvn(member=member, actor=request.user, request=request)

@@ -28,3 +28,22 @@ class StaffPermissionRequiredMixin(AccessMixin):
 def require_staff_perm(user, *perms: str) -> None:
     if not user.is_authenticated or not user.is_staff or not user.has_perms(perms):
         raise PermissionDenied("You do not have permission to do this.")
+
+
+def staff_perm_required(*perms: str):
+    """View decorator: signed-in staff with every permission, checked before anything else."""
+    from functools import wraps
+
+    from django.contrib.auth.views import redirect_to_login
+
+    def decorator(view):
+        @wraps(view)
+        def wrapped(request, *args, **kwargs):
+            if not request.user.is_authenticated:
+                return redirect_to_login(request.get_full_path())
+            require_staff_perm(request.user, *perms)
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorator

@@ -48,6 +48,7 @@ make_admin = _staff(ADMINISTRATORS)
 class MemberFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Member
+        skip_postgeneration_save = True
 
     user = factory.SubFactory(UserFactory)
     full_name = factory.LazyFunction(lambda: f"{fake.first_name()} {fake.last_name()}")

@@ -12,7 +12,7 @@ from portal.settings import CACHES, REDIS_URL  # noqa: E402
 
 # Argon2 is the production hasher (asserted in tests); MD5 keeps the suite fast.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
 if REDIS_URL:
     # Each xdist worker gets its own key prefix so parallel runs never share cached state.
     CACHES["default"]["KEY_PREFIX"] = f"test-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
