@@ -4,3 +4,9 @@ from django.apps import AppConfig
 class LoansConfig(AppConfig):
     name = "loans"
     verbose_name = "Loans"
+
+    def ready(self):
+        from loans.views import dashboard_panel
+        from members.views import register_dashboard_panel
+
+        register_dashboard_panel(dashboard_panel)

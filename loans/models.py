@@ -1,1 +1,456 @@
+from decimal import Decimal
 
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+
+from loans.schedule import FeeTreatment, InterestMethod, ScheduleTerms
+
+
+class LoanProduct(models.Model):
+    """A product's terms. Changing a product never changes applications already made: each
+    application and loan keeps a snapshot of the terms it was priced with."""
+
+    name = models.CharField(max_length=100, unique=True)
+    description = models.TextField(blank=True)
+    is_active = models.BooleanField(default=True)
+    min_principal = models.BigIntegerField(
+        "minimum principal (kobo)", validators=[MinValueValidator(1_000_00)]
+    )
+    max_principal = models.BigIntegerField("maximum principal (kobo)")
+    tenures = models.JSONField(help_text="Allowed tenures in months, e.g. [1, 2, 3, 6].")
+    interest_method = models.CharField(
+        max_length=10, choices=[(m.value, m.value.title()) for m in InterestMethod]
+    )
+    monthly_rate = models.DecimalField(
+        max_digits=7,
+        decimal_places=5,
+        validators=[MinValueValidator(Decimal(0)), MaxValueValidator(Decimal("0.15"))],
+        help_text="Per month as a fraction: 0.05 = 5 % a month.",
+    )
+    fee_percent = models.DecimalField(
+        max_digits=6,
+        decimal_places=5,
+        default=Decimal(0),
+        validators=[MinValueValidator(Decimal(0)), MaxValueValidator(Decimal("0.10"))],
+        help_text="Processing fee as a fraction of principal: 0.01 = 1 %.",
+    )
+    fee_fixed = models.BigIntegerField(
+        "fixed processing fee (kobo)", default=0, validators=[MinValueValidator(0)]
+    )
+    fee_treatment = models.CharField(
+        max_length=20,
+        default=FeeTreatment.DEDUCT,
+        choices=[
+            (FeeTreatment.DEDUCT.value, "Deducted from the amount paid out"),
+            (FeeTreatment.FIRST_INSTALLMENT.value, "Added to the first installment"),
+        ],
+    )
+    late_fee_percent_per_day = models.DecimalField(
+        max_digits=6,
+        decimal_places=5,
+        default=Decimal("0.001"),
+        validators=[MinValueValidator(Decimal(0)), MaxValueValidator(Decimal("0.01"))],
+        help_text="Of the overdue installment amount, per day after the grace days.",
+    )
+    late_fee_cap_percent = models.DecimalField(
+        max_digits=6,
+        decimal_places=5,
+        default=Decimal("0.10"),
+        validators=[MinValueValidator(Decimal(0)), MaxValueValidator(Decimal("0.5"))],
+        help_text="Total late fees on one installment never exceed this share of it.",
+    )
+    grace_days = models.PositiveSmallIntegerField(default=3)
+    due_day = models.PositiveSmallIntegerField(
+        default=28,
+        validators=[MinValueValidator(1), MaxValueValidator(28)],
+        help_text="Day of the month installments fall due (after the allowance lands).",
+    )
+    max_income_share = models.DecimalField(
+        max_digits=4,
+        decimal_places=3,
+        default=Decimal("0.33"),
+        validators=[MinValueValidator(Decimal("0.05")), MaxValueValidator(Decimal("0.6"))],
+        help_text="An installment may take at most this share of monthly income.",
+    )
+    cooling_off_days = models.PositiveSmallIntegerField(default=3)
+    min_days_before_passing_out = models.PositiveSmallIntegerField(
+        default=14,
+        help_text="The last installment falls due at least this many days before "
+        "passing-out (the allowance stops then).",
+    )
+    dual_approval_above = models.BigIntegerField(
+        "two approvals above (kobo)",
+        default=100_000_00,
+        help_text="Applications above this amount need two different officers.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(max_principal__gte=models.F("min_principal")),
+                name="product_principal_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(due_day__gte=1, due_day__lte=28), name="product_due_day_range"
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def clean(self):
+        from django.core.exceptions import ValidationError
+
+        tenures = self.tenures or []
+        if not tenures or not all(isinstance(t, int) and 1 <= t <= 24 for t in tenures):
+            raise ValidationError({"tenures": "Give a list of whole months between 1 and 24."})
+        self.tenures = sorted(set(tenures))
+        if (
+            self.max_principal is not None
+            and self.min_principal is not None
+            and self.max_principal < self.min_principal
+        ):
+            raise ValidationError({"max_principal": "Must be at least the minimum."})
+
+    def terms(self, *, principal: int, tenure_months: int, start_date) -> ScheduleTerms:
+        return ScheduleTerms(
+            principal=principal,
+            tenure_months=tenure_months,
+            method=InterestMethod(self.interest_method),
+            monthly_rate=self.monthly_rate,
+            fee_percent=self.fee_percent,
+            fee_fixed=self.fee_fixed,
+            fee_treatment=FeeTreatment(self.fee_treatment),
+            due_day=self.due_day,
+            start_date=start_date,
+        )
+
+
+class ApplicationStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    SUBMITTED = "submitted", "Submitted"
+    IN_REVIEW = "in_review", "In review"
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+S = ApplicationStatus
+APPLICATION_TRANSITIONS = {
+    S.DRAFT: {S.SUBMITTED, S.CANCELLED},
+    S.SUBMITTED: {S.IN_REVIEW, S.CANCELLED},
+    S.IN_REVIEW: {S.APPROVED, S.REJECTED, S.CANCELLED},
+    S.APPROVED: {S.CANCELLED},  # only within cooling-off and before disbursement
+    S.REJECTED: set(),
+    S.CANCELLED: set(),
+}
+OPEN_STATUSES = (S.DRAFT, S.SUBMITTED, S.IN_REVIEW)
+
+
+class Recommendation(models.TextChoices):
+    APPROVE = "approve", "Approve"
+    REFER = "refer", "Refer (check the warnings)"
+    REJECT = "reject", "Reject"
+
+
+class Application(models.Model):
+    reference = models.CharField(max_length=20, unique=True)
+    member = models.ForeignKey(
+        "members.Member", on_delete=models.PROTECT, related_name="applications"
+    )
+    product = models.ForeignKey(LoanProduct, on_delete=models.PROTECT, related_name="applications")
+    amount = models.BigIntegerField("amount (kobo)")
+    tenure_months = models.PositiveSmallIntegerField()
+    status = models.CharField(
+        max_length=12, choices=ApplicationStatus.choices, default=ApplicationStatus.DRAFT
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    # The key facts statement exactly as shown, and the member's consent to it.
+    key_facts = models.JSONField(default=dict, blank=True)
+    key_facts_hash = models.CharField(max_length=64, blank=True)
+    consent_at = models.DateTimeField(null=True, blank=True)
+    consent_ip = models.GenericIPAddressField(null=True, blank=True)
+    consent_user_agent = models.CharField(max_length=300, blank=True)
+
+    # Automatic assessment: one entry per rule {rule, passed, reason, warning}.
+    assessment = models.JSONField(default=list, blank=True)
+    recommendation = models.CharField(max_length=10, choices=Recommendation.choices, blank=True)
+    flags = models.JSONField(default=list, blank=True)
+    is_flagged = models.BooleanField(default=False)
+    assessed_at = models.DateTimeField(null=True, blank=True)
+
+    approved_amount = models.BigIntegerField(null=True, blank=True)
+    approved_tenure = models.PositiveSmallIntegerField(null=True, blank=True)
+    decision_reason = models.TextField(blank=True, help_text="Shown to the member.")
+    info_requested = models.TextField(blank=True)
+
+    # Denormalised for the officer queue's filters without joining members.
+    deployment_state = models.CharField(max_length=2, blank=True)
+    applicant_name = models.CharField(max_length=150, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        permissions = [
+            ("review_application", "Can review applications, request information, add notes"),
+            ("approve_application", "Can approve or reject applications"),
+        ]
+        constraints = [
+            # At most one open application per member, whatever the tabs or clicks.
+            models.UniqueConstraint(
+                fields=["member"],
+                condition=Q(status__in=[s.value for s in OPEN_STATUSES]),
+                name="application_one_open_per_member",
+            ),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="application_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(status__in=ApplicationStatus.values), name="application_status_valid"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["-created_at", "-id"], name="app_created"),
+            models.Index(fields=["status", "-created_at", "-id"], name="app_status_created"),
+            models.Index(fields=["member", "-created_at"], name="app_member_created"),
+            models.Index(fields=["product", "-created_at"], name="app_product_created"),
+            models.Index(fields=["deployment_state", "-created_at"], name="app_state_created"),
+            models.Index(fields=["is_flagged", "-created_at"], name="app_flagged_created"),
+            models.Index(fields=["applicant_name"], name="app_applicant_name"),
+            models.Index(fields=["amount"], name="app_amount"),
+        ]
+
+    def __str__(self):
+        return self.reference
+
+    def get_absolute_url(self):
+        return reverse("loans:application_detail", args=[self.reference])
+
+    def get_staff_url(self):
+        return reverse("loans:staff_application", args=[self.reference])
+
+    @property
+    def is_open(self):
+        return self.status in OPEN_STATUSES
+
+    @property
+    def may_be_cancelled(self):
+        """Shown to the member; the service re-checks cooling-off and payout under lock."""
+        return self.is_open or self.status == ApplicationStatus.APPROVED
+
+    def terms(self, *, start_date, amount=None, tenure=None) -> ScheduleTerms:
+        """The terms snapshot taken when the member saw the key facts."""
+        snap = self.key_facts["terms"]
+        return ScheduleTerms(
+            principal=amount or self.amount,
+            tenure_months=tenure or self.tenure_months,
+            method=InterestMethod(snap["method"]),
+            monthly_rate=Decimal(snap["monthly_rate"]),
+            fee_percent=Decimal(snap["fee_percent"]),
+            fee_fixed=int(snap["fee_fixed"]),
+            fee_treatment=FeeTreatment(snap["fee_treatment"]),
+            due_day=int(snap["due_day"]),
+            start_date=start_date,
+        )
+
+
+class ApplicationHistory(models.Model):
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="history")
+    created_at = models.DateTimeField(auto_now_add=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    from_status = models.CharField(max_length=12, blank=True)
+    to_status = models.CharField(max_length=12)
+    reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name_plural = "application history"
+        indexes = [models.Index(fields=["application", "created_at"], name="apphist_app")]
+
+    def __str__(self):
+        return f"{self.application_id}: {self.from_status} → {self.to_status}"
+
+
+class ApplicationNote(models.Model):
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="notes")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    text = models.TextField()
+    visible_to_member = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self):
+        return f"Note on {self.application_id}"
+
+
+class Approval(models.Model):
+    """One officer's approval. Large amounts need two rows by different officers."""
+
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="approvals")
+    officer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    amount = models.BigIntegerField()
+    tenure_months = models.PositiveSmallIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["application", "officer"], name="approval_one_per_officer"
+            ),
+        ]
+
+    def __str__(self):
+        return f"Approval of {self.application_id} by {self.officer_id}"
+
+
+class LoanStatus(models.TextChoices):
+    PENDING_DISBURSEMENT = "pending_disbursement", "Pending disbursement"
+    ACTIVE = "active", "Active"
+    CLOSED = "closed", "Closed (repaid)"
+    WRITTEN_OFF = "written_off", "Written off"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+LOAN_TRANSITIONS = {
+    LoanStatus.PENDING_DISBURSEMENT: {LoanStatus.ACTIVE, LoanStatus.CANCELLED},
+    LoanStatus.ACTIVE: {LoanStatus.CLOSED, LoanStatus.WRITTEN_OFF},
+    LoanStatus.CLOSED: set(),
+    LoanStatus.WRITTEN_OFF: set(),
+    LoanStatus.CANCELLED: set(),
+}
+
+
+class Loan(models.Model):
+    """Created when an application is approved. ``overdue`` is derived from installments."""
+
+    reference = models.CharField(max_length=20, unique=True)
+    application = models.OneToOneField(Application, on_delete=models.PROTECT, related_name="loan")
+    member = models.ForeignKey("members.Member", on_delete=models.PROTECT, related_name="loans")
+    product = models.ForeignKey(LoanProduct, on_delete=models.PROTECT, related_name="loans")
+    principal = models.BigIntegerField()
+    tenure_months = models.PositiveSmallIntegerField()
+    interest_method = models.CharField(max_length=10)
+    monthly_rate = models.DecimalField(max_digits=7, decimal_places=5)
+    fee_amount = models.BigIntegerField(default=0)
+    fee_treatment = models.CharField(max_length=20)
+    disbursed_amount = models.BigIntegerField(help_text="What reaches the member's account.")
+    total_interest = models.BigIntegerField()
+    total_repayable = models.BigIntegerField()
+    apr = models.DecimalField(max_digits=9, decimal_places=2)
+    status = models.CharField(
+        max_length=24, choices=LoanStatus.choices, default=LoanStatus.PENDING_DISBURSEMENT
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    approved_at = models.DateTimeField()
+    disbursed_at = models.DateTimeField(null=True, blank=True)
+    disbursed_on = models.DateField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    cooling_off_until = models.DateField()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        permissions = [("disburse_loan", "Can disburse approved loans")]
+        constraints = [
+            models.CheckConstraint(condition=Q(principal__gt=0), name="loan_principal_positive"),
+            models.CheckConstraint(
+                condition=Q(status__in=LoanStatus.values), name="loan_status_valid"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["status", "-created_at", "-id"], name="loan_status_created"),
+            models.Index(fields=["disbursed_on"], name="loan_disbursed_on"),
+            models.Index(fields=["member", "status"], name="loan_member_status"),
+        ]
+
+    def __str__(self):
+        return self.reference
+
+    def get_absolute_url(self):
+        return reverse("loans:loan_detail", args=[self.reference])
+
+
+class InstallmentStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    PARTIALLY_PAID = "partially_paid", "Partially paid"
+    PAID = "paid", "Paid"
+    OVERDUE = "overdue", "Overdue"
+    WAIVED = "waived", "Waived"
+
+
+class Installment(models.Model):
+    loan = models.ForeignKey(Loan, on_delete=models.CASCADE, related_name="installments")
+    number = models.PositiveSmallIntegerField()
+    due_date = models.DateField()
+    principal = models.BigIntegerField()
+    interest = models.BigIntegerField()
+    fee = models.BigIntegerField(default=0)
+    late_fee = models.BigIntegerField(default=0)
+    paid_principal = models.BigIntegerField(default=0)
+    paid_interest = models.BigIntegerField(default=0)
+    paid_fee = models.BigIntegerField(default=0)
+    paid_late_fee = models.BigIntegerField(default=0)
+    status = models.CharField(
+        max_length=16, choices=InstallmentStatus.choices, default=InstallmentStatus.PENDING
+    )
+    paid_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["loan", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["loan", "number"], name="installment_unique_number"),
+            models.CheckConstraint(
+                condition=Q(
+                    principal__gte=0,
+                    interest__gte=0,
+                    fee__gte=0,
+                    late_fee__gte=0,
+                    paid_principal__gte=0,
+                    paid_interest__gte=0,
+                    paid_fee__gte=0,
+                    paid_late_fee__gte=0,
+                ),
+                name="installment_amounts_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    paid_principal__lte=models.F("principal"),
+                    paid_interest__lte=models.F("interest"),
+                    paid_fee__lte=models.F("fee"),
+                    paid_late_fee__lte=models.F("late_fee"),
+                ),
+                name="installment_not_overpaid",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["status", "due_date"], name="inst_status_due"),
+            models.Index(fields=["due_date"], name="inst_due"),
+        ]
+
+    def __str__(self):
+        return f"{self.loan_id} #{self.number}"
+
+    @property
+    def total_due(self) -> int:
+        return self.principal + self.interest + self.fee + self.late_fee
+
+    @property
+    def total_paid(self) -> int:
+        return self.paid_principal + self.paid_interest + self.paid_fee + self.paid_late_fee
+
+    @property
+    def outstanding(self) -> int:
+        return self.total_due - self.total_paid

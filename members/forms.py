@@ -210,7 +210,7 @@ class DocumentUploadForm(forms.Form):
 
 class KycRejectForm(forms.Form):
     reason = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 3}),
+        widget=forms.Textarea(attrs={"rows": 3, "class": "form-control"}),
         min_length=5,
         max_length=1000,
         help_text="Shown to the member.",

@@ -34,18 +34,26 @@ def _member_of(request):
 @login_required
 def dashboard(request):
     member = _member_of(request)
-    context = {"member": member, "missing_documents": services.missing_documents(member)}
+    context = {
+        "member": member,
+        "missing_documents": services.missing_documents(member),
+        "dashboard_panels": [],
+    }
     for extra in _dashboard_extras:
-        context.update(extra(request, member))
+        template, panel_context = extra(request, member)
+        context["dashboard_panels"].append(template)
+        context.update(panel_context)
     return render(request, "members/dashboard.html", context)
 
 
-# Other apps (loans, payments) add their dashboard panels here without members importing them.
+# Other apps (loans, payments) add panels here without members importing them: each
+# function returns (template name, context).
 _dashboard_extras = []
 
 
 def register_dashboard_panel(func):
-    _dashboard_extras.append(func)
+    if func not in _dashboard_extras:
+        _dashboard_extras.append(func)
     return func
 
 

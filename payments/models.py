@@ -1,1 +1,322 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
 
+# --- Ledger ----------------------------------------------------------------------------------
+
+
+class AccountType(models.TextChoices):
+    ASSET = "asset", "Asset"
+    LIABILITY = "liability", "Liability"
+    INCOME = "income", "Income"
+    EXPENSE = "expense", "Expense"
+    EQUITY = "equity", "Equity"
+
+
+class Account(models.Model):
+    """Chart of accounts (created by a data migration; codes in payments.ledger)."""
+
+    code = models.CharField(max_length=10, unique=True)
+    name = models.CharField(max_length=100)
+    type = models.CharField(max_length=10, choices=AccountType.choices)
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self):
+        return f"{self.code} {self.name}"
+
+
+class EntryKind(models.TextChoices):
+    DISBURSEMENT = "disbursement", "Disbursement"
+    REPAYMENT = "repayment", "Repayment"
+    REVERSAL = "reversal", "Reversal"
+    LATE_FEE = "late_fee", "Late fee"
+    INTEREST_RECOGNITION = "interest", "Interest recognised"
+    WRITE_OFF = "write_off", "Write-off"
+    CREDIT_APPLIED = "credit", "Member credit applied"
+    REFUND = "refund", "Refund"
+    ADJUSTMENT = "adjustment", "Adjustment"
+
+
+class JournalEntry(models.Model):
+    """One balanced movement of money. Postings sum to zero (debits positive)."""
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    effective_date = models.DateField()
+    kind = models.CharField(max_length=20, choices=EntryKind.choices)
+    memo = models.CharField(max_length=200, blank=True)
+    loan = models.ForeignKey(
+        "loans.Loan",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="journal_entries",
+    )
+    payment = models.ForeignKey(
+        "payments.Payment",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="journal_entries",
+    )
+    reverses = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversed_by"
+    )
+    # A natural key for the business event (e.g. "disbursement:42"), so that a retried task
+    # or a duplicate webhook can never post the same movement twice.
+    idempotency_key = models.CharField(max_length=120, unique=True, null=True, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "journal entries"
+        permissions = [("view_ledger", "Can view the ledger and trial balance")]
+        indexes = [
+            models.Index(fields=["loan", "created_at"], name="entry_loan"),
+            models.Index(fields=["kind", "effective_date"], name="entry_kind_date"),
+            models.Index(fields=["effective_date"], name="entry_date"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} #{self.pk}"
+
+
+class Posting(models.Model):
+    entry = models.ForeignKey(JournalEntry, on_delete=models.PROTECT, related_name="postings")
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="postings")
+    loan = models.ForeignKey(
+        "loans.Loan", null=True, blank=True, on_delete=models.PROTECT, related_name="postings"
+    )
+    member = models.ForeignKey(
+        "members.Member", null=True, blank=True, on_delete=models.PROTECT, related_name="postings"
+    )
+    amount = models.BigIntegerField(help_text="Kobo; debit positive, credit negative.")
+
+    class Meta:
+        ordering = ["entry", "id"]
+        constraints = [models.CheckConstraint(condition=~Q(amount=0), name="posting_not_zero")]
+        indexes = [
+            models.Index(fields=["loan", "account"], name="posting_loan_account"),
+            models.Index(fields=["member", "account"], name="posting_member_account"),
+            models.Index(fields=["account"], name="posting_account"),
+        ]
+
+    def __str__(self):
+        return f"{self.account.code} {self.amount}"
+
+
+# --- Disbursement --------------------------------------------------------------------------
+
+
+class DisbursementStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"  # intent written, not yet sent to the provider
+    SENT = "sent", "Sent"  # provider accepted; waiting for the final state
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+
+
+LIVE_DISBURSEMENT_STATUSES = (
+    DisbursementStatus.QUEUED,
+    DisbursementStatus.SENT,
+    DisbursementStatus.SUCCEEDED,
+)
+
+
+class Disbursement(models.Model):
+    """The outbox row for one payout attempt, written in the same transaction as the intent.
+
+    The partial unique constraint makes a second live payout of the same loan impossible,
+    whatever the clicks, retries or processes; a failed attempt frees the loan for a retry
+    with a new reference.
+    """
+
+    reference = models.CharField(max_length=40, unique=True)
+    loan = models.ForeignKey("loans.Loan", on_delete=models.PROTECT, related_name="disbursements")
+    amount = models.BigIntegerField()
+    provider = models.CharField(max_length=20)
+    status = models.CharField(
+        max_length=10, choices=DisbursementStatus.choices, default=DisbursementStatus.QUEUED
+    )
+    recipient_code = models.CharField(max_length=60, blank=True)
+    provider_reference = models.CharField(max_length=80, blank=True)
+    bank_reference = models.CharField(
+        max_length=80, blank=True, help_text="Manual provider: the bank's reference."
+    )
+    failure_reason = models.TextField(blank=True)
+    initiated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["loan"],
+                condition=Q(status__in=[s.value for s in LIVE_DISBURSEMENT_STATUSES]),
+                name="disbursement_one_live_per_loan",
+            ),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="disbursement_positive"),
+        ]
+        indexes = [models.Index(fields=["status", "updated_at"], name="disb_status_updated")]
+
+    def __str__(self):
+        return self.reference
+
+
+# --- Payments --------------------------------------------------------------------------------
+
+
+class PaymentChannel(models.TextChoices):
+    CHECKOUT = "checkout", "Provider checkout"
+    BANK_TRANSFER = "bank_transfer", "Bank transfer / deposit"
+    MANUAL = "manual", "Manual entry"
+    ALLOWANCE = "allowance", "Allowance deduction"
+
+
+class PaymentStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SUCCESSFUL = "successful", "Successful"
+    FAILED = "failed", "Failed"
+    REVERSED = "reversed", "Reversed"
+
+
+class Payment(models.Model):
+    reference = models.CharField(max_length=80, unique=True)
+    provider = models.CharField(max_length=20)
+    channel = models.CharField(max_length=20, choices=PaymentChannel.choices)
+    loan = models.ForeignKey(
+        "loans.Loan", null=True, blank=True, on_delete=models.PROTECT, related_name="payments"
+    )
+    member = models.ForeignKey(
+        "members.Member", null=True, blank=True, on_delete=models.PROTECT, related_name="payments"
+    )
+    amount = models.BigIntegerField()
+    status = models.CharField(
+        max_length=12, choices=PaymentStatus.choices, default=PaymentStatus.PENDING
+    )
+    raw_payload = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    received_at = models.DateTimeField(null=True, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    reason = models.TextField(blank=True)
+    evidence = models.CharField(max_length=200, blank=True)
+    reversed_at = models.DateTimeField(null=True, blank=True)
+    reversal_reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        permissions = [("reverse_payment", "Can reverse a payment")]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_positive")
+        ]
+        indexes = [
+            models.Index(fields=["status", "-created_at", "-id"], name="payment_status_created"),
+            models.Index(fields=["-created_at", "-id"], name="payment_created"),
+            models.Index(fields=["loan", "-created_at"], name="payment_loan_created"),
+        ]
+
+    def __str__(self):
+        return self.reference
+
+
+class AllocationComponent(models.TextChoices):
+    LATE_FEE = "late_fee", "Late fee"
+    FEE = "fee", "Fee"
+    INTEREST = "interest", "Interest"
+    PRINCIPAL = "principal", "Principal"
+    CREDIT = "credit", "Member credit"
+
+
+class Allocation(models.Model):
+    """Where each kobo of a payment went; a reversal undoes exactly these rows."""
+
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="allocations")
+    installment = models.ForeignKey(
+        "loans.Installment",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="allocations",
+    )
+    component = models.CharField(max_length=10, choices=AllocationComponent.choices)
+    amount = models.BigIntegerField()
+
+    class Meta:
+        ordering = ["payment", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="allocation_positive")
+        ]
+
+    def __str__(self):
+        return f"{self.payment_id} {self.component} {self.amount}"
+
+
+# --- Webhook inbox ---------------------------------------------------------------------------
+
+
+class WebhookStatus(models.TextChoices):
+    RECEIVED = "received", "Received"
+    PROCESSED = "processed", "Processed"
+    IGNORED = "ignored", "Ignored (duplicate or not relevant)"
+    FLAGGED = "flagged", "Flagged for finance"
+    FAILED = "failed", "Failed (will retry)"
+
+
+class WebhookEvent(models.Model):
+    """Every provider event stored once (unique per provider and event id), then processed
+    by a task; a duplicate delivery finds the row and changes nothing."""
+
+    provider = models.CharField(max_length=20)
+    event_id = models.CharField(max_length=120)
+    event_type = models.CharField(max_length=60)
+    reference = models.CharField(max_length=80, blank=True)
+    payload = models.JSONField()
+    received_at = models.DateTimeField(auto_now_add=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(
+        max_length=10, choices=WebhookStatus.choices, default=WebhookStatus.RECEIVED
+    )
+    note = models.TextField(blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "event_id"], name="webhook_unique_event")
+        ]
+        indexes = [
+            models.Index(fields=["status", "received_at"], name="webhook_status"),
+            models.Index(fields=["reference"], name="webhook_reference"),
+        ]
+
+    def __str__(self):
+        return f"{self.provider}:{self.event_id}"
+
+
+class SimulatedProviderRecord(models.Model):
+    """State of the simulated payments provider (development, tests, demo), kept in the
+    database so the web process and the worker see the same 'provider'."""
+
+    kind = models.CharField(max_length=12)  # "transfer" or "charge"
+    reference = models.CharField(max_length=80, unique=True)
+    amount = models.BigIntegerField()
+    status = models.CharField(max_length=12)  # pending, success, failed
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.kind} {self.reference}"

@@ -9,6 +9,8 @@ def navigation(request):
         return {"nav_items": items}
     if user.is_staff:
         items.append(("Back office", reverse("backoffice")))
+        if user.has_perm("loans.view_application"):
+            items.append(("Applications", reverse("loans:queue")))
         if user.has_perm("members.view_member"):
             items.append(("Members", reverse("members:staff_list")))
         if user.has_perm("portal.view_auditevent"):
@@ -17,5 +19,6 @@ def navigation(request):
             items.append(("Admin", reverse("admin:index")))
     else:
         items.append(("My dashboard", reverse("members:dashboard")))
+        items.append(("Apply", reverse("loans:apply")))
         items.append(("My profile", reverse("members:profile")))
     return {"nav_items": items}

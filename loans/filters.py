@@ -1,0 +1,60 @@
+import django_filters
+from django import forms
+
+from loans.models import Application, ApplicationStatus, LoanProduct
+from loans.selectors import search_applications
+from members.validators import STATE_CHOICES
+from portal.forms import NairaField
+
+
+class NairaFilter(django_filters.Filter):
+    field_class = NairaField
+
+
+class ApplicationFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(
+        method="search",
+        label="Search",
+        widget=forms.TextInput(
+            attrs={"type": "search", "placeholder": "Reference, name, phone, state code"}
+        ),
+    )
+    status = django_filters.ChoiceFilter(choices=ApplicationStatus.choices)
+    product = django_filters.ModelChoiceFilter(queryset=LoanProduct.objects.all())
+    deployment_state = django_filters.ChoiceFilter(choices=STATE_CHOICES, label="State")
+    submitted_from = django_filters.DateFilter(
+        field_name="created_at",
+        lookup_expr="date__gte",
+        label="From",
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    submitted_to = django_filters.DateFilter(
+        field_name="created_at",
+        lookup_expr="date__lte",
+        label="To",
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    amount_min = NairaFilter(field_name="amount", lookup_expr="gte", label="Amount from (₦)")
+    amount_max = NairaFilter(field_name="amount", lookup_expr="lte", label="Amount to (₦)")
+    flagged = django_filters.BooleanFilter(
+        field_name="is_flagged",
+        label="Flagged",
+        widget=forms.Select(choices=[("", "Any"), ("true", "Flagged"), ("false", "Not flagged")]),
+    )
+
+    class Meta:
+        model = Application
+        fields = [
+            "q",
+            "status",
+            "product",
+            "deployment_state",
+            "submitted_from",
+            "submitted_to",
+            "amount_min",
+            "amount_max",
+            "flagged",
+        ]
+
+    def search(self, queryset, name, value):
+        return search_applications(queryset, value)

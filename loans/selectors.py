@@ -1,0 +1,111 @@
+"""Permission-scoped reads for applications and loans."""
+
+from django.db.models import Prefetch, Q, QuerySet
+from django.http import Http404
+
+from loans.models import Application, ApplicationNote, Loan, LoanProduct, LoanStatus
+
+QUEUE_COLUMNS = (
+    "id",
+    "reference",
+    "created_at",
+    "status",
+    "amount",
+    "tenure_months",
+    "applicant_name",
+    "deployment_state",
+    "is_flagged",
+    "recommendation",
+    "product__name",
+)
+
+
+def active_products() -> QuerySet[LoanProduct]:
+    return LoanProduct.objects.filter(is_active=True).order_by("min_principal", "name")
+
+
+def applications_visible_to(user) -> QuerySet[Application]:
+    if not user.is_authenticated:
+        return Application.objects.none()
+    if user.is_staff and user.has_perm("loans.view_application"):
+        return Application.objects.all()
+    return Application.objects.filter(member__user=user)
+
+
+def application_queue(user) -> QuerySet[Application]:
+    return applications_visible_to(user).select_related("product").only(*QUEUE_COLUMNS)
+
+
+def search_applications(queryset, term: str):
+    term = (term or "").strip()
+    if not term:
+        return queryset
+    condition = Q(reference=term.upper()) | Q(applicant_name__istartswith=term)
+    digits = "".join(ch for ch in term if ch.isdigit())
+    if len(digits) >= 10:
+        condition |= Q(member__phone="+234" + digits[-10:])
+    if "/" in term:
+        condition |= Q(member__state_code=term.upper().removeprefix("NYSC/"))
+    return queryset.filter(condition)
+
+
+def application_for_member(user, reference: str) -> Application:
+    try:
+        return Application.objects.select_related("product", "member").get(
+            reference=reference, member__user=user
+        )
+    except Application.DoesNotExist as exc:
+        raise Http404("No such application") from exc
+
+
+def application_for_staff(user, reference: str) -> Application:
+    qs = (
+        applications_visible_to(user)
+        .select_related("product", "member__user", "member__kyc_reviewed_by")
+        .prefetch_related(
+            "history__actor",
+            "approvals__officer",
+            "member__documents",
+            Prefetch("notes", queryset=ApplicationNote.objects.select_related("author")),
+        )
+    )
+    try:
+        return qs.get(reference=reference)
+    except Application.DoesNotExist as exc:
+        raise Http404("No such application") from exc
+
+
+def loans_visible_to(user) -> QuerySet[Loan]:
+    if not user.is_authenticated:
+        return Loan.objects.none()
+    if user.is_staff and user.has_perm("loans.view_loan"):
+        return Loan.objects.all()
+    return Loan.objects.filter(member__user=user)
+
+
+def loan_for(user, reference: str) -> Loan:
+    try:
+        return (
+            loans_visible_to(user)
+            .select_related("member__user", "product", "application")
+            .prefetch_related("installments")
+            .get(reference=reference)
+        )
+    except Loan.DoesNotExist as exc:
+        raise Http404("No such loan") from exc
+
+
+def member_applications(member):
+    return (
+        Application.objects.filter(member=member)
+        .select_related("product")
+        .order_by("-created_at")[:10]
+    )
+
+
+def member_live_loans(member):
+    return (
+        Loan.objects.filter(member=member)
+        .exclude(status=LoanStatus.CANCELLED)
+        .order_by("-created_at")[:5]
+    )

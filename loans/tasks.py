@@ -1,0 +1,24 @@
+"""Thin Huey wrappers around loan services."""
+
+from huey import crontab  # noqa: F401 - periodic tasks are added beside these
+from huey.contrib.djhuey import db_task
+
+from loans import services
+from loans.models import Application
+from portal.notify import send_member_email
+
+
+@db_task(retries=3, retry_delay=2, priority=10)
+def assess_application_task(application_id: int):
+    services.assess_application(application_id=application_id)
+
+
+@db_task(retries=5, retry_delay=60)
+def notify_application_task(application_id: int, template: str):
+    application = Application.objects.select_related("member__user").get(pk=application_id)
+    loan = getattr(application, "loan", None) if application.status == "approved" else None
+    send_member_email(
+        member=application.member,
+        template=template,
+        context={"application": application, "loan": loan},
+    )
