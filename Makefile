@@ -12,7 +12,8 @@ RUN := $(UV) run --frozen
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help venv run test lint migrations-check deploy-check pytest test-e2e test-postgres bench clean
+.PHONY: help venv run test lint migrations-check deploy-check pytest test-e2e test-postgres bench clean \
+	prod-local prod-local-stop test-prod-local
 
 help:
 	@echo "make run    - set up, migrate, load demo data, start web server + task worker"
@@ -62,6 +63,17 @@ test-postgres: venv
 	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/allaweeplus} \
 	REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/15} \
 	$(RUN) pytest -m "not e2e" -n $${PYTEST_WORKERS:-2} $(PYTEST_ARGS)
+
+# The production stack on loopback: PostgreSQL, Redis, two gunicorn instances, the Huey
+# worker and nginx with a self-signed certificate (https://127.0.0.1:8443/).
+prod-local: venv
+	bash deploy/prod-local.sh start
+
+prod-local-stop:
+	bash deploy/prod-local.sh stop
+
+test-prod-local: venv
+	RUN_PROD_LOCAL=true $(RUN) pytest tests/deploy/test_prod_local.py -q -p no:xdist
 
 clean:
 	rm -rf var staticfiles .pytest_cache .ruff_cache

@@ -199,8 +199,9 @@ def annual_percentage_rate(disbursed: int, start_date: date, payments) -> Decima
     ``payments`` are ``(due_date, amount)`` pairs. We solve
     ``disbursed = Σ amount / (1 + APR)^(days/365)`` — the "annual percentage rate of charge"
     convention (actual days over a 365-day year, compounded annually, as in the EU consumer
-    credit directive), because the FCCPC asks for an annualised cost of the real cash flows
-    and this one also counts the fee and the uneven first period. The unknown is taken as
+    credit directive), because the key facts must show an annualised rate computed from the
+    real cash flows (clear pricing before consent), and this one counts the fee, when it is
+    paid, and the uneven first period. The unknown is taken as
     x = ln(1 + APR): then f(x) = Σ amount·e^(−x·t) − disbursed is decreasing and convex with
     f(0) = total repaid − disbursed ≥ 0, so Newton's method from x = 0 climbs to the root
     without ever overshooting it, and every value computed is ≥ 0.

@@ -320,3 +320,98 @@ class SimulatedProviderRecord(models.Model):
 
     def __str__(self):
         return f"{self.kind} {self.reference}"
+
+
+# --- Bank statement import and reconciliation ------------------------------------------------
+
+
+class ColumnMapping(models.Model):
+    """How one bank's statement export is laid out, saved so finance maps it once."""
+
+    bank_name = models.CharField(max_length=100, unique=True)
+    date_column = models.CharField(max_length=60)
+    amount_column = models.CharField(
+        max_length=60, blank=True, help_text="One signed amount column, or use credit/debit."
+    )
+    credit_column = models.CharField(max_length=60, blank=True)
+    debit_column = models.CharField(max_length=60, blank=True)
+    narration_column = models.CharField(max_length=60)
+    reference_column = models.CharField(max_length=60, blank=True)
+    date_format = models.CharField(max_length=20, default="%d/%m/%Y")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["bank_name"]
+        permissions = [("reconcile_statement", "Can import statements and reconcile")]
+
+    def __str__(self):
+        return self.bank_name
+
+
+class StatementImport(models.Model):
+    mapping = models.ForeignKey(ColumnMapping, on_delete=models.PROTECT, related_name="imports")
+    file_name = models.CharField(max_length=200)
+    file_sha256 = models.CharField(max_length=64)
+    imported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    lines_total = models.PositiveIntegerField(default=0)
+    lines_new = models.PositiveIntegerField(default=0)
+    lines_duplicate = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"{self.file_name} ({self.created_at:%Y-%m-%d})"
+
+
+class LineStatus(models.TextChoices):
+    UNMATCHED = "unmatched", "Unmatched"
+    SUGGESTED = "suggested", "Suggested match"
+    MATCHED = "matched", "Matched (confirmed)"
+    IGNORED = "ignored", "Ignored"
+
+
+class StatementLine(models.Model):
+    """One credit or debit on the bank statement. The fingerprint (date, amount, narration,
+    reference, and the occurrence number of identical lines in the file) makes a re-import of
+    the same file add nothing."""
+
+    statement = models.ForeignKey(StatementImport, on_delete=models.PROTECT, related_name="lines")
+    fingerprint = models.CharField(max_length=64, unique=True)
+    value_date = models.DateField()
+    amount = models.BigIntegerField(help_text="Kobo; credits positive, debits negative.")
+    narration = models.TextField(blank=True)
+    bank_reference = models.CharField(max_length=120, blank=True)
+    status = models.CharField(
+        max_length=10, choices=LineStatus.choices, default=LineStatus.UNMATCHED
+    )
+    suggested_loan = models.ForeignKey(
+        "loans.Loan", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    suggested_payment = models.ForeignKey(
+        Payment, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    match_reason = models.CharField(max_length=200, blank=True)
+    payment = models.OneToOneField(
+        Payment, null=True, blank=True, on_delete=models.PROTECT, related_name="statement_line"
+    )
+    ignore_reason = models.TextField(blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["value_date", "id"]
+        indexes = [
+            models.Index(fields=["status", "value_date"], name="stmtline_status_date"),
+            models.Index(fields=["bank_reference"], name="stmtline_reference"),
+            models.Index(fields=["amount", "value_date"], name="stmtline_amount_date"),
+        ]
+
+    def __str__(self):
+        return f"{self.value_date} {self.amount}"

@@ -1,13 +1,25 @@
 """Writing the audit trail. Services call ``record`` inside their transaction."""
 
+import ipaddress
+
+from django.conf import settings
+
 from portal.logging import current_request_id
 from portal.models import AuditEvent
 
 
 def client_ip(request) -> str | None:
-    """The client address. Behind nginx, REMOTE_ADDR is set from X-Real-IP by the proxy."""
+    """The client address: nginx's X-Real-IP when configured (it overwrites any value the
+    client sent), else REMOTE_ADDR."""
     if request is None:
         return None
+    header = settings.TRUSTED_CLIENT_IP_HEADER
+    if header:
+        value = request.headers.get(header, "").strip()
+        try:
+            return str(ipaddress.ip_address(value))
+        except ValueError:
+            pass
     return request.META.get("REMOTE_ADDR") or None
 
 

@@ -11,6 +11,10 @@ def navigation(request):
         items.append(("Back office", reverse("backoffice")))
         if user.has_perm("loans.view_application"):
             items.append(("Applications", reverse("loans:queue")))
+        if user.has_perm("loans.disburse_loan"):
+            items.append(("Disbursements", reverse("payments:disbursement_queue")))
+        if user.has_perm("payments.view_ledger"):
+            items.append(("Ledger", reverse("payments:trial_balance")))
         if user.has_perm("members.view_member"):
             items.append(("Members", reverse("members:staff_list")))
         if user.has_perm("portal.view_auditevent"):

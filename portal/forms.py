@@ -38,4 +38,9 @@ class NairaField(forms.CharField):
 
 
 class DateInput(forms.DateInput):
+    """HTML date inputs only display ISO dates, whatever the site's locale."""
+
     input_type = "date"
+
+    def __init__(self, attrs=None, format="%Y-%m-%d"):  # noqa: A002 - Django's argument name
+        super().__init__(attrs, format)

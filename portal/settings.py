@@ -369,6 +369,11 @@ if not DEBUG:
     CSRF_COOKIE_SECURE = True
     CSRF_COOKIE_HTTPONLY = False  # htmx reads the token from the page, not the cookie
 
+# Behind nginx every request comes from 127.0.0.1; nginx overwrites X-Real-IP with the
+# client's address, so rate limits and the audit log use that header instead.
+TRUSTED_CLIENT_IP_HEADER = env("TRUSTED_CLIENT_IP_HEADER", "" if DEBUG else "X-Real-IP")
+ALLAUTH_TRUSTED_CLIENT_IP_HEADER = TRUSTED_CLIENT_IP_HEADER or None
+
 CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS")
 CORS_URLS_REGEX = r"^/api/.*$"
 
@@ -401,6 +406,19 @@ SENTRY_DSN = env("SENTRY_DSN")
 
 # --- Lending ------------------------------------------------------------------------------
 DEFAULT_MONTHLY_ALLOWANCE_KOBO = 77_000_00
-PAYMENTS_PROVIDER = env("PAYMENTS_PROVIDER", "simulated")
+PAYMENTS_PROVIDER = env("PAYMENTS_PROVIDER", "simulated" if DEBUG else "paystack")
+# The simulated provider lets anyone mark their own checkout as paid: never in production
+# unless someone explicitly asks for it (a demo or a load test on loopback).
+ALLOW_SIMULATED_PROVIDER = env_bool("ALLOW_SIMULATED_PROVIDER", DEBUG)
+if PAYMENTS_PROVIDER == "simulated" and not ALLOW_SIMULATED_PROVIDER:
+    raise ImproperlyConfigured(
+        "PAYMENTS_PROVIDER=simulated is refused when DEBUG=False; set PAYMENTS_PROVIDER=paystack "
+        "or ALLOW_SIMULATED_PROVIDER=true for a demo."
+    )
 PAYSTACK_SECRET_KEY = env("PAYSTACK_SECRET_KEY", "")
+PAYSTACK_BASE_URL = env("PAYSTACK_BASE_URL", "https://api.paystack.co")
+PAYSTACK_TIMEOUT_SECONDS = env_int("PAYSTACK_TIMEOUT_SECONDS", 10)
 SIMULATED_PROVIDER_SECRET = env("SIMULATED_PROVIDER_SECRET", SECRET_KEY)
+SIMULATED_TRANSFER_OUTCOME = env("SIMULATED_TRANSFER_OUTCOME", "success")
+SIMULATED_FAIL_ACCOUNTS = env_list("SIMULATED_FAIL_ACCOUNTS")
+SIMULATED_WEBHOOK_DELIVERY = env("SIMULATED_WEBHOOK_DELIVERY", "inline")

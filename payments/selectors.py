@@ -1,0 +1,44 @@
+"""Permission-scoped reads for money."""
+
+from django.db.models import QuerySet
+
+from loans.models import Loan, LoanStatus
+from payments.models import Disbursement, DisbursementStatus, Payment
+
+
+def disbursement_in_flight(loan) -> bool:
+    return Disbursement.objects.filter(
+        loan=loan,
+        status__in=[
+            DisbursementStatus.QUEUED,
+            DisbursementStatus.SENT,
+            DisbursementStatus.SUCCEEDED,
+        ],
+    ).exists()
+
+
+def disbursement_queue(user) -> QuerySet[Loan]:
+    """Approved loans waiting for payout, oldest approval first."""
+    if not (user.is_staff and user.has_perm("loans.disburse_loan")):
+        return Loan.objects.none()
+    return (
+        Loan.objects.filter(status=LoanStatus.PENDING_DISBURSEMENT)
+        .select_related("member", "product")
+        .order_by("approved_at", "id")
+    )
+
+
+def payments_visible_to(user) -> QuerySet[Payment]:
+    if not user.is_authenticated:
+        return Payment.objects.none()
+    if user.is_staff and user.has_perm("payments.view_payment"):
+        return Payment.objects.all()
+    return Payment.objects.filter(member__user=user)
+
+
+def loan_payments(loan) -> QuerySet[Payment]:
+    return loan.payments.order_by("-created_at", "-id")
+
+
+def loan_disbursements(loan) -> QuerySet[Disbursement]:
+    return loan.disbursements.select_related("initiated_by").order_by("-created_at")

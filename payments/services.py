@@ -1,0 +1,800 @@
+"""Money movements: disbursement (outbox + provider), repayments with allocation, reversals,
+webhook processing. Every movement posts one balanced ledger entry in the same transaction
+as the business change, and leaves an audit event.
+"""
+
+import difflib
+import logging
+import secrets
+from datetime import datetime
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from loans.models import (
+    LOAN_TRANSITIONS,
+    Installment,
+    InstallmentStatus,
+    Loan,
+    LoanStatus,
+)
+from loans.services import lagos_today, refix_schedule_dates
+from payments import ledger
+from payments.allocation import Owed, allocate
+from payments.ledger import credit, debit
+from payments.models import (
+    Allocation,
+    Disbursement,
+    DisbursementStatus,
+    EntryKind,
+    Payment,
+    PaymentChannel,
+    PaymentStatus,
+    WebhookEvent,
+    WebhookStatus,
+)
+from payments.providers import get_provider
+from payments.providers.base import ChargeState, ProviderError, ProviderRejected, TransferState
+from portal import audit
+from portal.errors import Conflict, DomainError, NotAllowed, check_transition
+from portal.money import format_naira
+
+logger = logging.getLogger(__name__)
+
+# A single manual repayment above this is refused as a likely typo (₦10m).
+MAX_SINGLE_PAYMENT = 10_000_000_00
+NAME_MATCH_THRESHOLD = 0.8
+
+
+class AmountMismatch(Conflict):
+    code = "amount_mismatch"
+
+
+def _reference(prefix: str) -> str:
+    return f"{prefix}-{secrets.token_hex(6).upper()}"
+
+
+# --- Payout account -------------------------------------------------------------------------
+
+
+def names_match(member_name: str, account_name: str) -> bool:
+    """Fuzzy: same words in any order (banks print SURNAME FIRSTNAME), small typos allowed."""
+
+    def words(text):
+        return sorted(
+            w
+            for w in "".join(c if c.isalpha() else " " for c in text.upper()).split()
+            if len(w) > 1
+        )
+
+    a, b = words(member_name), words(account_name)
+    if not a or not b:
+        return False
+    if set(a) <= set(b) or set(b) <= set(a):
+        return True
+    return difflib.SequenceMatcher(None, " ".join(a), " ".join(b)).ratio() >= NAME_MATCH_THRESHOLD
+
+
+def resolve_payout_account(*, member, actor, request=None) -> bool:
+    """Ask the provider whose account this is; a matching name confirms it automatically."""
+    try:
+        resolution = get_provider().resolve_account(
+            account_number=member.account_number, bank_code=member.bank_code
+        )
+    except ProviderError as exc:
+        raise DomainError(f"The bank could not confirm the account: {exc}") from exc
+    with transaction.atomic():
+        from members.models import Member
+
+        member = Member.objects.select_for_update().get(pk=member.pk)
+        member.account_name = resolution.account_name[:150]
+        member.account_name_confirmed = names_match(member.full_name, resolution.account_name)
+        member.save(update_fields=["account_name", "account_name_confirmed", "updated_at"])
+        audit.record(
+            actor=actor,
+            action="member.account_resolved",
+            obj=member,
+            request=request,
+            changes={"name_matches": member.account_name_confirmed},
+        )
+    return member.account_name_confirmed
+
+
+@transaction.atomic
+def confirm_payout_account(*, member, actor, request=None):
+    """A person confirms a mismatching account name belongs to the member (audited)."""
+    if not actor.has_perm("loans.disburse_loan"):
+        raise NotAllowed("You cannot confirm payout accounts.")
+    from members.models import Member
+
+    member = Member.objects.select_for_update().get(pk=member.pk)
+    if not member.account_name:
+        raise DomainError("Resolve the account name with the provider first.")
+    member.account_name_confirmed = True
+    member.save(update_fields=["account_name_confirmed", "updated_at"])
+    audit.record(
+        actor=actor,
+        action="member.account_confirmed",
+        obj=member,
+        request=request,
+        changes={"account_name": member.account_name},
+    )
+    return member
+
+
+# --- Disbursement ----------------------------------------------------------------------------
+
+
+def _check_disburser(loan, actor):
+    if not (actor.is_authenticated and actor.is_staff and actor.has_perm("loans.disburse_loan")):
+        raise NotAllowed("You do not have permission to disburse loans.")
+    if loan.application.approvals.filter(officer=actor).exists():
+        raise NotAllowed("You approved this loan, so someone else must pay it out (maker-checker).")
+    if loan.member.user_id == actor.pk:
+        raise NotAllowed("You cannot pay out your own loan.")
+
+
+@transaction.atomic
+def request_disbursement(*, loan: Loan, actor, request=None) -> Disbursement:
+    """Write the payout intent (outbox row) with its unique reference; a task sends it."""
+    loan = Loan.objects.select_for_update().select_related("member", "application").get(pk=loan.pk)
+    _check_disburser(loan, actor)
+    if loan.status != LoanStatus.PENDING_DISBURSEMENT:
+        raise Conflict(
+            f"Loan {loan.reference} is {loan.get_status_display().lower()}; it cannot be paid out."
+        )
+    if not loan.member.account_name_confirmed:
+        raise DomainError("The account name has not been matched or confirmed yet.")
+    if Disbursement.objects.filter(
+        loan=loan,
+        status__in=[
+            DisbursementStatus.QUEUED,
+            DisbursementStatus.SENT,
+            DisbursementStatus.SUCCEEDED,
+        ],
+    ).exists():
+        raise Conflict(f"Loan {loan.reference} is already being paid out.")
+    provider = get_provider()
+    attempt = Disbursement.objects.filter(loan=loan).count() + 1
+    try:
+        with transaction.atomic():
+            disbursement = Disbursement.objects.create(
+                reference=f"DSB-{loan.reference}-{attempt}",
+                loan=loan,
+                amount=loan.disbursed_amount,
+                provider=provider.name,
+                initiated_by=actor,
+            )
+    except IntegrityError as exc:
+        raise Conflict(f"Loan {loan.reference} is already being paid out.") from exc
+    audit.record(
+        actor=actor,
+        action="disbursement.requested",
+        obj=loan,
+        request=request,
+        changes={"disbursement": disbursement.reference, "amount": disbursement.amount},
+    )
+    from payments import tasks
+
+    pk = disbursement.pk
+    transaction.on_commit(lambda: tasks.send_disbursement_task(pk))
+    return disbursement
+
+
+def send_disbursement(*, disbursement_id: int) -> Disbursement:
+    """Hand the transfer to the provider. Safe to run again at any point: the reference is
+    fixed, the provider refuses a second transfer with it, and verify tells the truth."""
+    with transaction.atomic():
+        disbursement = (
+            Disbursement.objects.select_for_update()
+            .select_related("loan__member")
+            .get(pk=disbursement_id)
+        )
+        if disbursement.status not in (DisbursementStatus.QUEUED, DisbursementStatus.SENT):
+            return disbursement
+        # Mark as sent *before* calling out: if we die after the provider accepted it, the
+        # sweeper sees "sent" and verifies instead of sending blindly.
+        disbursement.status = DisbursementStatus.SENT
+        disbursement.attempts = F("attempts") + 1
+        disbursement.sent_at = disbursement.sent_at or timezone.now()
+        disbursement.save(update_fields=["status", "attempts", "sent_at", "updated_at"])
+    disbursement.refresh_from_db()
+    provider = get_provider(disbursement.provider)
+    member = disbursement.loan.member
+    try:
+        if not disbursement.recipient_code:
+            code = provider.create_recipient(
+                name=member.full_name,
+                account_number=member.account_number,
+                bank_code=member.bank_code,
+            )
+            Disbursement.objects.filter(pk=disbursement.pk).update(recipient_code=code)
+            disbursement.recipient_code = code
+        result = provider.initiate_transfer(
+            reference=disbursement.reference,
+            amount=disbursement.amount,
+            recipient_code=disbursement.recipient_code,
+            reason=f"AllaweePlus loan {disbursement.loan.reference}",
+        )
+    except ProviderRejected as exc:
+        # The provider answered and refused (e.g. invalid account): retrying cannot help.
+        return fail_disbursement(reference=disbursement.reference, reason=str(exc))
+    except ProviderError as exc:
+        logger.warning(
+            "transfer not sent; the sweeper will verify and retry",
+            extra={"event": "disbursement.provider_error"},
+        )
+        Disbursement.objects.filter(pk=disbursement.pk).update(failure_reason=str(exc)[:500])
+        return disbursement
+    return apply_transfer_result(reference=disbursement.reference, result=result)
+
+
+def apply_transfer_result(*, reference: str, result) -> Disbursement:
+    """Record a transfer's state from the provider (initiate, verify or webhook)."""
+    if result.state == TransferState.SUCCESS:
+        return complete_disbursement(
+            reference=reference, provider_reference=result.provider_reference
+        )
+    if result.state in (TransferState.FAILED, TransferState.REVERSED):
+        return fail_disbursement(reference=reference, reason=result.reason or result.state.value)
+    disbursement = Disbursement.objects.get(reference=reference)
+    if result.provider_reference and not disbursement.provider_reference:
+        Disbursement.objects.filter(pk=disbursement.pk).update(
+            provider_reference=result.provider_reference
+        )
+    return disbursement
+
+
+@transaction.atomic
+def complete_disbursement(
+    *,
+    reference: str,
+    provider_reference: str = "",
+    bank_reference: str = "",
+    actor=None,
+    request=None,
+) -> Disbursement:
+    disbursement = Disbursement.objects.select_for_update().get(reference=reference)
+    if disbursement.status == DisbursementStatus.SUCCEEDED:
+        return disbursement  # duplicate webhook or verify: nothing twice
+    if disbursement.status == DisbursementStatus.FAILED:
+        # A "success" after we recorded a failure must be looked at by a person.
+        logger.error("transfer success after failure", extra={"event": "disbursement.conflict"})
+        raise Conflict(
+            f"Disbursement {reference} was marked failed but the provider reports "
+            "success; finance must investigate."
+        )
+    loan = (
+        Loan.objects.select_for_update().select_related("application").get(pk=disbursement.loan_id)
+    )
+    now = timezone.now()
+    today = lagos_today()
+    disbursement.status = DisbursementStatus.SUCCEEDED
+    disbursement.provider_reference = provider_reference or disbursement.provider_reference
+    disbursement.bank_reference = bank_reference or disbursement.bank_reference
+    disbursement.completed_at = now
+    disbursement.failure_reason = ""
+    disbursement.save()
+    check_transition(LOAN_TRANSITIONS, loan.status, LoanStatus.ACTIVE, what="loan")
+    loan.status = LoanStatus.ACTIVE
+    loan.disbursed_at = now
+    loan.disbursed_on = today
+    loan.save(update_fields=["status", "disbursed_at", "disbursed_on"])
+    refix_schedule_dates(loan=loan, disbursed_on=today)
+    post_disbursement_entry(loan=loan, disbursement=disbursement, effective_date=today, actor=actor)
+    audit.record(
+        actor=actor,
+        action="loan.disbursed",
+        obj=loan,
+        request=request,
+        changes={
+            "disbursement": reference,
+            "amount": disbursement.amount,
+            "status": [LoanStatus.PENDING_DISBURSEMENT, LoanStatus.ACTIVE],
+        },
+    )
+    from payments import tasks
+
+    pk = loan.pk
+    transaction.on_commit(lambda: tasks.notify_loan_task(pk, "loan_disbursed"))
+    return disbursement
+
+
+def post_disbursement_entry(*, loan, disbursement, effective_date, actor=None):
+    """Payout: principal and the whole contractual interest become receivable; the fee is
+    income now (deducted) or receivable (first installment); cash leaves the provider."""
+    cash_account = ledger.CASH_BANK if disbursement.provider == "manual" else ledger.CASH_PROVIDER
+    dims = {"loan_id": loan.pk, "member_id": loan.member_id}
+    fee_on_installment = loan.fee_treatment == "first_installment"
+    lines = [
+        debit(ledger.LOANS_PRINCIPAL, loan.principal, **dims),
+        debit(ledger.LOANS_INTEREST, loan.total_interest, **dims),
+        credit(ledger.UNEARNED_INTEREST, loan.total_interest, **dims),
+        credit(cash_account, disbursement.amount, **dims),
+        credit(ledger.FEE_INCOME, loan.fee_amount, **dims),
+    ]
+    if fee_on_installment:
+        lines.append(debit(ledger.LOANS_FEES, loan.fee_amount, **dims))
+    return ledger.post_entry(
+        kind=EntryKind.DISBURSEMENT,
+        lines=lines,
+        effective_date=effective_date,
+        loan=loan,
+        memo=f"Payout {disbursement.reference}",
+        idempotency_key=f"disbursement:{loan.pk}",
+        actor=actor,
+    )
+
+
+@transaction.atomic
+def fail_disbursement(*, reference: str, reason: str, actor=None) -> Disbursement:
+    disbursement = Disbursement.objects.select_for_update().get(reference=reference)
+    if disbursement.status in (DisbursementStatus.FAILED, DisbursementStatus.SUCCEEDED):
+        return disbursement
+    disbursement.status = DisbursementStatus.FAILED
+    disbursement.failure_reason = reason[:500]
+    disbursement.completed_at = timezone.now()
+    disbursement.save(update_fields=["status", "failure_reason", "completed_at", "updated_at"])
+    audit.record(
+        actor=actor,
+        action="disbursement.failed",
+        obj=disbursement.loan,
+        changes={"disbursement": reference, "reason": reason[:200]},
+    )
+    return disbursement
+
+
+@transaction.atomic
+def record_manual_disbursement(
+    *, loan: Loan, actor, bank_reference: str, request=None
+) -> Disbursement:
+    """Finance paid the member elsewhere and records the bank's reference."""
+    bank_reference = (bank_reference or "").strip()
+    if len(bank_reference) < 6:
+        raise DomainError("Enter the bank's transfer reference (at least 6 characters).")
+    loan = Loan.objects.select_for_update().select_related("member", "application").get(pk=loan.pk)
+    _check_disburser(loan, actor)
+    if loan.status != LoanStatus.PENDING_DISBURSEMENT:
+        raise Conflict(f"Loan {loan.reference} is {loan.get_status_display().lower()}.")
+    attempt = Disbursement.objects.filter(loan=loan).count() + 1
+    try:
+        with transaction.atomic():
+            disbursement = Disbursement.objects.create(
+                reference=f"DSB-{loan.reference}-M{attempt}",
+                loan=loan,
+                amount=loan.disbursed_amount,
+                provider="manual",
+                status=DisbursementStatus.SENT,
+                bank_reference=bank_reference,
+                initiated_by=actor,
+                sent_at=timezone.now(),
+            )
+    except IntegrityError as exc:
+        raise Conflict(f"Loan {loan.reference} is already being paid out.") from exc
+    return complete_disbursement(
+        reference=disbursement.reference,
+        bank_reference=bank_reference,
+        actor=actor,
+        request=request,
+    )
+
+
+def sweep_disbursements(*, older_than_seconds: int = 300) -> dict:
+    """Re-drive payouts stuck in queued/sent: verify with the provider before any resend."""
+    cutoff = timezone.now() - timezone.timedelta(seconds=older_than_seconds)
+    counts = {"verified": 0, "resent": 0, "pending": 0, "errors": 0}
+    stuck = list(
+        Disbursement.objects.filter(
+            status__in=[DisbursementStatus.QUEUED, DisbursementStatus.SENT],
+            updated_at__lt=cutoff,
+        )
+        .exclude(provider="manual")
+        .values_list("pk", "reference", "provider")
+    )
+    for pk, reference, provider_name in stuck:
+        provider = get_provider(provider_name)
+        try:
+            result = provider.verify_transfer(reference=reference)
+        except ProviderError:
+            counts["errors"] += 1
+            continue
+        if result.state == TransferState.NOT_FOUND:
+            send_disbursement(disbursement_id=pk)  # same reference: cannot pay twice
+            counts["resent"] += 1
+        elif result.state == TransferState.PENDING:
+            Disbursement.objects.filter(pk=pk).update(updated_at=timezone.now())
+            counts["pending"] += 1
+        else:
+            apply_transfer_result(reference=reference, result=result)
+            counts["verified"] += 1
+    return counts
+
+
+# --- Repayments --------------------------------------------------------------------------------
+
+
+def _owed(installments) -> list[Owed]:
+    return [
+        Owed(
+            i.pk,
+            i.number,
+            i.late_fee - i.paid_late_fee,
+            i.fee - i.paid_fee,
+            i.interest - i.paid_interest,
+            i.principal - i.paid_principal,
+        )
+        for i in installments
+    ]
+
+
+_PAID_FIELD = {
+    "late_fee": "paid_late_fee",
+    "fee": "paid_fee",
+    "interest": "paid_interest",
+    "principal": "paid_principal",
+}
+_RECEIVABLE = {
+    "late_fee": ledger.LOANS_PENALTIES,
+    "fee": ledger.LOANS_FEES,
+    "interest": ledger.LOANS_INTEREST,
+    "principal": ledger.LOANS_PRINCIPAL,
+}
+
+
+def installment_status(inst: Installment, today) -> str:
+    if inst.status == InstallmentStatus.WAIVED:
+        return inst.status
+    if inst.outstanding == 0:
+        return InstallmentStatus.PAID
+    if inst.due_date < today:
+        return InstallmentStatus.OVERDUE
+    if inst.total_paid > 0:
+        return InstallmentStatus.PARTIALLY_PAID
+    return InstallmentStatus.PENDING
+
+
+def _apply_payment(payment: Payment, loan: Loan, *, actor=None) -> None:
+    """Allocate a successful payment and post its ledger entry (caller holds the loan lock)."""
+    installments = list(loan.installments.select_for_update().order_by("number"))
+    parts = allocate(payment.amount, _owed(installments))
+    by_id = {i.pk: i for i in installments}
+    cash_account = (
+        ledger.CASH_PROVIDER if payment.channel == PaymentChannel.CHECKOUT else ledger.CASH_BANK
+    )
+    dims = {"loan_id": loan.pk, "member_id": loan.member_id}
+    lines = [debit(cash_account, payment.amount, **dims)]
+    allocations = []
+    for part in parts:
+        allocations.append(
+            Allocation(
+                payment=payment,
+                installment_id=part.installment_id,
+                component=part.component,
+                amount=part.amount,
+            )
+        )
+        if part.component == "credit":
+            lines.append(credit(ledger.MEMBER_CREDIT, part.amount, **dims))
+            continue
+        inst = by_id[part.installment_id]
+        field = _PAID_FIELD[part.component]
+        setattr(inst, field, getattr(inst, field) + part.amount)
+        lines.append(credit(_RECEIVABLE[part.component], part.amount, **dims))
+        if part.component == "interest":
+            # Interest is income once it is paid.
+            lines.append(debit(ledger.UNEARNED_INTEREST, part.amount, **dims))
+            lines.append(credit(ledger.INTEREST_INCOME, part.amount, **dims))
+    Allocation.objects.bulk_create(allocations)
+    _save_installments(installments, now=payment.received_at or timezone.now())
+    ledger.post_entry(
+        kind=EntryKind.REPAYMENT,
+        lines=lines,
+        effective_date=lagos_today(),
+        loan=loan,
+        payment=payment,
+        memo=f"Repayment {payment.reference}",
+        idempotency_key=f"payment:{payment.pk}",
+        actor=actor,
+    )
+    _close_if_repaid(loan, installments, actor=actor)
+
+
+def _save_installments(installments, *, now):
+    today = lagos_today()
+    for inst in installments:
+        inst.status = installment_status(inst, today)
+        inst.paid_at = now if inst.status == InstallmentStatus.PAID else None
+    Installment.objects.bulk_update(
+        installments,
+        ["paid_principal", "paid_interest", "paid_fee", "paid_late_fee", "status", "paid_at"],
+    )
+
+
+def _close_if_repaid(loan, installments, *, actor):
+    if loan.status == LoanStatus.ACTIVE and all(i.outstanding == 0 for i in installments):
+        loan.status = LoanStatus.CLOSED
+        loan.closed_at = timezone.now()
+        loan.save(update_fields=["status", "closed_at"])
+        audit.record(
+            actor=actor,
+            action="loan.closed",
+            obj=loan,
+            changes={"status": [LoanStatus.ACTIVE, LoanStatus.CLOSED]},
+        )
+
+
+def _lock_active_loan(loan) -> Loan:
+    loan = Loan.objects.select_for_update().get(pk=loan.pk)
+    if loan.status != LoanStatus.ACTIVE:
+        raise Conflict(
+            f"Loan {loan.reference} is {loan.get_status_display().lower()}; "
+            "repayments go to active loans."
+        )
+    return loan
+
+
+@transaction.atomic
+def record_payment(
+    *,
+    loan: Loan,
+    amount: int,
+    channel: str,
+    reference: str,
+    provider: str,
+    actor=None,
+    received_at: datetime | None = None,
+    reason: str = "",
+    evidence: str = "",
+    raw_payload: dict | None = None,
+    request=None,
+) -> Payment:
+    """A confirmed repayment (manual entry, bank statement match, allowance deduction)."""
+    if not isinstance(amount, int) or amount <= 0:
+        raise DomainError("A repayment must be a positive amount.", fields={"amount": "Invalid"})
+    if amount > MAX_SINGLE_PAYMENT:
+        raise DomainError(
+            f"{format_naira(amount)} is more than any single repayment we accept; "
+            "check the amount.",
+            fields={"amount": "Too large"},
+        )
+    loan = _lock_active_loan(loan)
+    if Payment.objects.filter(reference=reference).exists():
+        raise Conflict(f"A payment with reference {reference} is already recorded.")
+    payment = Payment.objects.create(
+        reference=reference,
+        provider=provider,
+        channel=channel,
+        loan=loan,
+        member_id=loan.member_id,
+        amount=amount,
+        status=PaymentStatus.SUCCESSFUL,
+        received_at=received_at or timezone.now(),
+        recorded_by=actor if actor and actor.is_authenticated else None,
+        reason=reason[:2000],
+        evidence=evidence[:200],
+        raw_payload=raw_payload or {},
+    )
+    _apply_payment(payment, loan, actor=actor)
+    audit.record(
+        actor=actor,
+        action="payment.recorded",
+        obj=payment,
+        request=request,
+        changes={"loan": loan.reference, "amount": amount, "channel": channel},
+    )
+    from payments import tasks
+
+    pk = payment.pk
+    transaction.on_commit(lambda: tasks.notify_payment_task(pk))
+    return payment
+
+
+def record_manual_payment(*, loan, actor, amount, reason, evidence="", request=None) -> Payment:
+    if not actor.has_perm("payments.add_payment"):
+        raise NotAllowed("You do not have permission to record payments.")
+    reason = (reason or "").strip()
+    if len(reason) < 5:
+        raise DomainError(
+            "Say why this payment is entered by hand (at least 5 characters).",
+            fields={"reason": "Required"},
+        )
+    return record_payment(
+        loan=loan,
+        amount=amount,
+        channel=PaymentChannel.MANUAL,
+        reference=_reference("MAN"),
+        provider="manual",
+        actor=actor,
+        reason=reason,
+        evidence=evidence,
+        request=request,
+    )
+
+
+@transaction.atomic
+def start_checkout(*, loan: Loan, actor, amount: int, callback_url: str) -> tuple[Payment, str]:
+    """Member's "Pay": a pending payment, then the provider's hosted page."""
+    loan = Loan.objects.select_related("member__user").get(pk=loan.pk)
+    if loan.member.user_id != actor.pk:
+        raise NotAllowed("You can only pay your own loan.")
+    if loan.status != LoanStatus.ACTIVE:
+        raise Conflict("This loan is not active.")
+    outstanding = ledger.loan_balance(loan)
+    if not isinstance(amount, int) or amount <= 0 or amount > outstanding:
+        raise DomainError(
+            f"Pay between ₦0.01 and the {format_naira(outstanding)} you owe.",
+            fields={"amount": "Invalid"},
+        )
+    provider = get_provider()
+    payment = Payment.objects.create(
+        reference=_reference("PAY"),
+        provider=provider.name,
+        channel=PaymentChannel.CHECKOUT,
+        loan=loan,
+        member_id=loan.member_id,
+        amount=amount,
+    )
+    session = provider.initialize_checkout(
+        reference=payment.reference,
+        amount=amount,
+        email=loan.member.user.email,
+        callback_url=callback_url,
+    )
+    audit.record(
+        actor=actor, action="payment.checkout_started", obj=payment, changes={"amount": amount}
+    )
+    return payment, session.authorization_url
+
+
+def confirm_checkout(*, reference: str) -> Payment:
+    """Verify with the provider, then post. Used by the webhook task and the return URL."""
+    payment = Payment.objects.get(reference=reference)
+    if payment.status != PaymentStatus.PENDING:
+        return payment
+    result = get_provider(payment.provider).verify_charge(reference=reference)
+    with transaction.atomic():
+        payment = Payment.objects.select_for_update().get(pk=payment.pk)
+        if payment.status != PaymentStatus.PENDING:
+            return payment
+        if result.state == ChargeState.FAILED:
+            payment.status = PaymentStatus.FAILED
+            payment.raw_payload = result.raw
+            payment.save(update_fields=["status", "raw_payload"])
+            return payment
+        if result.state != ChargeState.SUCCESS:
+            return payment
+        if result.amount != payment.amount:
+            raise AmountMismatch(
+                f"Provider says {result.amount} kobo, we expected {payment.amount}."
+            )
+        loan = _lock_active_loan(payment.loan)
+        payment.status = PaymentStatus.SUCCESSFUL
+        payment.received_at = result.paid_at or timezone.now()
+        payment.raw_payload = result.raw
+        payment.save(update_fields=["status", "received_at", "raw_payload"])
+        _apply_payment(payment, loan)
+        audit.record(
+            actor=None,
+            action="payment.confirmed",
+            obj=payment,
+            changes={"amount": payment.amount, "loan": loan.reference},
+        )
+        from payments import tasks
+
+        pk = payment.pk
+        transaction.on_commit(lambda: tasks.notify_payment_task(pk))
+    return payment
+
+
+@transaction.atomic
+def reverse_payment(*, payment: Payment, actor, reason: str, request=None) -> Payment:
+    """Undo exactly what a payment did: its allocations and its ledger entry."""
+    if not actor.has_perm("payments.reverse_payment"):
+        raise NotAllowed("You do not have permission to reverse payments.")
+    reason = (reason or "").strip()
+    if len(reason) < 5:
+        raise DomainError("Give the reason for the reversal.", fields={"reason": "Required"})
+    loan = Loan.objects.select_for_update().get(pk=payment.loan_id)
+    payment = Payment.objects.select_for_update().get(pk=payment.pk)
+    if payment.status != PaymentStatus.SUCCESSFUL:
+        raise Conflict(
+            f"Payment {payment.reference} is {payment.get_status_display().lower()} "
+            "and cannot be reversed."
+        )
+    installments = {i.pk: i for i in loan.installments.select_for_update()}
+    for allocation in payment.allocations.all():
+        if allocation.component == "credit":
+            continue
+        inst = installments[allocation.installment_id]
+        field = _PAID_FIELD[allocation.component]
+        setattr(inst, field, getattr(inst, field) - allocation.amount)
+    _save_installments(list(installments.values()), now=timezone.now())
+    entry = payment.journal_entries.get(kind=EntryKind.REPAYMENT)
+    ledger.reverse_entry(
+        entry=entry,
+        effective_date=lagos_today(),
+        memo=f"Reversal of {payment.reference}: {reason[:120]}",
+        actor=actor,
+    )
+    payment.status = PaymentStatus.REVERSED
+    payment.reversed_at = timezone.now()
+    payment.reversal_reason = reason
+    payment.save(update_fields=["status", "reversed_at", "reversal_reason"])
+    if loan.status == LoanStatus.CLOSED:
+        loan.status = LoanStatus.ACTIVE
+        loan.closed_at = None
+        loan.save(update_fields=["status", "closed_at"])
+    audit.record(
+        actor=actor,
+        action="payment.reversed",
+        obj=payment,
+        request=request,
+        changes={"reason": reason, "amount": payment.amount},
+    )
+    return payment
+
+
+# --- Webhooks -------------------------------------------------------------------------------
+
+
+def store_webhook(*, provider_name: str, notice) -> tuple[WebhookEvent, bool]:
+    """Store the event once; a duplicate delivery returns the existing row."""
+    try:
+        with transaction.atomic():
+            event = WebhookEvent.objects.create(
+                provider=provider_name,
+                event_id=notice.event_id[:120],
+                event_type=notice.event_type[:60],
+                reference=(notice.reference or "")[:80],
+                payload=notice.payload,
+            )
+    except IntegrityError:
+        return WebhookEvent.objects.get(provider=provider_name, event_id=notice.event_id), False
+    from payments import tasks
+
+    pk = event.pk
+    transaction.on_commit(lambda: tasks.process_webhook_task(pk))
+    return event, True
+
+
+def process_webhook(*, event_id: int) -> WebhookEvent:
+    with transaction.atomic():
+        event = WebhookEvent.objects.select_for_update().get(pk=event_id)
+        if event.status in (WebhookStatus.PROCESSED, WebhookStatus.IGNORED, WebhookStatus.FLAGGED):
+            return event
+        event.attempts += 1
+        event.save(update_fields=["attempts"])
+    status, note = WebhookStatus.PROCESSED, ""
+    try:
+        if event.event_type.startswith("charge."):
+            if not Payment.objects.filter(reference=event.reference).exists():
+                status, note = WebhookStatus.FLAGGED, "No payment with this reference."
+            else:
+                payment = confirm_checkout(reference=event.reference)
+                note = f"payment {payment.status}"
+        elif event.event_type.startswith("transfer."):
+            # Paystack stores transfer references lower-cased; ours are upper case.
+            disbursement = Disbursement.objects.filter(reference__iexact=event.reference).first()
+            if disbursement is None:
+                status, note = WebhookStatus.FLAGGED, "No disbursement with this reference."
+            else:
+                # Never trust the event body for money: ask the provider.
+                result = get_provider(disbursement.provider).verify_transfer(
+                    reference=disbursement.reference
+                )
+                disbursement = apply_transfer_result(
+                    reference=disbursement.reference, result=result
+                )
+                note = f"disbursement {disbursement.status}"
+        else:
+            status, note = WebhookStatus.IGNORED, "Event type not used."
+    except AmountMismatch as exc:
+        status, note = WebhookStatus.FLAGGED, exc.message
+    except Conflict as exc:
+        status, note = WebhookStatus.FLAGGED, exc.message
+    WebhookEvent.objects.filter(pk=event.pk).update(
+        status=status, note=note[:2000], processed_at=timezone.now()
+    )
+    event.refresh_from_db()
+    return event

@@ -1,0 +1,76 @@
+"""The simulated provider's hosted checkout page (development and demo only).
+
+It stands in for Paystack's payment page: the member sees the amount and chooses "Pay" or
+"Decline"; the simulated provider records the outcome, sends the signed ``charge.*`` webhook,
+and the member is sent back to our callback URL with ``?reference=`` as Paystack does. No
+money moves, so the page exists only while the simulated provider is in use or DEBUG is on.
+"""
+
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from django.conf import settings
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods
+
+from payments.models import SimulatedProviderRecord
+from payments.providers import get_provider
+from payments.providers.base import ProviderRejected
+from payments.providers.simulated import CHARGE, FAILED, PENDING, SUCCESS
+
+TEMPLATE = "payments/simulated_checkout.html"
+
+
+def simulated_checkout_enabled() -> bool:
+    return settings.PAYMENTS_PROVIDER == "simulated" or settings.DEBUG
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def simulated_checkout(request, reference):
+    if not simulated_checkout_enabled():
+        raise Http404("The simulated checkout is switched off.")
+    record = get_object_or_404(SimulatedProviderRecord, kind=CHARGE, reference=reference)
+    if request.method == "POST":
+        outcome = request.POST.get("outcome", "")
+        if outcome not in (SUCCESS, FAILED):
+            return render(
+                request, TEMPLATE, _context(record, error="Choose Pay or Decline."), status=400
+            )
+        if record.status == PENDING:
+            try:
+                get_provider("simulated").complete_charge(reference=reference, outcome=outcome)
+            except ProviderRejected:
+                pass  # a second tab settled it first; its outcome stands
+        return redirect(_return_url(request, record))
+    return render(request, TEMPLATE, _context(record))
+
+
+def _context(record, *, error=""):
+    return {
+        "record": record,
+        "email": record.data.get("email", ""),
+        "is_pending": record.status == PENDING,
+        "error": error,
+    }
+
+
+def _return_url(request, record) -> str:
+    """The callback URL stored at checkout, with the reference added as Paystack adds it
+    (``trxref`` and ``reference``); only to our own site, never an open redirect."""
+    url = record.data.get("callback_url") or "/"
+    allowed_hosts = {request.get_host(), urlsplit(settings.SITE_URL).netloc}
+    if not url_has_allowed_host_and_scheme(
+        url, allowed_hosts=allowed_hosts, require_https=request.is_secure()
+    ):
+        url = "/"
+    parts = urlsplit(url)
+    query = [
+        (key, value)
+        for key, value in parse_qsl(parts.query, keep_blank_values=True)
+        if key not in ("trxref", "reference")
+    ]
+    query += [("trxref", record.reference), ("reference", record.reference)]
+    return urlunsplit(parts._replace(query=urlencode(query)))

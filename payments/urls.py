@@ -1,0 +1,42 @@
+from django.urls import path
+
+from payments import simulated_views, views
+
+app_name = "payments"
+
+urlpatterns = [
+    path("webhooks/paystack", views.paystack_webhook, name="paystack_webhook"),
+    path("webhooks/simulated", views.simulated_webhook, name="simulated_webhook"),
+    path(
+        "payments/simulated/checkout/<str:reference>/",
+        simulated_views.simulated_checkout,
+        name="simulated_checkout",
+    ),
+    path("loans/<str:reference>/pay/", views.pay, name="pay"),
+    path("payments/return/", views.checkout_return, name="checkout_return"),
+    path(
+        "backoffice/disbursements/",
+        views.DisbursementQueueView.as_view(),
+        name="disbursement_queue",
+    ),
+    path("backoffice/loans/<str:reference>/", views.staff_loan, name="staff_loan"),
+    path(
+        "backoffice/loans/<str:reference>/resolve-account/",
+        views.resolve_account,
+        name="resolve_account",
+    ),
+    path(
+        "backoffice/loans/<str:reference>/confirm-account/",
+        views.confirm_account,
+        name="confirm_account",
+    ),
+    path("backoffice/loans/<str:reference>/disburse/", views.disburse, name="disburse"),
+    path(
+        "backoffice/loans/<str:reference>/manual-disbursement/",
+        views.manual_disburse,
+        name="manual_disburse",
+    ),
+    path("backoffice/loans/<str:reference>/payments/", views.manual_payment, name="manual_payment"),
+    path("backoffice/payments/<int:pk>/reverse/", views.reverse_payment, name="reverse"),
+    path("backoffice/ledger/", views.trial_balance, name="trial_balance"),
+]

@@ -1,0 +1,372 @@
+import json
+import logging
+
+import django_filters
+import django_tables2 as tables
+from allauth.account.decorators import reauthentication_required
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ImproperlyConfigured
+from django.http import JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from loans.models import Loan, LoanStatus
+from loans.selectors import loan_for
+from payments import ledger, services
+from payments.models import Payment
+from payments.providers import get_provider
+from payments.providers.base import ProviderError
+from payments.selectors import disbursement_queue, loan_disbursements, loan_payments
+from portal.errors import DomainError
+from portal.forms import NairaField
+from portal.money import format_naira
+from portal.permissions import StaffPermissionRequiredMixin, staff_perm_required
+from portal.tables import HtmxTableView
+
+security_log = logging.getLogger("security")
+MAX_WEBHOOK_BYTES = 64 * 1024
+
+
+# --- Webhooks --------------------------------------------------------------------------------
+
+
+def _receive_webhook(request, provider_name: str, header: str):
+    """Signature first, on the raw bytes, before anything is parsed or stored."""
+    if request.method != "POST":
+        return JsonResponse(
+            {"error": {"code": "method_not_allowed", "message": "POST only"}}, status=405
+        )
+    raw = request.body
+    if len(raw) > MAX_WEBHOOK_BYTES:
+        return JsonResponse(
+            {"error": {"code": "too_large", "message": "Body too large"}}, status=413
+        )
+    signature = request.headers.get(header, "")
+    try:
+        provider = get_provider(provider_name)
+        valid = bool(signature) and provider.verify_signature(raw_body=raw, signature=signature)
+    except (ImproperlyConfigured, ProviderError):
+        valid = False
+    if not valid:
+        security_log.warning(
+            "webhook signature rejected",
+            extra={"event": "webhook.bad_signature", "path": request.path},
+        )
+        return JsonResponse(
+            {"error": {"code": "bad_signature", "message": "Signature missing or invalid"}},
+            status=401,
+        )
+    try:
+        notice = provider.parse_webhook(payload=json.loads(raw))
+    except (ValueError, KeyError, TypeError):
+        return JsonResponse(
+            {"error": {"code": "bad_payload", "message": "Unreadable event"}}, status=400
+        )
+    services.store_webhook(provider_name=provider_name, notice=notice)
+    return JsonResponse({"status": "ok"})
+
+
+@csrf_exempt
+def paystack_webhook(request):
+    return _receive_webhook(request, "paystack", "x-paystack-signature")
+
+
+@csrf_exempt
+def simulated_webhook(request):
+    return _receive_webhook(request, "simulated", "x-simulated-signature")
+
+
+# --- Member: pay ----------------------------------------------------------------------------
+
+
+class PayForm(forms.Form):
+    amount = NairaField(
+        label="Amount to pay (₦)",
+        min_kobo=1,
+        widget=forms.TextInput(attrs={"class": "form-control", "inputmode": "decimal"}),
+    )
+
+
+def _next_due(loan) -> int:
+    for inst in loan.installments.all():
+        if inst.outstanding:
+            return inst.outstanding
+    return 0
+
+
+@login_required
+def pay(request, reference):
+    loan = loan_for(request.user, reference)
+    if loan.member.user_id != request.user.pk:
+        return redirect(loan)
+    outstanding = ledger.loan_balance(loan)
+    if request.method == "POST":
+        form = PayForm(request.POST)
+        if form.is_valid():
+            callback = request.build_absolute_uri(reverse("payments:checkout_return"))
+            try:
+                _, url = services.start_checkout(
+                    loan=loan,
+                    actor=request.user,
+                    amount=form.cleaned_data["amount"],
+                    callback_url=callback,
+                )
+            except (DomainError, ProviderError) as exc:
+                messages.error(request, getattr(exc, "message", str(exc)))
+            else:
+                return redirect(url)
+    else:
+        form = PayForm(initial={"amount": _next_due(loan)})
+    return render(
+        request, "payments/pay.html", {"loan": loan, "form": form, "outstanding": outstanding}
+    )
+
+
+@login_required
+def checkout_return(request):
+    reference = request.GET.get("reference", "")
+    payment = Payment.objects.filter(reference=reference, member__user=request.user).first()
+    if payment is None:
+        messages.error(request, "We could not find that payment.")
+        return redirect("members:dashboard")
+    try:
+        payment = services.confirm_checkout(reference=reference)
+    except ProviderError:
+        messages.info(request, "We are still confirming your payment with the provider.")
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        if payment.status == "successful":
+            messages.success(request, f"Thank you: {format_naira(payment.amount)} received.")
+        elif payment.status == "failed":
+            messages.error(request, "The payment did not go through. Nothing was taken.")
+        else:
+            messages.info(request, "Your payment is being confirmed.")
+    return redirect(payment.loan)
+
+
+# --- Back office: disbursement queue and loan money page ----------------------------------
+
+
+class DisbursementQueueTable(tables.Table):
+    reference = tables.Column(
+        linkify=lambda record: reverse("payments:staff_loan", args=[record.reference])
+    )
+    member = tables.Column(accessor="member__full_name", verbose_name="Member", orderable=False)
+    disbursed_amount = tables.Column(verbose_name="Pay out", orderable=False)
+    account = tables.Column(
+        accessor="member__account_name_confirmed", verbose_name="Account", orderable=False
+    )
+    approved_at = tables.DateTimeColumn(format="d M Y H:i", orderable=False)
+
+    class Meta:
+        fields = ("reference", "member", "disbursed_amount", "account", "approved_at")
+
+    def render_disbursed_amount(self, value):
+        return format_naira(value)
+
+    def render_account(self, value):
+        return "confirmed" if value else "needs check"
+
+
+class DisbursementQueueFilter(django_filters.FilterSet):
+    reference = django_filters.CharFilter(lookup_expr="iexact", label="Loan reference")
+
+    class Meta:
+        model = Loan
+        fields = ["reference"]
+
+
+class DisbursementQueueView(StaffPermissionRequiredMixin, HtmxTableView):
+    permission_required = ("loans.disburse_loan",)
+    table_class = DisbursementQueueTable
+    filterset_class = DisbursementQueueFilter
+    page_title = "Disbursement queue"
+
+    def get_queryset(self):
+        return disbursement_queue(self.request.user)
+
+
+class ManualPaymentForm(forms.Form):
+    amount = NairaField(
+        label="Amount (₦)", min_kobo=1, widget=forms.TextInput(attrs={"class": "form-control"})
+    )
+    reason = forms.CharField(
+        min_length=5, max_length=500, widget=forms.TextInput(attrs={"class": "form-control"})
+    )
+    evidence = forms.CharField(
+        label="Evidence (bank or receipt reference)",
+        max_length=200,
+        widget=forms.TextInput(attrs={"class": "form-control"}),
+    )
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(
+        min_length=5, max_length=500, widget=forms.TextInput(attrs={"class": "form-control"})
+    )
+
+
+class BankReferenceForm(forms.Form):
+    bank_reference = forms.CharField(
+        min_length=6, max_length=80, widget=forms.TextInput(attrs={"class": "form-control"})
+    )
+
+
+@staff_perm_required("loans.view_loan")
+def staff_loan(request, reference):
+    loan = loan_for(request.user, reference)
+    return render(
+        request,
+        "payments/staff_loan.html",
+        {
+            "loan": loan,
+            "installments": loan.installments.all(),
+            "payments": loan_payments(loan),
+            "disbursements": loan_disbursements(loan),
+            "balance": ledger.loan_balance(loan),
+            "member": loan.member,
+            "can_disburse": request.user.has_perm("loans.disburse_loan")
+            and loan.status == LoanStatus.PENDING_DISBURSEMENT,
+            "can_record": request.user.has_perm("payments.add_payment")
+            and loan.status == LoanStatus.ACTIVE,
+            "can_reverse": request.user.has_perm("payments.reverse_payment"),
+            "manual_form": ManualPaymentForm(),
+            "reason_form": ReasonForm(),
+            "bank_form": BankReferenceForm(),
+        },
+    )
+
+
+def _finance_action(request, reference, action, success):
+    loan = loan_for(request.user, reference)
+    try:
+        action(loan)
+    except (DomainError, ProviderError) as exc:
+        messages.error(request, getattr(exc, "message", str(exc)))
+    else:
+        messages.success(request, success)
+    return redirect("payments:staff_loan", reference=loan.reference)
+
+
+@require_POST
+@staff_perm_required("loans.view_loan", "loans.disburse_loan")
+def resolve_account(request, reference):
+    def action(loan):
+        if services.resolve_payout_account(member=loan.member, actor=request.user, request=request):
+            return
+        raise DomainError(
+            "The bank's account name does not match the member's name. Check "
+            "it and confirm it only if you are sure."
+        )
+
+    return _finance_action(request, reference, action, "Account name matches the member.")
+
+
+@require_POST
+@staff_perm_required("loans.view_loan", "loans.disburse_loan")
+def confirm_account(request, reference):
+    return _finance_action(
+        request,
+        reference,
+        lambda loan: services.confirm_payout_account(
+            member=loan.member, actor=request.user, request=request
+        ),
+        "Account confirmed.",
+    )
+
+
+@require_POST
+@staff_perm_required("loans.view_loan", "loans.disburse_loan")
+@reauthentication_required
+def disburse(request, reference):
+    return _finance_action(
+        request,
+        reference,
+        lambda loan: services.request_disbursement(loan=loan, actor=request.user, request=request),
+        "Payout sent to the provider. The loan becomes active when the transfer succeeds.",
+    )
+
+
+@require_POST
+@staff_perm_required("loans.view_loan", "loans.disburse_loan")
+@reauthentication_required
+def manual_disburse(request, reference):
+    form = BankReferenceForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Enter the bank's transfer reference.")
+        return redirect("payments:staff_loan", reference=reference)
+    return _finance_action(
+        request,
+        reference,
+        lambda loan: services.record_manual_disbursement(
+            loan=loan,
+            actor=request.user,
+            bank_reference=form.cleaned_data["bank_reference"],
+            request=request,
+        ),
+        "Manual payout recorded; the loan is active.",
+    )
+
+
+@require_POST
+@staff_perm_required("loans.view_loan", "payments.add_payment")
+def manual_payment(request, reference):
+    form = ManualPaymentForm(request.POST)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+        return redirect("payments:staff_loan", reference=reference)
+    data = form.cleaned_data
+    return _finance_action(
+        request,
+        reference,
+        lambda loan: services.record_manual_payment(
+            loan=loan,
+            actor=request.user,
+            amount=data["amount"],
+            reason=data["reason"],
+            evidence=data["evidence"],
+            request=request,
+        ),
+        f"{format_naira(data['amount'])} recorded.",
+    )
+
+
+@require_POST
+@staff_perm_required("payments.view_payment", "payments.reverse_payment")
+def reverse_payment(request, pk):
+    payment = get_object_or_404(Payment.objects.select_related("loan"), pk=pk)
+    form = ReasonForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Give the reason for the reversal.")
+    else:
+        try:
+            services.reverse_payment(
+                payment=payment,
+                actor=request.user,
+                reason=form.cleaned_data["reason"],
+                request=request,
+            )
+        except DomainError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, f"Payment {payment.reference} reversed.")
+    return redirect("payments:staff_loan", reference=payment.loan.reference)
+
+
+@staff_perm_required("payments.view_ledger")
+def trial_balance(request):
+    return render(
+        request,
+        "payments/trial_balance.html",
+        {
+            "trial": ledger.trial_balance(),
+            "unbalanced": ledger.unbalanced_entries(),
+        },
+    )
