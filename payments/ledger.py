@@ -50,6 +50,14 @@ CHART = [
 RECEIVABLE_ACCOUNTS = (LOANS_PRINCIPAL, LOANS_INTEREST, LOANS_FEES, LOANS_PENALTIES)
 
 
+def ensure_chart() -> None:
+    """Create the chart of accounts if missing (migrations do this; flushed test databases
+    need it again)."""
+    for code, name, kind in CHART:
+        Account.objects.get_or_create(code=code, defaults={"name": name, "type": kind})
+    _accounts_by_code.clear()
+
+
 class UnbalancedEntry(ValueError):
     pass
 

@@ -48,3 +48,31 @@ def administrator(db):
     from tests.factories import make_admin
 
     return make_admin()
+
+
+@pytest.fixture(autouse=True)
+def _migrated_reference_data(request):
+    """Role groups and the chart of accounts come from data migrations. A transactional test
+    flushes every table afterwards, so restore them (cheaply, only when missing) before any
+    test that touches the database."""
+    marker = request.node.get_closest_marker("django_db")
+    uses_db = marker is not None or {"db", "transactional_db", "live_server"} & set(
+        request.fixturenames
+    )
+    if uses_db:
+        if marker is not None and marker.kwargs.get("transaction"):
+            request.getfixturevalue("transactional_db")
+        else:
+            request.getfixturevalue("db")
+        from django.apps import apps
+        from django.contrib.auth.models import Group
+
+        from members.roles import ROLES, sync_role_permissions
+        from payments.ledger import CHART, ensure_chart
+        from payments.models import Account
+
+        if Group.objects.filter(name__in=ROLES).count() != len(ROLES):
+            sync_role_permissions(apps)
+        if Account.objects.count() != len(CHART):
+            ensure_chart()
+    yield

@@ -89,8 +89,10 @@ def _role_groups(transactional_db):
     from django.apps import apps
 
     from members.roles import sync_role_permissions
+    from payments.ledger import ensure_chart
 
     sync_role_permissions(apps)
+    ensure_chart()
 
 
 @pytest.fixture

@@ -1,0 +1,145 @@
+"""Races on real PostgreSQL: many threads, one outcome."""
+
+import threading
+from datetime import date
+
+import pytest
+from django.db import connection, connections
+
+from loans import services as loan_services
+from loans.models import Application, ApplicationStatus, Loan, LoanStatus
+from payments import ledger, services
+from payments.models import (
+    Disbursement,
+    JournalEntry,
+    Payment,
+    PaymentStatus,
+    SimulatedProviderRecord,
+    WebhookEvent,
+)
+from portal.errors import DomainError
+from tests.factories import MemberFactory, make_finance, make_officer
+from tests.payments.builders import active_loan, approved_loan, product, schedule_outstanding
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def _postgres_only():
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks and races need PostgreSQL")
+
+
+def race(count, work):
+    """Run ``work(i)`` in ``count`` threads released together; collect results/errors."""
+    barrier = threading.Barrier(count)
+    results, errors = [], []
+
+    def run(i):
+        try:
+            barrier.wait()
+            results.append(work(i))
+        except Exception as exc:  # noqa: BLE001 - the test inspects every outcome
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    return results, errors
+
+
+def test_two_officers_deciding_at_once_exactly_one_wins():
+    member = MemberFactory(passing_out=date(2027, 12, 1), monthly_allowance=300_000_00)
+    application = loan_services.start_application(
+        member=member, actor=member.user, product=product(), amount=60_000_00, tenure=3
+    )
+    loan_services.submit_application(
+        application=application,
+        actor=member.user,
+        consent=True,
+        shown_hash=application.key_facts_hash,
+        ip=None,
+        user_agent="",
+    )
+    application.refresh_from_db()
+    assert application.status == ApplicationStatus.IN_REVIEW
+    approver, rejecter = make_officer(), make_officer()
+
+    def decide(i):
+        if i == 0:
+            return loan_services.approve_application(application=application, actor=approver)
+        return loan_services.reject_application(
+            application=application, actor=rejecter, reason="Could not verify the PPA letter."
+        )
+
+    results, errors = race(2, decide)
+    assert len(results) == 1 and len(errors) == 1
+    assert isinstance(errors[0], DomainError) and "already" in errors[0].message
+    application = Application.objects.get(pk=application.pk)
+    assert application.status in (ApplicationStatus.APPROVED, ApplicationStatus.REJECTED)
+    assert Loan.objects.filter(application=application).count() == (
+        1 if application.status == ApplicationStatus.APPROVED else 0
+    )
+    assert application.history.filter(to_status__in=["approved", "rejected"]).count() == 1
+
+
+def test_twenty_parallel_disburse_requests_pay_out_once():
+    loan = approved_loan()
+    finance = [make_finance() for _ in range(20)]
+    results, errors = race(20, lambda i: services.request_disbursement(loan=loan, actor=finance[i]))
+    assert len(results) == 1 and len(errors) == 19
+    assert all(isinstance(e, DomainError) for e in errors)
+    assert Disbursement.objects.filter(loan=loan).count() == 1
+    assert SimulatedProviderRecord.objects.filter(kind="transfer").count() == 1
+    assert JournalEntry.objects.filter(loan=loan, kind="disbursement").count() == 1
+    loan.refresh_from_db()
+    assert loan.status == LoanStatus.ACTIVE
+    assert ledger.unbalanced_entries() == []
+
+
+def test_twenty_copies_of_one_webhook_post_one_payment():
+    from payments.providers import get_provider
+
+    loan = active_loan()
+    payment, _ = services.start_checkout(
+        loan=loan, actor=loan.member.user, amount=23_000_00, callback_url="http://127.0.0.1/"
+    )
+    SimulatedProviderRecord.objects.filter(reference=payment.reference).update(status="success")
+    notice = get_provider("simulated").parse_webhook(
+        payload={
+            "event": "charge.success",
+            "data": {
+                "id": 4242,
+                "reference": payment.reference,
+                "amount": 23_000_00,
+                "status": "success",
+            },
+        }
+    )
+    race(20, lambda i: services.store_webhook(provider_name="simulated", notice=notice))
+    assert WebhookEvent.objects.count() == 1
+    payment.refresh_from_db()
+    assert payment.status == PaymentStatus.SUCCESSFUL
+    assert JournalEntry.objects.filter(payment=payment).count() == 1
+    assert ledger.loan_balance(loan) == 46_000_00
+
+
+def test_parallel_repayments_on_one_loan_stay_consistent():
+    loan = active_loan()
+    finance = make_finance()
+    results, errors = race(
+        8,
+        lambda i: services.record_manual_payment(
+            loan=loan, actor=finance, amount=5_000_00 + i, reason="Parallel cash", evidence=f"R{i}"
+        ),
+    )
+    assert not errors and len(results) == 8
+    paid = sum(5_000_00 + i for i in range(8))
+    loan.refresh_from_db()
+    assert ledger.loan_balance(loan) == 69_000_00 - paid == schedule_outstanding(loan)
+    assert Payment.objects.filter(loan=loan, status="successful").count() == 8
+    assert ledger.trial_balance()["balanced"]
