@@ -64,6 +64,10 @@ test-postgres: venv
 	REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/15} \
 	$(RUN) pytest -m "not e2e" -n $${PYTEST_WORKERS:-2} $(PYTEST_ARGS)
 
+# Benchmarks against the local PostgreSQL and Redis (see README); not part of make test.
+bench: venv
+	$(RUN) python bench/assessment_latency.py --count $${BENCH_COUNT:-200}
+
 # The production stack on loopback: PostgreSQL, Redis, two gunicorn instances, the Huey
 # worker and nginx with a self-signed certificate (https://127.0.0.1:8443/).
 prod-local: venv

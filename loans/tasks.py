@@ -8,7 +8,7 @@ from loans.models import Application
 from portal.notify import send_member_email
 
 
-@db_task(retries=3, retry_delay=2, priority=10)
+@db_task(retries=3, retry_delay=2)
 def assess_application_task(application_id: int):
     services.assess_application(application_id=application_id)
 

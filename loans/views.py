@@ -150,6 +150,8 @@ def cancel(request, reference):
 
 @login_required
 def loan_detail(request, reference):
+    from payments.ledger import loan_balance
+
     loan = loan_for(request.user, reference)
     return render(
         request,
@@ -157,6 +159,8 @@ def loan_detail(request, reference):
         {
             "loan": loan,
             "installments": loan.installments.all(),
+            "outstanding": loan_balance(loan),
+            "is_owner": loan.member.user_id == request.user.pk,
         },
     )
 

@@ -9,12 +9,12 @@ from payments.models import Payment
 from portal.notify import send_member_email
 
 
-@db_task(retries=5, retry_delay=30, priority=20)
+@db_task(retries=5, retry_delay=30)
 def send_disbursement_task(disbursement_id: int):
     services.send_disbursement(disbursement_id=disbursement_id)
 
 
-@db_task(retries=8, retry_delay=30, priority=20)
+@db_task(retries=8, retry_delay=30)
 def process_webhook_task(event_id: int):
     services.process_webhook(event_id=event_id)
 

@@ -193,7 +193,10 @@ else:
 HUEY_IMMEDIATE = env_bool("HUEY_IMMEDIATE", False)
 if REDIS_URL:
     HUEY = {
-        "huey_class": "huey.PriorityRedisHuey",
+        # Plain RedisHuey blocks on BRPOP, so a task starts the moment it is enqueued
+        # (the priority variant polls with back-off: seconds of latency when idle).
+        "huey_class": "huey.RedisHuey",
+        "blocking": True,
         "name": env("HUEY_NAME", "allaweeplus"),
         "url": REDIS_URL,
         "immediate": HUEY_IMMEDIATE,
@@ -208,7 +211,14 @@ else:
         "filename": str(env("HUEY_SQLITE_PATH", str(BASE_DIR / "var" / "huey.sqlite3"))),
         "immediate": HUEY_IMMEDIATE,
         "utc": True,
-        "consumer": {"workers": env_int("HUEY_WORKERS", 2), "worker_type": "thread"},
+        # SQLite cannot block: poll often and back off to at most one second.
+        "consumer": {
+            "workers": env_int("HUEY_WORKERS", 2),
+            "worker_type": "thread",
+            "initial_delay": 0.05,
+            "backoff": 1.15,
+            "max_delay": 1.0,
+        },
     }
 
 # --- Authentication --------------------------------------------------------------------

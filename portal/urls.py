@@ -18,5 +18,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("members.urls")),
     path("", include("payments.urls")),
+    path("", include("payments.recon_urls")),
     path("", include("loans.urls")),
 ]
