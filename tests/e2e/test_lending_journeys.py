@@ -217,3 +217,47 @@ def test_finance_disburses_and_the_member_repays_through_checkout(page: Page, ne
     expect_message(member_page, "Thank you:")
     expect(owed).not_to_have_text(before)
     expect(owed).to_have_text(re.compile(r"₦"))
+
+
+def test_finance_imports_a_statement_confirms_one_line_and_ignores_the_other(page: Page, tmp_path):
+    from payments.models import ColumnMapping, LineStatus, Payment, StatementLine
+
+    loan = builders.active_loan()
+    first_due = loan.installments.first().outstanding
+    mapping = ColumnMapping.objects.create(
+        bank_name="GTBank export",
+        date_column="Date",
+        amount_column="Amount",
+        narration_column="Narration",
+        reference_column="Reference",
+        date_format="%d/%m/%Y",
+    )
+    today = timezone.localdate().strftime("%d/%m/%Y")
+    statement = tmp_path / "statement.csv"
+    statement.write_text(
+        "Date,Amount,Narration,Reference\n"
+        f"{today},{first_due / 100:.2f},TRF FROM MEMBER {loan.reference},FT1111\n"
+        f"{today},4321.00,POS REFUND UNKNOWN,FT2222\n"
+    )
+    finance = make_finance(email="finance-recon@allaweeplus.ng")
+    sign_in(page, finance.email)
+    page.goto("/backoffice/reconciliation/upload/")
+    page.get_by_label("Bank (column mapping)").select_option(label=mapping.bank_name)
+    page.get_by_label(re.compile(r"^Statement file")).set_input_files(str(statement))
+    page.get_by_role("button", name="Import").click()
+    expect(page.get_by_test_id("import-summary")).to_contain_text("2 new")
+
+    page.goto("/backoffice/reconciliation/")
+    page.get_by_role("button", name=re.compile(rf"^Confirm ₦.* to {loan.reference}")).click()
+    expect(page.get_by_role("button", name=re.compile(r"^Confirm ₦"))).to_have_count(0)
+    page.get_by_label(re.compile(r"^Reason to ignore the line of ₦4,321.00")).fill(
+        "Card refund, not a loan repayment"
+    )
+    page.get_by_role("button", name="Ignore").first.click()
+    expect(page.get_by_role("button", name="Ignore")).to_have_count(0)
+
+    lines = {line.amount: line for line in StatementLine.objects.all()}
+    assert lines[first_due].status == LineStatus.MATCHED
+    assert lines[4321_00].status == LineStatus.IGNORED
+    assert lines[4321_00].ignore_reason == "Card refund, not a loan repayment"
+    assert Payment.objects.filter(loan=loan, status="successful").count() == 1
