@@ -274,11 +274,16 @@ start() {
   done
   start_background worker uv run --frozen --no-sync python manage.py run_huey --flush-locks
 
-  # As root the workers drop to nobody; otherwise nginx ignores the user directive.
+  # As root the workers drop to nobody, unless nobody cannot reach the checkout's static
+  # files (a private temp folder, as in CI): then, on this loopback-only trial stack, they
+  # stay root. A real server uses deploy/render-nginx.sh with www-data.
   local nginx_user
   if [[ $(id -u) == 0 ]]; then
     nginx_user=nobody
     getent group nogroup >/dev/null && nginx_user="nobody nogroup"
+    if command -v runuser >/dev/null && ! runuser -u nobody -- test -r "$project/staticfiles/css/portal.css"; then
+      nginx_user=root
+    fi
   else
     nginx_user=$(id -un)
   fi
