@@ -8,7 +8,7 @@ from django.views.decorators.vary import vary_on_headers
 from loans import services
 from loans.filters import ApplicationFilter
 from loans.forms import ApproveForm, ConsentForm, InfoRequestForm, NoteForm, QuoteForm, ReasonForm
-from loans.models import ApplicationStatus
+from loans.models import ApplicationStatus, LoanStatus
 from loans.selectors import (
     application_for_member,
     application_for_staff,
@@ -163,6 +163,18 @@ def loan_detail(request, reference):
             "is_owner": loan.member.user_id == request.user.pk,
         },
     )
+
+
+@login_required
+def discharge_letter(request, reference):
+    """Printable confirmation that a closed loan is fully repaid and nothing more is owed."""
+    from payments.ledger import loan_balance
+
+    loan = loan_for(request.user, reference)
+    if loan.status != LoanStatus.CLOSED or loan_balance(loan) != 0:
+        messages.error(request, "A discharge letter is issued once the loan is fully repaid.")
+        return redirect(loan)
+    return render(request, "loans/discharge_letter.html", {"loan": loan})
 
 
 # --- Back office -------------------------------------------------------------------------

@@ -522,6 +522,13 @@ def _close_if_repaid(loan, installments, *, actor):
             obj=loan,
             changes={"status": [LoanStatus.ACTIVE, LoanStatus.CLOSED]},
         )
+        # Discharge on full repayment (FCCPC): the letter is available at once.
+        audit.record(
+            actor=None,
+            action="loan.discharge_letter_issued",
+            obj=loan,
+            changes={"closed_at": loan.closed_at.isoformat()},
+        )
 
 
 def _lock_active_loan(loan) -> Loan:

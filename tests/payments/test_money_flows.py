@@ -351,3 +351,36 @@ def test_disbursement_queue_lists_approved_loans_for_finance_only(client):
     assert loan.reference in client.get(reverse("payments:disbursement_queue")).content.decode()
     client.force_login(loan.member.user)
     assert client.get(reverse("payments:disbursement_queue")).status_code == 403
+
+
+def test_allowance_deduction_posts_a_repayment_through_the_adapter():
+    from payments.allowance import collect_by_deduction
+
+    loan = active_loan()
+    payment = collect_by_deduction(loan=loan, actor=make_finance(), amount=23_000_00)
+    assert payment.channel == "allowance" and payment.status == PaymentStatus.SUCCESSFUL
+    assert ledger.loan_balance(loan) == 46_000_00
+    assert_books_agree(loan)
+    with pytest.raises(DomainError, match="failed"):
+        collect_by_deduction(loan=loan, actor=make_finance(), amount=10_000_000_00)
+    with pytest.raises(NotAllowed):
+        collect_by_deduction(loan=loan, actor=make_officer(), amount=100)
+
+
+def test_discharge_letter_once_repaid_and_only_to_the_owner(client):
+    loan = active_loan()
+    url = reverse("loans:discharge_letter", args=[loan.reference])
+    client.force_login(loan.member.user)
+    assert client.get(url).status_code == 302  # not repaid yet
+    services.record_manual_payment(
+        loan=loan, actor=make_finance(), amount=69_000_00, reason="Paid in full", evidence="RCPT-9"
+    )
+    page = client.get(url).content.decode()
+    assert "repaid in full" in page and loan.reference in page
+    from portal.models import AuditEvent
+
+    assert AuditEvent.objects.filter(
+        action="loan.discharge_letter_issued", object_id=str(loan.pk)
+    ).exists()
+    client.force_login(active_loan().member.user)
+    assert client.get(url).status_code == 404
