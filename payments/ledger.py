@@ -178,6 +178,30 @@ def loan_balances(loan) -> dict[str, int]:
     return {row["account__code"]: row["total"] for row in rows}
 
 
+def loan_statement(loan) -> list[dict]:
+    """The loan's own ledger lines in order, with the running amount still owed."""
+    rows = (
+        Posting.objects.filter(loan=loan, account__code__in=RECEIVABLE_ACCOUNTS)
+        .values("entry_id", "entry__effective_date", "entry__kind", "entry__memo")
+        .annotate(amount=Sum("amount"))
+        .order_by("entry_id")
+    )
+    owed, lines = 0, []
+    for row in rows:
+        owed += row["amount"]
+        lines.append(
+            {
+                "entry": row["entry_id"],
+                "date": row["entry__effective_date"],
+                "kind": row["entry__kind"],
+                "memo": row["entry__memo"],
+                "amount": row["amount"],
+                "owed": owed,
+            }
+        )
+    return lines
+
+
 def member_credit(member) -> int:
     """Money we hold for the member (overpayments), as a positive number."""
     total = Posting.objects.filter(member=member, account__code=MEMBER_CREDIT).aggregate(

@@ -229,6 +229,7 @@ def staff_loan(request, reference):
             "payments": loan_payments(loan),
             "disbursements": loan_disbursements(loan),
             "balance": ledger.loan_balance(loan),
+            "statement": ledger.loan_statement(loan),
             "member": loan.member,
             "can_disburse": request.user.has_perm("loans.disburse_loan")
             and loan.status == LoanStatus.PENDING_DISBURSEMENT,

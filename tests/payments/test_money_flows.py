@@ -384,3 +384,16 @@ def test_discharge_letter_once_repaid_and_only_to_the_owner(client):
     ).exists()
     client.force_login(active_loan().member.user)
     assert client.get(url).status_code == 404
+
+
+def test_per_loan_ledger_statement_runs_down_to_the_balance(client):
+    loan = active_loan()
+    services.record_manual_payment(
+        loan=loan, actor=make_finance(), amount=10_000_00, reason="Cash at branch", evidence="R"
+    )
+    lines = ledger.loan_statement(loan)
+    assert [line["kind"] for line in lines] == ["disbursement", "repayment"]
+    assert lines[-1]["owed"] == ledger.loan_balance(loan) == 59_000_00
+    client.force_login(make_finance())
+    page = client.get(reverse("payments:staff_loan", args=[loan.reference])).content.decode()
+    assert "Ledger statement" in page and "₦59,000.00" in page
