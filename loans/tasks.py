@@ -1,6 +1,5 @@
 """Thin Huey wrappers around loan services."""
 
-from huey import crontab  # noqa: F401 - periodic tasks are added beside these
 from huey.contrib.djhuey import db_task
 
 from loans import services

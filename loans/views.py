@@ -1,6 +1,5 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
@@ -16,18 +15,11 @@ from loans.selectors import (
     loan_for,
 )
 from loans.tables import ApplicationTable
-from members.services import get_or_create_member
+from members.views import member_for_request
 from portal.audit import client_ip
 from portal.errors import DomainError
 from portal.permissions import StaffPermissionRequiredMixin, staff_perm_required
 from portal.tables import HtmxTableView
-
-
-def _member(request):
-    if request.user.is_staff:
-        raise PermissionDenied("Staff cannot apply for loans in the member portal.")
-    return get_or_create_member(user=request.user)
-
 
 # --- Member: apply with a live preview -----------------------------------------------------
 
@@ -49,7 +41,7 @@ def _quote_context(request, form, member):
 def apply(request):
     """Choose product, amount, tenure; the preview updates as the member types (HTMX) and
     the same form works as a plain POST without JavaScript."""
-    member = _member(request)
+    member = member_for_request(request)
     if request.method == "POST" and "continue" in request.POST:
         form = QuoteForm(request.POST)
         if form.is_valid():
@@ -77,7 +69,7 @@ def apply(request):
 
 @login_required
 def key_facts(request, reference):
-    member = _member(request)
+    member = member_for_request(request)
     application = application_for_member(request.user, reference)
     if request.method == "POST":
         form = ConsentForm(request.POST)
@@ -118,7 +110,7 @@ def key_facts(request, reference):
 
 @login_required
 def application_detail(request, reference):
-    _member(request)
+    member_for_request(request)
     application = application_for_member(request.user, reference)
     loan = getattr(application, "loan", None) if application.status == "approved" else None
     return render(
@@ -137,7 +129,7 @@ def application_detail(request, reference):
 @login_required
 @require_POST
 def cancel(request, reference):
-    _member(request)
+    member_for_request(request)
     application = application_for_member(request.user, reference)
     try:
         services.cancel_application(application=application, actor=request.user, request=request)

@@ -22,7 +22,8 @@ from portal.permissions import (
 from portal.tables import HtmxTableView
 
 
-def _member_of(request):
+def member_for_request(request):
+    """The signed-in member; staff are sent to the back office (403)."""
     if request.user.is_staff:
         raise PermissionDenied("The member portal is for members; use the back office.")
     return services.get_or_create_member(user=request.user)
@@ -33,7 +34,7 @@ def _member_of(request):
 
 @login_required
 def dashboard(request):
-    member = _member_of(request)
+    member = member_for_request(request)
     context = {
         "member": member,
         "missing_documents": services.missing_documents(member),
@@ -60,7 +61,7 @@ def register_dashboard_panel(func):
 @login_required
 @vary_on_headers("HX-Request")
 def profile(request):
-    member = _member_of(request)
+    member = member_for_request(request)
     if request.method == "POST":
         if not member.is_kyc_editable:
             messages.error(request, "Your profile is under review or verified and is locked.")
@@ -102,7 +103,7 @@ def profile(request):
 @require_POST
 def profile_validate(request):
     """HTMX inline validation of the field that changed; the full POST still validates all."""
-    member = _member_of(request)
+    member = member_for_request(request)
     form = MemberProfileForm(request.POST, member=member)
     form.is_valid()
     # Only fields the member has filled in get their errors shown; inputs are never replaced,
@@ -120,7 +121,7 @@ def profile_validate(request):
 @login_required
 @require_POST
 def upload_document(request):
-    member = _member_of(request)
+    member = member_for_request(request)
     form = DocumentUploadForm(request.POST, request.FILES)
     if not form.is_valid():
         for errors in form.errors.values():
@@ -145,7 +146,7 @@ def upload_document(request):
 @login_required
 @require_POST
 def submit_kyc(request):
-    member = _member_of(request)
+    member = member_for_request(request)
     try:
         services.submit_kyc(member=member, actor=request.user, request=request)
     except DomainError as exc:

@@ -1,11 +1,7 @@
 """Who may open a page. Object-level checks live in each app's selectors."""
 
-from django.contrib.auth.mixins import AccessMixin, LoginRequiredMixin
+from django.contrib.auth.mixins import AccessMixin
 from django.core.exceptions import PermissionDenied
-
-
-class MemberRequiredMixin(LoginRequiredMixin):
-    """A signed-in user; objects are then fetched through ``*_visible_to(user)``."""
 
 
 class StaffPermissionRequiredMixin(AccessMixin):
