@@ -109,9 +109,14 @@ def key_facts(request, reference):
 
 
 @login_required
+@vary_on_headers("HX-Request")
 def application_detail(request, reference):
     member_for_request(request)
     application = application_for_member(request.user, reference)
+    if request.htmx:
+        return render(
+            request, "loans/application_detail.html#status", {"application": application}
+        )
     loan = getattr(application, "loan", None) if application.status == "approved" else None
     return render(
         request,

@@ -144,7 +144,7 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": BASE_DIR / "var" / "db.sqlite3",
+            "NAME": env("SQLITE_PATH", str(BASE_DIR / "var" / "db.sqlite3")),
             "OPTIONS": {
                 "transaction_mode": "IMMEDIATE",
                 "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
@@ -207,7 +207,7 @@ else:
     (BASE_DIR / "var").mkdir(exist_ok=True)
     HUEY = {
         "huey_class": "huey.SqliteHuey",
-        "name": "allaweeplus",
+        "name": env("HUEY_NAME", "allaweeplus"),
         "filename": str(env("HUEY_SQLITE_PATH", str(BASE_DIR / "var" / "huey.sqlite3"))),
         "immediate": HUEY_IMMEDIATE,
         "utc": True,

@@ -100,3 +100,60 @@ def page(page):
     # A journey step that waits longer than this is a bug, not a slow machine: fail fast.
     page.set_default_timeout(10_000)
     return page
+
+
+@pytest.fixture
+def huey_consumer(live_server, tmp_path):
+    """A real Huey consumer in its own process, as in production, instead of immediate mode.
+
+    The live server (and the test thread) enqueue into a queue file of this test's own; the
+    consumer reads it and works on the same test database. It runs until the test ends.
+    """
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from django.db import connection
+    from huey.contrib.djhuey import HUEY
+
+    queue_path = tmp_path / "huey.sqlite3"
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tests.settings",
+        "HUEY_IMMEDIATE": "false",
+        "HUEY_SQLITE_PATH": str(queue_path),
+        "HUEY_NAME": f"e2e-{os.getpid()}-{tmp_path.name}",
+    }
+    settings_dict = connection.settings_dict
+    if connection.vendor == "sqlite":
+        env["SQLITE_PATH"] = str(settings_dict["NAME"])
+    else:
+        env["DATABASE_URL"] = (
+            f"postgres://{settings_dict['USER']}@{settings_dict['HOST']}:"
+            f"{settings_dict['PORT']}/{settings_dict['NAME']}"
+        )
+
+    saved = dict(HUEY.storage_kwargs), HUEY.name
+    HUEY.storage_kwargs["filename"] = str(queue_path)
+    HUEY.name = env["HUEY_NAME"]
+    HUEY.immediate = False  # re-creates the storage from the kwargs above
+    manage = Path(__file__).resolve().parents[2] / "manage.py"
+    process = subprocess.Popen(  # noqa: S603 - our own manage.py with the test interpreter
+        [sys.executable, str(manage), "run_huey", "--no-periodic", "--workers", "1"],
+        env=env,
+    )
+    time.sleep(0.5)
+    assert process.poll() is None, "the Huey consumer did not start"
+    try:
+        yield process
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        HUEY.storage_kwargs.clear()
+        HUEY.storage_kwargs.update(saved[0])
+        HUEY.name = saved[1]
+        HUEY.immediate = True

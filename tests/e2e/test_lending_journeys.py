@@ -91,7 +91,8 @@ def member_applies(page: Page, email: str) -> str:
     expect_message(page, "Your application is submitted.")
     heading = page.get_by_role("heading", name=re.compile(r"^Application "))
     expect(heading).to_be_visible()
-    expect(page.get_by_test_id("status")).to_have_text("In review")
+    # With a real consumer the page shows "Submitted" and updates itself once assessed.
+    expect(page.get_by_test_id("status")).to_have_text("In review", timeout=30_000)
     return heading.inner_text().split()[1]
 
 
@@ -135,13 +136,17 @@ def other_application_in_queue() -> None:
     )
 
 
-def test_member_applies_and_an_officer_approves(page: Page, new_page):
+def test_member_applies_and_an_officer_approves(page: Page, new_page, huey_consumer):
+    """The assessment runs in a real Huey consumer process, not in immediate mode."""
     member = eligible_member("Chiamaka Obi")
     builders.product()
     other_application_in_queue()
     officer = make_officer(email="officer@allaweeplus.ng")
 
     reference = member_applies(page, member.user.email)
+    application = Application.objects.get(reference=reference)
+    assert application.assessed_at and application.recommendation and application.assessment
+    assert huey_consumer.poll() is None  # the consumer did the work and is still running
 
     officer_page = new_page()
     officer_opens_application(officer_page, officer.email, "Chiamaka Obi", reference)

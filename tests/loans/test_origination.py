@@ -121,6 +121,34 @@ def test_member_applies_through_the_pages_and_assessment_runs(client, borrower, 
     assert statuses == ["draft", "submitted", "in_review"]
 
 
+def test_status_of_an_application_being_assessed_polls_until_it_moves(client, borrower, product):
+    application = services.start_application(
+        member=borrower, actor=borrower.user, product=product, amount=60_000_00, tenure=3
+    )
+    # Without running the on-commit callbacks the assessment task is never enqueued.
+    services.submit_application(
+        application=application,
+        actor=borrower.user,
+        consent=True,
+        shown_hash=application.key_facts_hash,
+        ip=None,
+        user_agent="",
+    )
+    client.force_login(borrower.user)
+    url = application.get_absolute_url()
+    page = client.get(url).content.decode()
+    assert "updates by itself" in page and f'hx-get="{url}"' in page
+
+    partial = client.get(url, headers={"HX-Request": "true"})
+    body = partial.content.decode()
+    assert "<html" not in body and "Submitted" in body and "hx-trigger" in body
+    assert partial["Vary"] and "HX-Request" in partial["Vary"]
+
+    services.assess_application(application_id=application.pk)
+    body = client.get(url, headers={"HX-Request": "true"}).content.decode()
+    assert "In review" in body and "hx-trigger" not in body
+
+
 def test_key_facts_hash_mismatch_means_the_terms_changed(borrower, product):
     application = services.start_application(
         member=borrower, actor=borrower.user, product=product, amount=60_000_00, tenure=3
