@@ -114,9 +114,7 @@ def application_detail(request, reference):
     member_for_request(request)
     application = application_for_member(request.user, reference)
     if request.htmx:
-        return render(
-            request, "loans/application_detail.html#status", {"application": application}
-        )
+        return render(request, "loans/application_detail.html#status", {"application": application})
     loan = getattr(application, "loan", None) if application.status == "approved" else None
     return render(
         request,
