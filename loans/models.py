@@ -360,6 +360,13 @@ class Loan(models.Model):
     disbursed_on = models.DateField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
     cooling_off_until = models.DateField()
+    # The officer whose approval created the loan: the collections worklist filters by it.
+    officer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    # Due date of the oldest unpaid overdue installment (None when up to date). Kept by the
+    # overdue run and by every payment, so the worklist and PAR read one indexed column.
+    arrears_since = models.DateField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -374,6 +381,11 @@ class Loan(models.Model):
             models.Index(fields=["status", "-created_at", "-id"], name="loan_status_created"),
             models.Index(fields=["disbursed_on"], name="loan_disbursed_on"),
             models.Index(fields=["member", "status"], name="loan_member_status"),
+            models.Index(
+                fields=["arrears_since"],
+                name="loan_in_arrears",
+                condition=Q(arrears_since__isnull=False),
+            ),
         ]
 
     def __str__(self):
@@ -407,6 +419,13 @@ class Installment(models.Model):
         max_length=16, choices=InstallmentStatus.choices, default=InstallmentStatus.PENDING
     )
     paid_at = models.DateTimeField(null=True, blank=True)
+    # The late-fee rule the member consented to, per installment, in integers so the daily
+    # overdue run computes fees in SQL without floats: fees start on ``late_fee_from`` (due
+    # date + grace days + 1), cost ``late_fee_daily_ppm`` millionths of the unpaid amount a
+    # day, and never exceed ``late_fee_cap`` kobo in total.
+    late_fee_from = models.DateField(null=True, blank=True)
+    late_fee_daily_ppm = models.PositiveIntegerField(default=0)
+    late_fee_cap = models.BigIntegerField(default=0)
 
     class Meta:
         ordering = ["loan", "number"]

@@ -9,6 +9,7 @@ import json
 import secrets
 from dataclasses import dataclass
 from datetime import date, timedelta
+from decimal import Decimal
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q
@@ -664,7 +665,9 @@ def create_loan(*, application: Application, actor, request=None) -> Loan:
         apr=schedule.apr,
         approved_at=timezone.now(),
         cooling_off_until=today + timedelta(days=product.cooling_off_days),
+        officer=actor,
     )
+    late_fee_rule = late_fee_rule_of(application)
     Installment.objects.bulk_create(
         Installment(
             loan=loan,
@@ -673,6 +676,7 @@ def create_loan(*, application: Application, actor, request=None) -> Loan:
             principal=i.principal,
             interest=i.interest,
             fee=i.fee,
+            **late_fee_rule.fields(due_date=i.due_date, scheduled=i.principal + i.interest + i.fee),
         )
         for i in schedule.installments
     )
@@ -696,6 +700,39 @@ def refix_schedule_dates(*, loan: Loan, disbursed_on: date) -> None:
     )
     by_number = {i.number: i for i in schedule.installments}
     installments = list(loan.installments.all())
+    rule = late_fee_rule_of(loan.application)
     for inst in installments:
         inst.due_date = by_number[inst.number].due_date
-    Installment.objects.bulk_update(installments, ["due_date"])
+        inst.late_fee_from = rule.fields(due_date=inst.due_date, scheduled=0)["late_fee_from"]
+    Installment.objects.bulk_update(installments, ["due_date", "late_fee_from"])
+
+
+@dataclass(frozen=True)
+class LateFeeRule:
+    """The late-fee terms the member consented to (the key facts snapshot)."""
+
+    percent_per_day: Decimal
+    cap_percent: Decimal
+    grace_days: int
+
+    def fields(self, *, due_date: date, scheduled: int) -> dict:
+        return {
+            # Nothing is charged during the grace days; the first fee is for the day after.
+            "late_fee_from": due_date + timedelta(days=self.grace_days + 1),
+            # Millionths: the product's rate has at most 5 decimals, so this is exact.
+            "late_fee_daily_ppm": int(self.percent_per_day * 1_000_000),
+            # Rounded down: the cap never exceeds the stated share of the installment.
+            "late_fee_cap": int(Decimal(scheduled) * self.cap_percent),
+        }
+
+
+def late_fee_rule_of(application: Application) -> LateFeeRule:
+    terms = application.key_facts.get("terms", {})
+    product = application.product
+    return LateFeeRule(
+        percent_per_day=Decimal(
+            terms.get("late_fee_percent_per_day", product.late_fee_percent_per_day)
+        ),
+        cap_percent=Decimal(terms.get("late_fee_cap_percent", product.late_fee_cap_percent)),
+        grace_days=int(terms.get("grace_days", product.grace_days)),
+    )

@@ -509,6 +509,11 @@ def _save_installments(installments, *, now):
         installments,
         ["paid_principal", "paid_interest", "paid_fee", "paid_late_fee", "status", "paid_at"],
     )
+    overdue = [i.due_date for i in installments if i.status == InstallmentStatus.OVERDUE]
+    if installments:
+        Loan.objects.filter(pk=installments[0].loan_id).update(
+            arrears_since=min(overdue, default=None)
+        )
 
 
 def _close_if_repaid(loan, installments, *, actor):

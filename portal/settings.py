@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "members",
     "loans",
     "payments",
+    "arrears",
 ]
 
 MIDDLEWARE = [
