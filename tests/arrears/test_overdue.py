@@ -34,9 +34,7 @@ def at(day: date, hour: int = 6):
 
 def loan_disbursed_on(day: date, **kwargs) -> Loan:
     with at(day, 10):
-        member = MemberFactory(
-            passing_out=day + timedelta(days=400), monthly_allowance=300_000_00
-        )
+        member = MemberFactory(passing_out=day + timedelta(days=400), monthly_allowance=300_000_00)
         return builders.active_loan(member=member, **kwargs)
 
 
