@@ -13,6 +13,8 @@ def navigation(request):
             items.append(("Applications", reverse("loans:queue")))
         if user.has_perm("loans.disburse_loan"):
             items.append(("Disbursements", reverse("payments:disbursement_queue")))
+        if user.has_perm("arrears.view_collections"):
+            items.append(("Collections", reverse("arrears:worklist")))
         if user.has_perm("payments.reconcile_statement"):
             items.append(("Reconciliation", reverse("recon:lines")))
         if user.has_perm("payments.view_ledger"):

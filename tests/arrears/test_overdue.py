@@ -252,3 +252,16 @@ def test_par_buckets_match_a_brute_force_count_on_random_loans():
     assert snapshot == expected
     assert sum(1 for v in expected.values() if v[0]) >= 3, expected  # several buckets in play
     assert sum(v[0] for v in expected.values()) == Loan.objects.filter(status="active").count()
+
+
+def test_the_periodic_run_is_planned_in_lagos_time():
+    from arrears.tasks import overdue_run_task
+    from portal.schedules import lagos_crontab
+
+    # Huey compares crontabs with UTC times: 05:00 Lagos is 04:00 UTC (WAT has no DST).
+    validate = overdue_run_task.task_class().validate_datetime
+    assert validate(datetime(2027, 7, 1, 4, 0))
+    assert not validate(datetime(2027, 7, 1, 5, 0))
+    assert lagos_crontab(hour=0, minute=30)(datetime(2027, 12, 31, 23, 30))
+    with pytest.raises(ValueError):
+        lagos_crontab(hour=24)

@@ -1,0 +1,44 @@
+import django_filters
+from django import forms
+from django.contrib.auth import get_user_model
+from django.db.models import Q
+
+from arrears.models import Bucket
+from arrears.selectors import bucket_dates
+from loans.models import LoanProduct
+from loans.services import lagos_today
+from members.validators import STATE_CHOICES
+
+IN_ARREARS = [(value, label) for value, label in Bucket.choices if value != Bucket.CURRENT]
+
+
+class CollectionsFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(
+        method="search",
+        label="Search",
+        widget=forms.TextInput(attrs={"type": "search", "placeholder": "Loan reference or name"}),
+    )
+    bucket = django_filters.ChoiceFilter(
+        choices=IN_ARREARS, method="in_bucket", label="Days past due"
+    )
+    deployment_state = django_filters.ChoiceFilter(
+        field_name="application__deployment_state", choices=STATE_CHOICES, label="State"
+    )
+    product = django_filters.ModelChoiceFilter(queryset=LoanProduct.objects.all())
+    officer = django_filters.ModelChoiceFilter(
+        queryset=get_user_model().objects.filter(is_staff=True).order_by("email"),
+        label="Officer",
+    )
+
+    def search(self, queryset, name, value):
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(
+            Q(reference__iexact=value) | Q(application__applicant_name__icontains=value)
+        )
+
+    def in_bucket(self, queryset, name, value):
+        earliest, latest = bucket_dates(value, lagos_today())
+        queryset = queryset.filter(arrears_since__lte=latest)
+        return queryset.filter(arrears_since__gte=earliest) if earliest else queryset
