@@ -220,7 +220,7 @@ shopt -s nullglob
 stats_commands=("$app_dir"/*/management/commands/monitor_stats.py)
 shopt -u nullglob
 if ((${#stats_commands[@]} == 0)); then
-  report SKIP app-stats "skipped (manage.py monitor_stats does not exist yet)"
+  report SKIP app-stats "skipped (no manage.py monitor_stats in $app_dir)"
 else
   read -r -a manage_cmd <<<"${MONITOR_MANAGE_CMD:-uv run --frozen --no-sync python manage.py}"
   if (cd "$app_dir" && "${manage_cmd[@]}" monitor_stats --minutes "$window") >"$work/stats" 2>"$work/stats.err"; then
