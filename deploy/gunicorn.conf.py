@@ -9,6 +9,8 @@ share this file:
 - ``GUNICORN_ACCESS_LOG``: file for the access log, ``-`` (default) for stdout/journald.
   ``deploy/monitor.sh`` reads the error rate and p95 latency from this file.
 - ``GUNICORN_PIDFILE``: optional pid file of the arbiter (prod-local uses it).
+- ``PROMETHEUS_MULTIPROC_DIR``: shared metrics directory (see portal/metrics.py); the
+  ``child_exit`` hook below tidies up after each worker.
 
 Database connections: every thread may hold one connection from its process's psycopg pool,
 so the settings' ``DATABASE_POOL_MAX`` must be at least ``GUNICORN_THREADS`` (or threads
@@ -114,3 +116,12 @@ def pre_fork(server, worker):
         close_pool = getattr(connection, "close_pool", None)
         if close_pool is not None:
             close_pool()
+
+
+def child_exit(server, worker):
+    """Prometheus multiprocess mode: drop a dead worker's live gauges (its counters stay and
+    keep counting in the totals, as counters must)."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)

@@ -14,9 +14,11 @@
 #                       the last MONITOR_WINDOW_MINUTES (5): 5xx share <= MONITOR_MAX_ERROR_RATE
 #                       (0.05, once MONITOR_MIN_REQUESTS=10 requests were seen) and
 #                       p95 latency <= MONITOR_MAX_P95_MS (500)
-#   app stats           `manage.py monitor_stats` if the project has it: failed tasks and failed
-#                       payments in the window <= MONITOR_MAX_FAILED_TASKS (5) and
-#                       MONITOR_MAX_FAILED_PAYMENTS (20); otherwise "skipped"
+#   app stats           `manage.py monitor_stats --minutes WINDOW` (JSON): failed tasks, failed
+#                       payments and failed payouts in the window <= MONITOR_MAX_FAILED_TASKS (5),
+#                       MONITOR_MAX_FAILED_PAYMENTS (20), MONITOR_MAX_FAILED_DISBURSEMENTS (3);
+#                       cache hit rate >= MONITOR_MIN_CACHE_HIT_RATE (0 = not checked); its
+#                       database connection share when psql is not installed
 #   processes           MONITOR_SYSTEMD_UNITS active, MONITOR_PIDFILES alive (space separated)
 #   db connections      DATABASE_URL: connections in use <= MONITOR_MAX_DB_CONNECTIONS_PCT (80)
 #                       percent of max_connections
@@ -75,6 +77,9 @@ min_requests=${MONITOR_MIN_REQUESTS:-10}
 max_p95_ms=${MONITOR_MAX_P95_MS:-500}
 max_failed_tasks=${MONITOR_MAX_FAILED_TASKS:-5}
 max_failed_payments=${MONITOR_MAX_FAILED_PAYMENTS:-20}
+max_failed_payouts=${MONITOR_MAX_FAILED_DISBURSEMENTS:-3}
+min_hit_rate=${MONITOR_MIN_CACHE_HIT_RATE:-0}
+stats_db_pct=
 max_db_pct=${MONITOR_MAX_DB_CONNECTIONS_PCT:-80}
 max_disk_pct=${MONITOR_MAX_DISK_PCT:-85}
 max_load=${MONITOR_MAX_LOAD_PER_CPU:-2.0}
@@ -84,10 +89,11 @@ repeat_minutes=${MONITOR_REPEAT_MINUTES:-60}
 app_dir=${MONITOR_APP_DIR:-$(dirname "$HERE")}
 
 for name in timeout window max_queue max_queue_age min_requests max_p95_ms max_failed_tasks \
-  max_failed_payments max_db_pct max_disk_pct max_mem_pct max_backup_hours repeat_minutes; do
+  max_failed_payments max_failed_payouts max_db_pct max_disk_pct max_mem_pct max_backup_hours repeat_minutes; do
   is_uint "${!name}" || config_error "$name must be a whole number, not '${!name}'"
 done
 [[ $max_error_rate =~ ^[0-9]*\.?[0-9]+$ ]] || config_error "MONITOR_MAX_ERROR_RATE must be a fraction such as 0.05"
+[[ $min_hit_rate =~ ^[0-9]*\.?[0-9]+$ ]] || config_error "MONITOR_MIN_CACHE_HIT_RATE must be a fraction such as 0.8"
 [[ $max_load =~ ^[0-9]*\.?[0-9]+$ ]] || config_error "MONITOR_MAX_LOAD_PER_CPU must be a number such as 2.0"
 
 host_header=${MONITOR_HOST_HEADER:-}
@@ -214,12 +220,13 @@ shopt -s nullglob
 stats_commands=("$app_dir"/*/management/commands/monitor_stats.py)
 shopt -u nullglob
 if ((${#stats_commands[@]} == 0)); then
-  report SKIP app-stats "skipped (manage.py monitor_stats does not exist yet)"
+  report SKIP app-stats "skipped (no manage.py monitor_stats in $app_dir)"
 else
   read -r -a manage_cmd <<<"${MONITOR_MANAGE_CMD:-uv run --frozen --no-sync python manage.py}"
   if (cd "$app_dir" && "${manage_cmd[@]}" monitor_stats --minutes "$window") >"$work/stats" 2>"$work/stats.err"; then
     failed_tasks=$(json_number failed_tasks "$work/stats")
     failed_payments=$(json_number failed_payments "$work/stats")
+    failed_payouts=$(json_number failed_disbursements "$work/stats")
     if [[ $failed_tasks =~ ^[0-9]+$ ]]; then
       if ((failed_tasks > max_failed_tasks)); then
         report ALERT failed-tasks "$failed_tasks tasks failed in the last $window min (limit $max_failed_tasks)"
@@ -234,6 +241,23 @@ else
         report OK failed-payments "$failed_payments payments failed in the last $window min"
       fi
     fi
+    if [[ $failed_payouts =~ ^[0-9]+$ ]]; then
+      if ((failed_payouts > max_failed_payouts)); then
+        report ALERT failed-payouts "$failed_payouts payouts failed in the last $window min (limit $max_failed_payouts)"
+      else
+        report OK failed-payouts "$failed_payouts payouts failed in the last $window min"
+      fi
+    fi
+    hit_rate=$(json_number cache_hit_rate "$work/stats")
+    if [[ $hit_rate =~ ^[0-9]*\.?[0-9]+$ ]] && awk -v m="$min_hit_rate" 'BEGIN { exit !(m > 0) }'; then
+      if awk -v r="$hit_rate" -v m="$min_hit_rate" 'BEGIN { exit !(r < m) }'; then
+        report ALERT cache "hit rate $hit_rate below $min_hit_rate"
+      else
+        report OK cache "hit rate $hit_rate"
+      fi
+    fi
+    # Without psql on this machine the application reports the connections itself.
+    stats_db_pct=$(json_number db_connections_pct "$work/stats")
   else
     report ALERT app-stats "manage.py monitor_stats failed: $(tail -n 1 "$work/stats.err")"
   fi
@@ -273,6 +297,12 @@ if [[ -n ${DATABASE_URL:-} ]] && is_postgres_url "$DATABASE_URL" && command -v p
     fi
   else
     report ALERT db-connections "cannot query PostgreSQL with DATABASE_URL"
+  fi
+elif [[ $stats_db_pct =~ ^[0-9]+(\.[0-9]+)?$ ]]; then
+  if awk -v p="$stats_db_pct" -v m="$max_db_pct" 'BEGIN { exit !(p > m) }'; then
+    report ALERT db-connections "$stats_db_pct% of max_connections in use (limit $max_db_pct%)"
+  else
+    report OK db-connections "$stats_db_pct% of max_connections in use"
   fi
 else
   report SKIP db-connections "skipped (no PostgreSQL DATABASE_URL or no psql)"

@@ -166,6 +166,8 @@ EMAIL_USE_TLS=false
 PAYMENTS_PROVIDER=simulated
 ALLOW_SIMULATED_PROVIDER=true
 GUNICORN_THREADS=4
+METRICS_TOKEN=$(head -c 48 /dev/urandom | base64 -w0 | tr -dc 'A-Za-z0-9' | head -c 40)
+PROMETHEUS_MULTIPROC_DIR=$state/metrics
 EOF
   )
   mv -f "$env_file.tmp" "$env_file"
@@ -251,7 +253,14 @@ start() {
   # the secrets inside are protected file by file (env 0600, tls/ 0700).
   chmod 711 "$state"
   [[ -f $env_file ]] || write_env_file
+  # An env file from before /metrics existed gets a scrape token of its own.
+  grep -q '^METRICS_TOKEN=' "$env_file" ||
+    printf 'METRICS_TOKEN=%s\n' "$(head -c 48 /dev/urandom | base64 -w0 | tr -dc 'A-Za-z0-9' | head -c 40)" >>"$env_file"
   load_env_file "$env_file" override
+  # Prometheus counters of this run only: every process of the stack is stopped here.
+  export PROMETHEUS_MULTIPROC_DIR=${PROMETHEUS_MULTIPROC_DIR:-$state/metrics}
+  rm -rf -- "$PROMETHEUS_MULTIPROC_DIR"
+  mkdir -p -- "$PROMETHEUS_MULTIPROC_DIR"
   ensure_certificate
   ensure_database
 

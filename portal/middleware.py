@@ -23,7 +23,7 @@ class RequestIdMiddleware:
         incoming = request.headers.get("X-Request-ID", "")
         request_id = incoming if 8 <= len(incoming) <= 64 and incoming.isalnum() else None
         request.request_id = request_id or uuid.uuid4().hex
-        set_request_context(request.request_id)
+        set_request_context(request.request_id, request=request)
         started = time.perf_counter()
         response = self.get_response(request)
         user = getattr(request, "user", None)

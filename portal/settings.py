@@ -58,6 +58,27 @@ elif not DEBUG and (len(SECRET_KEY) < 50 or SECRET_KEY.startswith("django-insecu
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]" if DEBUG else "")
 if not DEBUG and not ALLOWED_HOSTS:
     raise ImproperlyConfigured("ALLOWED_HOSTS is required when DEBUG=False.")
+
+
+def _is_private_host(host: str) -> bool:
+    import ipaddress
+
+    name = host.strip("[]").lower()
+    if name in {"localhost", "testserver"} or name.endswith((".localhost", ".test")):
+        return True
+    try:
+        address = ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return address.is_loopback or address.is_private
+
+
+if DEBUG and (public := [host for host in ALLOWED_HOSTS if not _is_private_host(host)]):
+    # DEBUG shows tracebacks with settings and personal data to anyone who triggers an error.
+    raise ImproperlyConfigured(
+        f"DEBUG=True with a public host in ALLOWED_HOSTS ({', '.join(public)}): set DEBUG=false "
+        "for anything reachable from outside this machine or a private network."
+    )
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 SITE_URL = env("SITE_URL", "http://127.0.0.1:8000")
 
@@ -86,6 +107,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "portal.metrics.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "portal.middleware.RequestIdMiddleware",
@@ -166,7 +188,7 @@ REDIS_URL = env("REDIS_URL")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django_redis.cache.RedisCache",
+            "BACKEND": "portal.cache.CountingRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "awp",
             "OPTIONS": {
@@ -185,7 +207,7 @@ if REDIS_URL:
 else:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "BACKEND": "portal.cache.CountingLocMemCache",
             "LOCATION": "allaweeplus",
         }
     }
@@ -413,7 +435,32 @@ LOGGING = {
     },
 }
 
+# --- Metrics and error tracking -----------------------------------------------------------
+# /metrics answers a scraper with "Authorization: Bearer <METRICS_TOKEN>" (or permitted staff).
+METRICS_TOKEN = env("METRICS_TOKEN", "")
+METRICS_DB_CACHE_SECONDS = env_int("METRICS_DB_CACHE_SECONDS", 30)
+
 SENTRY_DSN = env("SENTRY_DSN")
+if SENTRY_DSN:
+    # Off unless a DSN is set. No personal data leaves: no cookies, headers, bodies or user
+    # details (send_default_pii=False), and portal.logging.scrub_sentry_event strips the rest.
+    import sentry_sdk
+    from sentry_sdk.integrations.django import DjangoIntegration
+
+    from portal.logging import scrub_sentry_event
+
+    sentry_sdk.init(
+        dsn=SENTRY_DSN,
+        integrations=[DjangoIntegration()],
+        environment=env("SENTRY_ENVIRONMENT", "production"),
+        release=env("SENTRY_RELEASE"),
+        send_default_pii=False,
+        max_request_body_size="never",
+        include_local_variables=False,
+        traces_sample_rate=float(env("SENTRY_TRACES_SAMPLE_RATE", "0") or 0),
+        before_send=scrub_sentry_event,
+        before_send_transaction=scrub_sentry_event,
+    )
 
 # --- Lending ------------------------------------------------------------------------------
 DEFAULT_MONTHLY_ALLOWANCE_KOBO = 77_000_00

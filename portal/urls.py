@@ -2,7 +2,7 @@ from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import include, path
 
-from portal import views
+from portal import metrics, views
 
 # The Django admin signs people in through allauth (rate limits, MFA) instead of its own form.
 admin.site.login = secure_admin_login(admin.site.login)
@@ -14,6 +14,7 @@ urlpatterns = [
     path("backoffice/audit/", views.AuditListView.as_view(), name="audit_list"),
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),
+    path("metrics", metrics.metrics_view, name="metrics"),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
     path("", include("members.urls")),

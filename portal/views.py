@@ -52,12 +52,15 @@ def _check_cache():
 def _check_queue():
     from huey.contrib.djhuey import HUEY
 
-    return {"pending": HUEY.pending_count()}
+    from portal.queue import queue_status
+
+    return queue_status(HUEY)
 
 
 @never_cache
 def readyz(request):
-    """Database, cache and queue reachable; 503 if any is not."""
+    """Database, cache and queue reachable; 503 if any is not. The queue check also reports
+    its depth and how long the next task has waited (deploy/monitor.sh alerts on both)."""
     checks, ready = {}, True
     for name, check in (
         ("database", _check_database),

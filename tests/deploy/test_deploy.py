@@ -552,6 +552,9 @@ def monitor_env(server_url: str, receiver_url: str | None = None, **extra: str):
         "MONITOR_MAX_DISK_PCT": "100",
         "MONITOR_MAX_MEMORY_PCT": "100",
         "MONITOR_APP_DIR": str(ROOT),
+        # The project has manage.py monitor_stats; `true` prints no figures, so these tests
+        # judge only what they set up (tests/deploy/test_monitor_stats.py runs the real one).
+        "MONITOR_MANAGE_CMD": "true",
     }
     env = script_env(**{**settings, **extra})
     if receiver_url:

@@ -44,14 +44,14 @@ def prod_local(command: str, timeout: int = 300) -> subprocess.CompletedProcess:
     )
 
 
-def https_get(path: str) -> tuple[int, dict[str, str], bytes]:
+def https_get(path: str, headers: dict | None = None) -> tuple[int, dict[str, str], bytes]:
     # The certificate is self-signed for this test stack; nothing leaves 127.0.0.1.
     context = ssl.create_default_context()
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE
     connection = http.client.HTTPSConnection("127.0.0.1", HTTPS_PORT, context=context, timeout=10)
     try:
-        connection.request("GET", path)
+        connection.request("GET", path, headers=headers or {})
         response = connection.getresponse()
         return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
     finally:
@@ -171,3 +171,39 @@ def test_readyz_is_green_and_turns_red_without_redis_while_pages_still_load(stac
         start_redis()
     recovered = wait_for_readyz(200, seconds=30)
     assert recovered["checks"]["cache"]["ok"] is True
+
+
+def metrics_token() -> str:
+    env_file = DEPLOY.parent / "var" / "prod-local" / "env"
+    for line in env_file.read_text().splitlines():
+        if line.startswith("METRICS_TOKEN="):
+            return line.split("=", 1)[1]
+    raise AssertionError("prod-local wrote no METRICS_TOKEN")
+
+
+def requests_counted(text: str) -> float:
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith("awp_http_requests_total{")
+    )
+
+
+def test_metrics_need_the_token_and_add_up_both_instances(stack):
+    assert https_get("/metrics")[0] == 404
+    assert https_get("/metrics", {"Authorization": "Bearer wrong"})[0] == 403
+    auth = {"Authorization": f"Bearer {metrics_token()}"}
+    status, headers, body = https_get("/metrics", auth)
+    assert status == 200 and headers["content-type"].startswith("text/plain")
+    before = requests_counted(body.decode())
+    for _ in range(20):  # nginx spreads these over both gunicorn instances
+        assert https_get("/healthz")[0] == 200
+    _, _, body = https_get("/metrics", auth)
+    text = body.decode()
+    # Whichever worker of whichever instance answers, it reports every process's counts.
+    assert requests_counted(text) >= before + 21
+    assert "awp_http_request_duration_seconds_bucket" in text
+    assert "awp_overdue_installments" in text
+    ready = wait_for_readyz(200)
+    assert ready["checks"]["queue"]["pending"] == 0
+    assert "oldest_task_age_seconds" in ready["checks"]["queue"]
