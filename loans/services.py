@@ -315,7 +315,9 @@ def submit_application(
     from loans import tasks
 
     pk = application.pk
-    transaction.on_commit(lambda: tasks.assess_application_task(pk))
+    # robust: the submission is saved even if the queue is down for a moment; the periodic
+    # requeue_stale_assessments picks the application up then.
+    transaction.on_commit(lambda: tasks.assess_application_task(pk), robust=True)
     transaction.on_commit(lambda: tasks.notify_application_task(pk, "application_received"))
     return application
 
@@ -355,6 +357,18 @@ def fraud_flags(application: Application) -> list[RuleResult]:
             )
         )
     return flags
+
+
+STALE_ASSESSMENT_AFTER = timedelta(minutes=5)
+
+
+def stale_submissions():
+    """Submitted applications nobody assessed: the task was lost (queue down when enqueued,
+    worker killed mid-task). Assessment is idempotent, so queueing one again is safe."""
+    cutoff = timezone.now() - STALE_ASSESSMENT_AFTER
+    return Application.objects.filter(
+        status=ApplicationStatus.SUBMITTED, submitted_at__lt=cutoff
+    ).values_list("pk", flat=True)
 
 
 @transaction.atomic

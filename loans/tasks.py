@@ -1,6 +1,7 @@
 """Thin Huey wrappers around loan services."""
 
-from huey.contrib.djhuey import db_task
+from huey import crontab
+from huey.contrib.djhuey import db_periodic_task, db_task, lock_task
 
 from loans import services
 from loans.models import Application
@@ -10,6 +11,13 @@ from portal.notify import send_member_email
 @db_task(retries=3, retry_delay=2)
 def assess_application_task(application_id: int):
     services.assess_application(application_id=application_id)
+
+
+@db_periodic_task(crontab(minute="*/5"))
+@lock_task("requeue-stale-assessments")
+def requeue_stale_assessments_task():
+    for application_id in services.stale_submissions()[:500]:
+        assess_application_task(application_id)
 
 
 @db_task(retries=5, retry_delay=60)

@@ -1,6 +1,6 @@
 """Apply → key facts → consent → submit → assessment → officer decision."""
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -10,6 +10,7 @@ from django.db import connection
 from django.test import TestCase
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from loans import services
 from loans.models import Application, ApplicationStatus, Loan, LoanProduct, LoanStatus
@@ -147,6 +148,35 @@ def test_status_of_an_application_being_assessed_polls_until_it_moves(client, bo
     services.assess_application(application_id=application.pk)
     body = client.get(url, headers={"HX-Request": "true"}).content.decode()
     assert "In review" in body and "hx-trigger" not in body
+
+
+def test_an_assessment_lost_by_the_queue_is_picked_up_again(borrower, product):
+    """The worker died mid-task or the queue was down at submit: the periodic requeue finds
+    the application still submitted after five minutes and assesses it once."""
+    from loans.tasks import requeue_stale_assessments_task
+
+    application = services.start_application(
+        member=borrower, actor=borrower.user, product=product, amount=60_000_00, tenure=3
+    )
+    services.submit_application(  # on-commit callbacks never run: the task is "lost"
+        application=application,
+        actor=borrower.user,
+        consent=True,
+        shown_hash=application.key_facts_hash,
+        ip=None,
+        user_agent="",
+    )
+    requeue_stale_assessments_task.call_local()
+    application.refresh_from_db()
+    assert application.status == ApplicationStatus.SUBMITTED  # too recent to be lost
+
+    with time_machine.travel(timezone.now() + timedelta(minutes=6)):
+        requeue_stale_assessments_task.call_local()
+        requeue_stale_assessments_task.call_local()  # nothing happens twice
+    application.refresh_from_db()
+    assert application.status == ApplicationStatus.IN_REVIEW
+    statuses = list(application.history.values_list("to_status", flat=True))
+    assert statuses == ["draft", "submitted", "in_review"]
 
 
 def test_key_facts_hash_mismatch_means_the_terms_changed(borrower, product):
