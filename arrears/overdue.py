@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Case, CharField, Count, F, OuterRef, Q, Subquery, Sum, Value, When
+from django.db.models import Case, CharField, Count, F, Sum, Value, When
 from django.utils import timezone
 from huey.contrib.djhuey import HUEY
 from huey.exceptions import TaskLockedException
@@ -192,6 +192,7 @@ def charge_late_fees(day: date) -> tuple[int, int]:
             [day],
         )
         count, total = cursor.fetchone()
+        count, total = int(count), int(total)  # PostgreSQL sums bigint as numeric
         if not count:
             return 0, 0
         cursor.execute(
@@ -219,6 +220,7 @@ def charge_late_fees(day: date) -> tuple[int, int]:
                 day,
             ],
         )
+        entries = cursor.rowcount
         accounts = dict(
             Account.objects.filter(
                 code__in=[ledger.LOANS_PENALTIES, ledger.PENALTY_INCOME]
@@ -236,34 +238,41 @@ def charge_late_fees(day: date) -> tuple[int, int]:
                 """,  # noqa: S608
                 [accounts[code], sign, day, key_prefix],
             )
-        posted = (
-            Posting.objects.filter(
-                entry__kind=EntryKind.LATE_FEE,
-                entry__effective_date=day,
-                account_id=accounts[ledger.LOANS_PENALTIES],
-            ).aggregate(total=Sum("amount"))["total"]
-            or 0
-        )
-    if posted != total:
-        # The database trigger would refuse an unbalanced entry on PostgreSQL; this check
-        # also covers SQLite and a charge without its posting.
-        raise ledger.UnbalancedEntry(f"Late fees {total} but {posted} posted for {day}.")
+            if cursor.rowcount != entries:
+                # Debit and credit come from the same sums, so each entry balances; the
+                # PostgreSQL trigger checks that again at commit. This catches an entry left
+                # without its postings (on SQLite too).
+                raise ledger.UnbalancedEntry(
+                    f"{entries} late-fee entries but {cursor.rowcount} postings to {code}."
+                )
     return count, total
 
 
 def update_arrears_since() -> int:
-    """Each active loan's oldest overdue due date (None when up to date)."""
-    oldest = (
-        Installment.objects.filter(loan=OuterRef("pk"), status=InstallmentStatus.OVERDUE)
-        .order_by("due_date")
-        .values("due_date")[:1]
-    )
-    in_arrears = Installment.objects.filter(status=InstallmentStatus.OVERDUE).values("loan_id")
-    return (
-        Loan.objects.filter(status=LoanStatus.ACTIVE)
-        .filter(Q(arrears_since__isnull=False) | Q(pk__in=in_arrears))
-        .update(arrears_since=Subquery(oldest))
-    )
+    """Each active loan's oldest overdue due date (None when up to date): two statements,
+    touching only the loans whose date changes."""
+    installment, loan = _table(Installment), _table(Loan)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            UPDATE {loan} SET arrears_since = o.oldest
+            FROM (SELECT loan_id, MIN(due_date) AS oldest FROM {installment}
+                  WHERE status = %s GROUP BY loan_id) o
+            WHERE o.loan_id = {loan}.id AND {loan}.status = %s
+              AND ({loan}.arrears_since IS NULL OR {loan}.arrears_since <> o.oldest)
+            """,  # noqa: S608
+            [InstallmentStatus.OVERDUE, LoanStatus.ACTIVE],
+        )
+        changed = cursor.rowcount
+        cursor.execute(
+            f"""
+            UPDATE {loan} SET arrears_since = NULL
+            WHERE arrears_since IS NOT NULL AND (status <> %s OR NOT EXISTS (
+                SELECT 1 FROM {installment} i WHERE i.loan_id = {loan}.id AND i.status = %s))
+            """,  # noqa: S608
+            [LoanStatus.ACTIVE, InstallmentStatus.OVERDUE],
+        )
+        return changed + cursor.rowcount
 
 
 def bucket_of(arrears_since_field: str, day: date) -> Case:
