@@ -67,6 +67,7 @@ test-postgres: venv
 # Benchmarks against the local PostgreSQL and Redis (see README); not part of make test.
 bench: venv
 	$(RUN) python bench/assessment_latency.py --count $${BENCH_COUNT:-200}
+	$(RUN) python bench/overdue_run.py --loans $${BENCH_LOANS:-170000}
 
 # The production stack on loopback: PostgreSQL, Redis, two gunicorn instances, the Huey
 # worker and nginx with a self-signed certificate (https://127.0.0.1:8443/).
