@@ -16,8 +16,8 @@ from loans.models import LoanStatus
 from payments import ledger
 from portal.errors import Conflict, DomainError, NotAllowed
 from portal.models import AuditEvent
+from tests.arrears import builders as arrears_builders
 from tests.factories import MemberFactory, make_finance, make_officer
-from tests.payments import builders
 
 LAGOS = ZoneInfo("Africa/Lagos")
 TODAY = date(2027, 6, 15)
@@ -31,20 +31,7 @@ def _lagos_midday():
 
 
 def loan_in_arrears(days_past_due: int, name="Ngozi Eze", state="LA"):
-    """An active loan whose first installment fell due ``days_past_due`` days ago."""
-    member = MemberFactory(
-        full_name=name, passing_out=TODAY + timedelta(days=500), monthly_allowance=300_000_00
-    )
-    loan = builders.active_loan(member=member, tenure=6)
-    first = loan.installments.order_by("number").first()
-    shift = (TODAY - timedelta(days=days_past_due)) - first.due_date
-    for inst in loan.installments.all():
-        inst.due_date += shift
-        inst.late_fee_from += shift
-        inst.save(update_fields=["due_date", "late_fee_from"])
-    loan.application.deployment_state = state
-    loan.application.save(update_fields=["deployment_state"])
-    return loan
+    return arrears_builders.loan_in_arrears(days_past_due, today=TODAY, name=name, state=state)
 
 
 def run_today():

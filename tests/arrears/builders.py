@@ -1,0 +1,24 @@
+"""Loans in arrears, built through the real services and then moved back in time."""
+
+from datetime import date, timedelta
+
+from tests.factories import MemberFactory
+from tests.payments import builders
+
+
+def loan_in_arrears(days_past_due: int, *, today: date, name="Ngozi Eze", state="LA"):
+    """An active loan whose first installment fell due ``days_past_due`` days before
+    ``today`` (negative: not due yet)."""
+    member = MemberFactory(
+        full_name=name, passing_out=today + timedelta(days=500), monthly_allowance=300_000_00
+    )
+    loan = builders.active_loan(member=member, tenure=6)
+    first = loan.installments.order_by("number").first()
+    shift = (today - timedelta(days=days_past_due)) - first.due_date
+    for inst in loan.installments.all():
+        inst.due_date += shift
+        inst.late_fee_from += shift
+        inst.save(update_fields=["due_date", "late_fee_from"])
+    loan.application.deployment_state = state
+    loan.application.save(update_fields=["deployment_state"])
+    return loan
