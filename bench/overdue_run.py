@@ -195,6 +195,7 @@ def main():
         f"set-based run {day}: {run.installments_marked_overdue:,} marked overdue, "
         f"{run.fees_charged:,} charged, total {run_seconds:.2f} s"
     )
+    print("  steps (s): " + ", ".join(f"{k} {v}" for k, v in outcome.seconds.items()))
     from payments import ledger
 
     assert ledger.unbalanced_entries() == [], "ledger out of balance"
