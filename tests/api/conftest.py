@@ -49,7 +49,8 @@ def error_code(response) -> str:
 
 
 def new_member(**kwargs):
-    return MemberFactory(passing_out=date(2027, 12, 1), monthly_allowance=300_000_00, **kwargs)
+    values = {"passing_out": date(2027, 12, 1), "monthly_allowance": 300_000_00, **kwargs}
+    return MemberFactory(**values)
 
 
 def draft(member=None, prod=None, amount=60_000_00, tenure=3):
