@@ -5,7 +5,7 @@ import pytest
 from api.models import IdempotencyKey
 from payments.models import Payment
 from portal.models import AuditEvent
-from tests.api.conftest import Api, error_code, new_member, token_for
+from tests.api.conftest import Api, error_code, token_for
 from tests.payments.builders import active_loan, product
 
 pytestmark = pytest.mark.django_db

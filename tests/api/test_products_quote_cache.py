@@ -22,9 +22,7 @@ def test_products_are_public_and_money_is_a_naira_string(anon):
     assert item["tenures"] == [1, 2, 3, 6]
 
 
-def test_second_anonymous_read_is_a_cache_hit_without_queries(
-    anon, django_assert_num_queries
-):
+def test_second_anonymous_read_is_a_cache_hit_without_queries(anon, django_assert_num_queries):
     product()
     api_cache.reset_counters()
     assert anon.get("/products")["X-Cache"] == "miss"
