@@ -257,6 +257,10 @@ def main():
             ("deep cursor page (~90 %)", f"{base}/api/v1/applications?cursor={cursor}", auth),
             ("ceiling again", f"{base}/api/v1/ping", {}),
         ]
+        for _name, url, headers in scenarios:  # warm-up, not measured
+            run_scenario(
+                "warm-up", url, headers, requests=200, concurrency=args.concurrency, max_seconds=10
+            )
         results = [
             run_scenario(
                 name,

@@ -30,7 +30,7 @@ CHECKS = [
 schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", get_wsgi_application())
 
 FUZZ = settings(
-    max_examples=12,
+    max_examples=8,
     derandomize=True,
     deadline=None,
     database=None,
@@ -39,7 +39,21 @@ FUZZ = settings(
 
 
 @pytest.fixture
-def callers(db, settings):
+def _keep_test_connection():
+    """Like Django's test client: a WSGI request must not close the connection that holds
+    the test's transaction (on PostgreSQL with the pool it would, between requests)."""
+    from django.core.signals import request_finished, request_started
+    from django.db import close_old_connections
+
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def callers(db, settings, _keep_test_connection):
     settings.API_RATE_LIMIT_ANON = 10**6
     settings.API_RATE_LIMIT_AUTH = 10**6
     product()
