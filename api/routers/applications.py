@@ -63,9 +63,10 @@ def _detail(application: Application) -> dict:
 def list_applications(request, filters: Query[ApplicationFilters], page: Query[PageParams]):
     """Members see their own applications; staff with the permission see all, with filters
     and search. Newest first, cursor-paginated."""
-    qs = apply_filters(
-        ApplicationFilter, filters, _visible(request.auth), rename={"state": "deployment_state"}
-    )
+    # The frozen key facts and assessment are kilobytes of JSON per row: only the detail
+    # shows them.
+    visible = _visible(request.auth).defer("key_facts", "assessment", "flags")
+    qs = apply_filters(ApplicationFilter, filters, visible, rename={"state": "deployment_state"})
     rows, next_cursor = paginate(qs, page)
     return {"items": [presenters.application(a) for a in rows], "next_cursor": next_cursor}
 
