@@ -12,7 +12,7 @@ RUN := $(UV) run --frozen
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help venv run test lint migrations-check deploy-check pytest test-e2e test-postgres bench clean \
+.PHONY: help venv run test lint migrations-check deploy-check pytest test-e2e test-postgres bench bench-api clean \
 	prod-local prod-local-stop test-prod-local
 
 help:
@@ -68,6 +68,10 @@ test-postgres: venv
 bench: venv
 	$(RUN) python bench/assessment_latency.py --count $${BENCH_COUNT:-200}
 	$(RUN) python bench/overdue_run.py --loans $${BENCH_LOANS:-170000}
+
+# JSON API throughput under gunicorn (production config) on a seeded PostgreSQL database.
+bench-api: venv
+	$(RUN) python bench/api_throughput.py --applications $${BENCH_APPLICATIONS:-200000}
 
 # The production stack on loopback: PostgreSQL, Redis, two gunicorn instances, the Huey
 # worker and nginx with a self-signed certificate (https://127.0.0.1:8443/).

@@ -1,7 +1,8 @@
 import django_filters
 from django import forms
+from django.db.models import Q
 
-from loans.models import Application, ApplicationStatus, LoanProduct
+from loans.models import Application, ApplicationStatus, Loan, LoanProduct, LoanStatus
 from loans.selectors import search_applications
 from members.validators import STATE_CHOICES
 from portal.forms import NairaField
@@ -58,3 +59,35 @@ class ApplicationFilter(django_filters.FilterSet):
 
     def search(self, queryset, name, value):
         return search_applications(queryset, value)
+
+
+class LoanFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(method="search", label="Reference")
+    status = django_filters.ChoiceFilter(choices=LoanStatus.choices)
+    product = django_filters.ModelChoiceFilter(queryset=LoanProduct.objects.all())
+    state = django_filters.ChoiceFilter(
+        field_name="application__deployment_state", choices=STATE_CHOICES, label="State"
+    )
+    disbursed_from = django_filters.DateFilter(field_name="disbursed_on", lookup_expr="gte")
+    disbursed_to = django_filters.DateFilter(field_name="disbursed_on", lookup_expr="lte")
+    created_from = django_filters.DateFilter(field_name="created_at", lookup_expr="date__gte")
+    created_to = django_filters.DateFilter(field_name="created_at", lookup_expr="date__lte")
+
+    class Meta:
+        model = Loan
+        fields = [
+            "q",
+            "status",
+            "product",
+            "state",
+            "disbursed_from",
+            "disbursed_to",
+            "created_from",
+            "created_to",
+        ]
+
+    def search(self, queryset, name, value):
+        term = (value or "").strip().upper()
+        if not term:
+            return queryset
+        return queryset.filter(Q(reference=term) | Q(application__reference=term))

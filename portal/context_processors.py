@@ -25,8 +25,10 @@ def navigation(request):
             items.append(("Audit log", reverse("audit_list")))
         if user.is_superuser or user.has_perm("loans.change_loanproduct"):
             items.append(("Admin", reverse("admin:index")))
+        items.append(("API tokens", reverse("api_tokens")))
     else:
         items.append(("My dashboard", reverse("members:dashboard")))
         items.append(("Apply", reverse("loans:apply")))
         items.append(("My profile", reverse("members:profile")))
+        items.append(("API tokens", reverse("api_tokens")))
     return {"nav_items": items}

@@ -98,12 +98,14 @@ INSTALLED_APPS = [
     "django_filters",
     "django_bootstrap5",
     "corsheaders",
+    "ninja",
     "huey.contrib.djhuey",
     "portal",
     "members",
     "loans",
     "payments",
     "arrears",
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -121,6 +123,8 @@ MIDDLEWARE = [
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    # Before StaffSecurityMiddleware so its redirects become JSON errors under /api/.
+    "api.middleware.ApiMiddleware",
     "portal.middleware.StaffSecurityMiddleware",
 ]
 
@@ -409,6 +413,14 @@ ALLAUTH_TRUSTED_CLIENT_IP_HEADER = TRUSTED_CLIENT_IP_HEADER or None
 
 CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS")
 CORS_URLS_REGEX = r"^/api/.*$"
+
+# --- JSON API ------------------------------------------------------------------------------
+# Requests per window, counted in the cache (shared by every process through Redis).
+API_RATE_LIMIT_ANON = env_int("API_RATE_LIMIT_ANON", 100)
+API_RATE_LIMIT_AUTH = env_int("API_RATE_LIMIT_AUTH", 10_000)
+API_RATE_LIMIT_WINDOW_SECONDS = env_int("API_RATE_LIMIT_WINDOW_SECONDS", 3600)
+API_PAGE_SIZE = 50
+API_MAX_BODY_BYTES = 64 * 1024
 
 # --- Tables, forms -----------------------------------------------------------------------
 DJANGO_TABLES2_TEMPLATE = "portal/table.html"

@@ -1,7 +1,9 @@
 from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 
+from api import views as api_views
+from api.api import api
 from portal import metrics, views
 
 # The Django admin signs people in through allauth (rate limits, MFA) instead of its own form.
@@ -17,6 +19,11 @@ urlpatterns = [
     path("metrics", metrics.metrics_view, name="metrics"),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
+    path("api/v1/", api.urls),
+    # Anything else under /api/ is a JSON 404, never the HTML page.
+    re_path(r"^api/", api_views.api_not_found),
+    path("me/api-tokens/", api_views.token_list, name="api_tokens"),
+    path("me/api-tokens/<int:pk>/revoke/", api_views.revoke_token, name="api_token_revoke"),
     path("", include("members.urls")),
     path("", include("payments.urls")),
     path("", include("payments.recon_urls")),

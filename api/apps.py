@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+
+
+class ApiConfig(AppConfig):
+    name = "api"
+    verbose_name = "JSON API"
+
+    def ready(self):
+        from api import cache  # noqa: F401  (product changes invalidate cached API answers)

@@ -1,0 +1,47 @@
+"""API rate limits: fixed windows counted in the Django cache (Redis in production), so
+every gunicorn process and instance shares one count.
+
+Anonymous callers are counted per client IP, signed-in callers (session or token) per user.
+Limits and window come from settings (``API_RATE_LIMIT_ANON``, ``API_RATE_LIMIT_AUTH``,
+``API_RATE_LIMIT_WINDOW_SECONDS``) so tests can use small values.
+"""
+
+import math
+import time
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.cache import cache
+
+from api.auth import rate_limit_identity
+from portal.audit import client_ip
+
+
+@dataclass(frozen=True)
+class Verdict:
+    allowed: bool
+    limit: int
+    remaining: int
+    retry_after: int
+
+
+def check_rate_limit(request) -> Verdict:
+    window = max(1, int(settings.API_RATE_LIMIT_WINDOW_SECONDS))
+    user_key = rate_limit_identity(request)
+    if user_key is not None:
+        limit, subject = int(settings.API_RATE_LIMIT_AUTH), f"u:{user_key}"
+    else:
+        limit, subject = int(settings.API_RATE_LIMIT_ANON), f"ip:{client_ip(request)}"
+    now = time.time()
+    window_start = int(now // window) * window
+    key = f"api-rl:{subject}:{window_start}"
+    # add() creates the counter with the window's lifetime only if missing; incr() is atomic
+    # on Redis, so concurrent requests never lose a count.
+    cache.add(key, 0, timeout=window + 1)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # evicted between add and incr
+        cache.add(key, 1, timeout=window + 1)
+        count = 1
+    retry_after = max(1, math.ceil(window_start + window - now))
+    return Verdict(count <= limit, limit, max(0, limit - count), retry_after)

@@ -1,0 +1,65 @@
+"""Token management: made and revoked by their owner in the portal, audited."""
+
+from datetime import timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from api.auth import TOKEN_PREFIX, hash_token, new_token_value
+from api.models import ApiToken, TokenScope
+from portal import audit
+from portal.errors import Conflict, DomainError, NotAllowed
+
+MAX_ACTIVE_TOKENS = 10
+
+
+@transaction.atomic
+def create_token(
+    *, user, name: str, scope: str, expires_in_days: int | None, request=None
+) -> tuple[ApiToken, str]:
+    """A new token and its value. The value is shown once and never stored."""
+    name = (name or "").strip()
+    if not name:
+        raise DomainError("Give the token a name.", fields={"name": "Required"})
+    if scope not in TokenScope.values:
+        raise DomainError("Choose read or write.", fields={"scope": "Invalid"})
+    active = (
+        ApiToken.objects.select_for_update()
+        .filter(user=user, revoked_at__isnull=True)
+        .exclude(expires_at__lte=timezone.now())
+    )
+    if active.count() >= MAX_ACTIVE_TOKENS:
+        raise Conflict(f"You already have {MAX_ACTIVE_TOKENS} tokens; revoke one first.")
+    raw = new_token_value()
+    token = ApiToken.objects.create(
+        user=user,
+        name=name[:100],
+        prefix=raw[len(TOKEN_PREFIX) : len(TOKEN_PREFIX) + 8],
+        token_hash=hash_token(raw),
+        scope=scope,
+        expires_at=timezone.now() + timedelta(days=expires_in_days) if expires_in_days else None,
+    )
+    audit.record(
+        actor=user,
+        action="api_token.created",
+        obj=token,
+        changes={
+            "scope": scope,
+            "expires_at": token.expires_at.isoformat() if token.expires_at else None,
+        },
+        request=request,
+    )
+    return token, raw
+
+
+@transaction.atomic
+def revoke_token(*, token: ApiToken, actor, request=None) -> ApiToken:
+    token = ApiToken.objects.select_for_update().get(pk=token.pk)
+    if token.user_id != actor.pk:
+        raise NotAllowed("You can only revoke your own tokens.")
+    if token.revoked_at is not None:
+        return token
+    token.revoked_at = timezone.now()
+    token.save(update_fields=["revoked_at"])
+    audit.record(actor=actor, action="api_token.revoked", obj=token, request=request)
+    return token

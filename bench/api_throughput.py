@@ -1,0 +1,301 @@
+"""JSON API throughput under gunicorn with the production config (not a unit test).
+
+Usage (against the local PostgreSQL and Redis; creates its own database):
+
+    uv run python bench/api_throughput.py --applications 200000 --requests 2000
+
+It creates the database ``allaweeplus_bench_api``, migrates it, bulk-inserts a data set
+(members, and APPLICATIONS applications spread over two years, inserted set-based with
+``generate_series``), then starts gunicorn with ``deploy/gunicorn.conf.py`` and
+``DEBUG=false`` on 127.0.0.1 and drives it with a small bounded load generator (threads +
+httpx, CONCURRENCY connections, REQUESTS requests per scenario, at most --max-seconds each):
+
+- ``ceiling``: ``GET /api/v1/ping``, no database: the framework's own ceiling on this machine;
+- ``products``: ``GET /api/v1/products`` anonymous, served from the Redis response cache;
+- ``applications p1``: ``GET /api/v1/applications`` as an officer with a bearer token;
+- ``deep cursor``: the same list at a cursor ~90 % of the way down (keyset pagination).
+
+For each it prints requests/s, p50 and p95 latency, and the ratio to the ceiling (machines
+here are noisy and shared; compare ratios). It also prints the API cache hit rate from the
+hit/miss counters kept in Redis. The rate limits are raised for the run. ``--keep`` keeps
+the database for another run (``--reuse`` skips seeding when it exists).
+"""
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def percentile(values, fraction):
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
+
+
+def psql(sql: str, database: str = "postgres", capture=False):
+    return subprocess.run(
+        ["psql", "-h", "127.0.0.1", "-U", "postgres", "-qAt", "-c", sql, database],
+        check=True,
+        capture_output=capture,
+        text=True,
+    )
+
+
+def seed(applications: int, members: int) -> None:
+    """Bulk inserts: users and members through bulk_create, applications set-based."""
+    from django.db import connection
+
+    from members.models import Member, User
+    from tests.payments.builders import product
+
+    started = time.perf_counter()
+    products = [product(name=f"Bench product {i}") for i in range(1, 4)]
+    batch = 5000
+    for start in range(0, members, batch):
+        users = User.objects.bulk_create(
+            [
+                User(email=f"bench{n}@example.ng", password="!")  # unusable password
+                for n in range(start, min(members, start + batch))
+            ]
+        )
+        Member.objects.bulk_create(
+            [Member(user=u, full_name=f"Bench Member {u.pk}", deployment_state="LA") for u in users]
+        )
+    first_member = Member.objects.order_by("id").values_list("id", flat=True).first()
+    product_ids = [p.pk for p in products]
+    with connection.cursor() as cursor:
+        # Decided applications only (at most one open application per member is a rule).
+        cursor.execute(
+            """
+            INSERT INTO loans_application (
+                reference, member_id, product_id, amount, tenure_months, status,
+                created_at, updated_at, key_facts, key_facts_hash, consent_user_agent,
+                assessment, recommendation, flags, is_flagged, decision_reason,
+                info_requested, deployment_state, applicant_name
+            )
+            SELECT
+                'BX' || lpad(g::text, 10, '0'),
+                %(first_member)s + (g %% %(members)s),
+                (ARRAY[%(p1)s, %(p2)s, %(p3)s])[1 + g %% 3],
+                (10000 + (g %% 400) * 1000) * 100,
+                1 + g %% 6,
+                (ARRAY['rejected', 'cancelled'])[1 + g %% 2],
+                now() - make_interval(secs => (%(count)s - g) * 300.0),
+                now(),
+                '{}'::jsonb, '', '', '[]'::jsonb, '', '[]'::jsonb, (g %% 17 = 0), '', '',
+                (ARRAY['LA', 'FC', 'KN', 'OY', 'RI'])[1 + g %% 5],
+                'Bench Member ' || g
+            FROM generate_series(1, %(count)s) AS g
+            """,
+            {
+                "first_member": first_member,
+                "members": members,
+                "p1": product_ids[0],
+                "p2": product_ids[1],
+                "p3": product_ids[2],
+                "count": applications,
+            },
+        )
+        cursor.execute("ANALYZE")
+    print(
+        f"seeded {members:,} members and {applications:,} applications "
+        f"in {time.perf_counter() - started:.1f} s"
+    )
+
+
+def run_scenario(name, url, headers, *, requests, concurrency, max_seconds):
+    import httpx
+
+    latencies, errors = [], []
+    lock = threading.Lock()
+    remaining = [requests]
+    deadline = time.perf_counter() + max_seconds
+
+    def worker():
+        with httpx.Client(headers=headers, timeout=30) as client:
+            client.get(url)  # warm the connection and the worker
+            while time.perf_counter() < deadline:
+                with lock:
+                    if remaining[0] <= 0:
+                        return
+                    remaining[0] -= 1
+                started = time.perf_counter()
+                response = client.get(url)
+                elapsed = time.perf_counter() - started
+                with lock:
+                    latencies.append(elapsed)
+                    if response.status_code != 200:
+                        errors.append(response.status_code)
+
+    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    wall = time.perf_counter() - started
+    return {
+        "name": name,
+        "count": len(latencies),
+        "rps": len(latencies) / wall if wall else 0.0,
+        "p50": percentile(latencies, 0.50) * 1000,
+        "p95": percentile(latencies, 0.95) * 1000,
+        "mean": statistics.fmean(latencies) * 1000,
+        "errors": len(errors),
+        "error_codes": sorted(set(errors)),
+    }
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--applications", type=int, default=200_000)
+    parser.add_argument("--members", type=int, default=20_000)
+    parser.add_argument("--requests", type=int, default=2000, help="per scenario")
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--max-seconds", type=float, default=60.0, help="per scenario")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn processes")
+    parser.add_argument("--threads", type=int, default=4, help="threads per process")
+    parser.add_argument("--port", type=int, default=8191)
+    parser.add_argument("--database", default="allaweeplus_bench_api")
+    parser.add_argument("--redis-db", type=int, default=13)
+    parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument("--reuse", action="store_true", help="reuse a seeded database")
+    args = parser.parse_args()
+
+    from cryptography.fernet import Fernet
+
+    env = {
+        **os.environ,
+        "DEBUG": "false",
+        "SECRET_KEY": "bench-" + "k" * 60,
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "SECURE_SSL_REDIRECT": "false",
+        "PII_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+        "PII_HMAC_KEY": "bench-hmac-key-bench-hmac-key-0123456789",
+        "PAYMENTS_PROVIDER": "manual",
+        "MFA_REQUIRED_FOR_STAFF": "false",
+        "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{args.database}",
+        "REDIS_URL": f"redis://127.0.0.1:6379/{args.redis_db}",
+        "HUEY_NAME": "bench-api",
+        "API_RATE_LIMIT_ANON": str(10**9),
+        "API_RATE_LIMIT_AUTH": str(10**9),
+        "DJANGO_SETTINGS_MODULE": "portal.settings",
+        "LOG_LEVEL": "WARNING",
+        "GUNICORN_BIND": f"127.0.0.1:{args.port}",
+        "GUNICORN_WORKERS": str(args.workers),
+        "GUNICORN_THREADS": str(args.threads),
+        "GUNICORN_ACCESS_LOG": "/dev/null",
+        "DATABASE_POOL_MAX": str(max(args.threads, 4)),
+    }
+    os.environ.update(env)
+    exists = psql(
+        f"SELECT 1 FROM pg_database WHERE datname = '{args.database}'", capture=True
+    ).stdout.strip()
+    fresh = not (args.reuse and exists)
+    if fresh:
+        psql(f"DROP DATABASE IF EXISTS {args.database} WITH (FORCE)")
+        psql(f"CREATE DATABASE {args.database}")
+        subprocess.run(
+            [sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True
+        )
+
+    import django
+
+    django.setup()
+    from api import cache as api_cache
+    from api.pagination import encode_cursor
+    from api.services import create_token
+    from loans.models import Application
+    from tests.factories import make_officer
+
+    if fresh:
+        seed(args.applications, args.members)
+    officer = make_officer(email=f"bench-officer-{int(time.time())}@example.ng")
+    _, token = create_token(user=officer, name="bench", scope="read", expires_in_days=1)
+    total = Application.objects.count()
+    deep = Application.objects.order_by("-created_at", "-id").values("created_at", "id")[
+        int(total * 0.9)
+    ]
+    cursor = encode_cursor(deep["created_at"], deep["id"])
+    api_cache.reset_counters()
+    from django.db import connections
+
+    connections.close_all()
+
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py", "portal.wsgi"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    base = f"http://127.0.0.1:{args.port}"
+    try:
+        import httpx
+
+        for _ in range(100):
+            try:
+                if httpx.get(f"{base}/api/v1/ping", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        else:
+            raise SystemExit("gunicorn did not start: " + server.stderr.read().decode()[-2000:])
+        auth = {"Authorization": f"Bearer {token}"}
+        scenarios = [
+            ("ceiling (ping, no DB)", f"{base}/api/v1/ping", {}),
+            ("products (anonymous, cached)", f"{base}/api/v1/products", {}),
+            ("applications page 1", f"{base}/api/v1/applications", auth),
+            ("deep cursor page (~90 %)", f"{base}/api/v1/applications?cursor={cursor}", auth),
+            ("ceiling again", f"{base}/api/v1/ping", {}),
+        ]
+        for _name, url, headers in scenarios:  # warm-up, not measured
+            run_scenario(
+                "warm-up", url, headers, requests=200, concurrency=args.concurrency, max_seconds=10
+            )
+        results = [
+            run_scenario(
+                name,
+                url,
+                headers,
+                requests=args.requests,
+                concurrency=args.concurrency,
+                max_seconds=args.max_seconds,
+            )
+            for name, url, headers in scenarios
+        ]
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+    ceiling = max(results[0]["rps"], results[-1]["rps"])
+    print(
+        f"\n{total:,} applications; gunicorn {args.workers} workers x {args.threads} threads "
+        f"(deploy/gunicorn.conf.py, DEBUG=false); {args.concurrency} client threads\n"
+    )
+    print(f"{'scenario':32} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'vs ceiling':>10}  errors")
+    for r in results:
+        print(
+            f"{r['name']:32} {r['rps']:8.0f} {r['p50']:8.1f} {r['p95']:8.1f} "
+            f"{r['rps'] / ceiling:10.2f}  {r['errors']} {r['error_codes'] or ''}"
+        )
+    rate = api_cache.hit_rate()
+    print(
+        f"\nAPI response cache: {rate['hits']:,} hits, {rate['misses']:,} misses, "
+        f"hit rate {rate['hit_rate'] or 0:.1%}"
+    )
+    if not args.keep:
+        connections.close_all()
+        psql(f"DROP DATABASE IF EXISTS {args.database} WITH (FORCE)")
+
+
+if __name__ == "__main__":
+    main()

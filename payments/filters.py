@@ -1,0 +1,23 @@
+import django_filters
+from django.db.models import Q
+
+from payments.models import Payment, PaymentChannel, PaymentStatus
+
+
+class PaymentFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(method="search", label="Reference")
+    status = django_filters.ChoiceFilter(choices=PaymentStatus.choices)
+    channel = django_filters.ChoiceFilter(choices=PaymentChannel.choices)
+    loan = django_filters.CharFilter(field_name="loan__reference", label="Loan reference")
+    received_from = django_filters.DateFilter(field_name="created_at", lookup_expr="date__gte")
+    received_to = django_filters.DateFilter(field_name="created_at", lookup_expr="date__lte")
+
+    class Meta:
+        model = Payment
+        fields = ["q", "status", "channel", "loan", "received_from", "received_to"]
+
+    def search(self, queryset, name, value):
+        term = (value or "").strip()
+        if not term:
+            return queryset
+        return queryset.filter(Q(reference=term) | Q(loan__reference=term.upper()))
