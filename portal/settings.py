@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "loans",
     "payments",
     "arrears",
+    "reports",
 ]
 
 MIDDLEWARE = [
