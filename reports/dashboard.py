@@ -15,7 +15,7 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.core.cache import cache
-from django.db.models import Count, F, Q, Sum
+from django.db.models import BigIntegerField, Count, F, Q, Sum
 from django.db.models.functions import TruncDate, TruncMonth
 from django.utils import timezone
 
@@ -59,7 +59,8 @@ def compute_dashboard_figures(today: date | None = None) -> dict:
     awaiting = Application.objects.filter(status__in=AWAITING_REVIEW).count()
     active_loans = Loan.objects.filter(status=LoanStatus.ACTIVE).count()
     outstanding = Installment.objects.filter(loan__status=LoanStatus.ACTIVE).aggregate(
-        total=Sum(F("principal") - F("paid_principal"), default=0)
+        # An expression's sum is numeric (Decimal) on PostgreSQL: keep integer kobo.
+        total=Sum(F("principal") - F("paid_principal"), default=0, output_field=BigIntegerField())
     )["total"]
 
     first_day = today - timedelta(days=APPLICATION_DAYS - 1)
@@ -160,14 +161,18 @@ def dashboard_figures() -> dict:
     if entry is not None:
         return entry["figures"]  # stale while another process recomputes
     # Nothing cached and another process is computing: wait for its result rather than
-    # pile the same queries on the database.
+    # pile the same queries on the database. Stop waiting as soon as the lock is gone without
+    # a result (the holder failed, or the cache is down and every read is a miss).
     deadline = time.monotonic() + COLD_WAIT_SECONDS
-    while time.monotonic() < deadline:
-        time.sleep(0.05)
+    while True:
+        held = cache.get(LOCK_KEY) is not None
         entry = cache.get(CACHE_KEY)
         if entry is not None:
             return entry["figures"]
-    logger.warning("dashboard figures computed without the cache lock (holder too slow)")
+        if not held or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    logger.warning("dashboard figures computed outside the cache (no result from the lock holder)")
     return compute_dashboard_figures()
 
 

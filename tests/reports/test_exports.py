@@ -94,6 +94,7 @@ def test_report_list_shows_reports_with_download_links(client, finance, report):
     assert reverse("reports:download_csv", args=["2027-01-31"]) in html
     assert reverse("reports:download_xlsx", args=["2027-01-31"]) in html
     assert 'href="/backoffice/reports/"' in html  # the "Reports" menu item
+    assert 'for="id_report_date_0"' in html and 'id="id_report_date_0"' in html
     partial = client.get(reverse("reports:list"), headers={"HX-Request": "true"})
     assert "<html" not in partial.content.decode()
     assert "2027-01-31.csv" in partial.content.decode()
