@@ -19,6 +19,8 @@ def navigation(request):
             items.append(("Reconciliation", reverse("recon:lines")))
         if user.has_perm("payments.view_ledger"):
             items.append(("Ledger", reverse("payments:trial_balance")))
+        if user.has_perm("reports.view_dailyreport"):
+            items.append(("Reports", reverse("reports:list")))
         if user.has_perm("members.view_member"):
             items.append(("Members", reverse("members:staff_list")))
         if user.has_perm("portal.view_auditevent"):

@@ -106,6 +106,7 @@ INSTALLED_APPS = [
     "payments",
     "arrears",
     "api",
+    "reports",
 ]
 
 MIDDLEWARE = [

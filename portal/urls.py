@@ -29,4 +29,5 @@ urlpatterns = [
     path("", include("payments.recon_urls")),
     path("", include("loans.urls")),
     path("", include("arrears.urls")),
+    path("", include("reports.urls")),
 ]

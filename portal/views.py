@@ -14,6 +14,7 @@ from django.views.decorators.cache import never_cache
 from portal.models import AuditEvent
 from portal.permissions import StaffPermissionRequiredMixin
 from portal.tables import HtmxTableView
+from reports.selectors import dashboard_for
 
 
 def home(request):
@@ -24,11 +25,13 @@ def home(request):
     return redirect("members:dashboard")
 
 
+@never_cache
 @login_required
 def backoffice(request):
     if not request.user.is_staff:
         raise PermissionDenied("The back office is for staff.")
-    return render(request, "portal/backoffice.html")
+    # Figures come from a shared cache entry; never cache this page itself (per-user menu).
+    return render(request, "portal/backoffice.html", {"dashboard": dashboard_for(request.user)})
 
 
 @never_cache
