@@ -250,3 +250,30 @@ def reject_kyc(request, pk):
     else:
         messages.success(request, f"{member}'s KYC was rejected; the member sees your reason.")
     return redirect(member)
+
+
+@login_required
+@reauthentication_required
+def export_my_data(request, fmt):
+    """Everything we hold about the signed-in member, as JSON or CSV (audited)."""
+    import json
+
+    from members.export import flatten, member_data
+    from portal import audit
+    from portal.exports import csv_bytes
+
+    member = member_for_request(request)
+    data = member_data(member)
+    audit.record(
+        actor=request.user, action="member.data_exported", obj=member, changes={"format": fmt}
+    )
+    if fmt == "json":
+        body = json.dumps(data, indent=2, ensure_ascii=False).encode()
+        content_type = "application/json"
+    else:
+        body = csv_bytes(["field", "value"], flatten(data))
+        content_type = "text/csv; charset=utf-8"
+    response = HttpResponse(body, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="allaweeplus-my-data.{fmt}"'
+    response["Cache-Control"] = "private, no-store"
+    return response
