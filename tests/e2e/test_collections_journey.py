@@ -1,4 +1,5 @@
-"""Finance at the collections desk: the worklist filtered to 31–60 days, a logged call."""
+"""Finance at the desk: the dashboard with its charts, the collections worklist filtered to
+31–60 days, a logged call, and yesterday's daily report downloaded."""
 
 import re
 from datetime import timedelta
@@ -10,6 +11,7 @@ from playwright.sync_api import Page, expect
 from arrears import overdue
 from arrears.models import CollectionContact
 from tests.arrears.builders import loan_in_arrears
+from reports.services import generate_daily_report
 from tests.e2e.test_lending_journeys import sign_in
 from tests.factories import make_finance
 
@@ -21,9 +23,17 @@ def test_finance_filters_the_collections_list_and_logs_a_call(page: Page):
     late = loan_in_arrears(45, today=today, name="Musa Bello", state="KN")
     recent = loan_in_arrears(10, today=today, name="Ada Obi", state="LA")
     overdue.run_overdue(run_date=today)
+    yesterday = today - timedelta(days=1)
+    generate_daily_report(report_date=yesterday)
     finance = make_finance(email="finance-collections@allaweeplus.ng")
 
     sign_in(page, finance.email)
+    page.goto("/backoffice/")
+    expect(page.get_by_role("heading", name="Key figures")).to_be_visible()
+    for title in ("Applications submitted per day", "Disbursed and collected per month"):
+        expect(page.get_by_role("img", name=re.compile(title))).to_be_visible()
+    expect(page.get_by_role("img", name=re.compile("Portfolio at risk"))).to_be_visible()
+
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Collections").click()
     expect(page.get_by_role("heading", name="Collections")).to_be_visible()
     table = page.get_by_role("table")
@@ -54,3 +64,13 @@ def test_finance_filters_the_collections_list_and_logs_a_call(page: Page):
     contact = CollectionContact.objects.get()
     assert contact.loan == late and contact.staff == finance
     assert not CollectionContact.objects.filter(loan=recent).exists()
+
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Reports").click()
+    with page.expect_download() as download_info:
+        page.get_by_role("link", name=f"CSV of {yesterday.day} {yesterday:%b %Y}").click()
+    download = download_info.value
+    assert download.suggested_filename.endswith(".csv")
+    with open(download.path(), encoding="utf-8") as handle:
+        content = handle.read()
+    assert f"Report,Lagos day,{yesterday.isoformat()}" in content
+    assert "Ledger,Trial balance balanced,yes" in content
