@@ -10,8 +10,8 @@ from playwright.sync_api import Page, expect
 
 from arrears import overdue
 from arrears.models import CollectionContact
-from tests.arrears.builders import loan_in_arrears
 from reports.services import generate_daily_report
+from tests.arrears.builders import loan_in_arrears
 from tests.e2e.test_lending_journeys import sign_in
 from tests.factories import make_finance
 
