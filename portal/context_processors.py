@@ -27,4 +27,5 @@ def navigation(request):
         items.append(("My dashboard", reverse("members:dashboard")))
         items.append(("Apply", reverse("loans:apply")))
         items.append(("My profile", reverse("members:profile")))
+        items.append(("Messages", reverse("notifications:messages")))
     return {"nav_items": items}

@@ -20,4 +20,5 @@ urlpatterns = [
     path("", include("payments.urls")),
     path("", include("payments.recon_urls")),
     path("", include("loans.urls")),
+    path("", include("notifications.urls")),
 ]
