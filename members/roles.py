@@ -65,6 +65,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "payments.view_ledger",
         "payments.view_dailyreport",
         "portal.view_auditevent",
+        "notifications.view_message",
     ],
 }
 

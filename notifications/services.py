@@ -390,6 +390,6 @@ def queue_reminders(*, on: date, now: datetime | None = None) -> int:
         transaction.on_commit(lambda: tasks.deliver_due_messages_task())
     logger.info(
         "reminders queued",
-        extra={"event": "notify.reminders", "day": on.isoformat(), "created": len(rows)},
+        extra={"event": "notify.reminders", "day": on.isoformat(), "messages": len(rows)},
     )
     return len(rows)
