@@ -285,6 +285,10 @@ def deliver_due_messages(*, now: datetime | None = None, limit: int = 2000) -> i
         updated_at=now,
     )
     if not is_contact_time(now):
+        # Anything that fell due overnight (a retry, a late task) waits for the opening.
+        Message.objects.filter(status=MessageStatus.QUEUED, scheduled_for__lte=now).update(
+            status=MessageStatus.DEFERRED, scheduled_for=next_contact_time(now), updated_at=now
+        )
         return 0
     due = list(
         Message.objects.filter(status__in=PENDING_STATUSES, scheduled_for__lte=now)

@@ -42,7 +42,9 @@ def sweep_messages_task():
     services.deliver_due_messages()
 
 
-@db_periodic_task(lagos_crontab(hour="9", minute="0"))
+# 09:00 Lagos, with catch-up runs at 13:00 and 17:00 in case the worker was down in the
+# morning: a run finds the day's reminders already written and creates nothing twice.
+@db_periodic_task(lagos_crontab(hour="9,13,17", minute="0"))
 @lock_task("daily-reminders")
 def daily_reminders_task():
     services.queue_reminders(on=timezone.localdate())

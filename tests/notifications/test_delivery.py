@@ -321,3 +321,17 @@ def test_with_sms_switched_off_only_email_is_logged(settings):
     with time_machine.travel(lagos(2026, 3, 2, 10), tick=False):
         messages = notify(borrower())
     assert [m.channel for m in messages] == [Channel.EMAIL]
+
+
+def test_a_retry_falling_due_at_night_is_shown_as_waiting_for_the_morning(monkeypatch):
+    fail_sms(monkeypatch)
+    with time_machine.travel(lagos(2026, 3, 2, 20, 59, 30), tick=False):
+        notify(borrower(), channels=[Channel.SMS])
+    assert Message.objects.get().status == MessageStatus.QUEUED  # retry at 21:00:30
+    with time_machine.travel(lagos(2026, 3, 2, 21, 5), tick=False):
+        assert deliver_due_messages() == 0
+    message = Message.objects.get()
+    assert (message.status, message.scheduled_for) == (
+        MessageStatus.DEFERRED,
+        lagos(2026, 3, 3, 8),
+    )

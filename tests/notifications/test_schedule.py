@@ -11,6 +11,9 @@ def test_daily_reminders_run_at_nine_in_lagos_which_is_eight_utc():
     assert check(datetime(2026, 3, 2, 8, 0))
     assert not check(datetime(2026, 3, 2, 9, 0))
     assert not check(datetime(2026, 3, 2, 8, 1))
+    # Catch-up runs (idempotent) at 13:00 and 17:00 Lagos; never at night.
+    runs = [hour for hour in range(24) if check(datetime(2026, 3, 2, hour, 0))]
+    assert runs == [8, 12, 16]
 
 
 def test_lagos_crontab_crosses_midnight_correctly():

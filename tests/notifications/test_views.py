@@ -14,8 +14,8 @@ from tests.payments.builders import approved_loan
 pytestmark = pytest.mark.django_db
 
 
-def message_for(member, *, channels=(Channel.EMAIL,)):
-    application = approved_loan(member=member).application
+def message_for(member, *, channels=(Channel.EMAIL,), application=None):
+    application = application or approved_loan(member=member).application
     with TestCase.captureOnCommitCallbacks(execute=True):
         (message,) = notify_member(
             member=member,
@@ -92,3 +92,22 @@ def test_administrators_read_the_message_log_but_cannot_edit_it(client, administ
     assert client.get(reverse("admin:notifications_message_add")).status_code == 403
     detail = client.get(reverse("admin:notifications_message_change", args=[message.pk]))
     assert detail.status_code == 200 and b'name="_save"' not in detail.content
+
+
+def test_messages_page_queries_stay_flat_as_messages_grow(client):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    member = borrower()
+    client.force_login(member.user)
+    application = message_for(member).member.loans.get().application
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(reverse("notifications:messages")).status_code == 200
+        return len(captured)
+
+    one = queries()
+    for _ in range(4):
+        message_for(member, application=application)
+    assert queries() == one
