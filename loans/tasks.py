@@ -5,7 +5,7 @@ from huey.contrib.djhuey import db_periodic_task, db_task, lock_task
 
 from loans import services
 from loans.models import Application
-from portal.notify import send_member_email
+from notifications.services import notify_member
 
 
 @db_task(retries=3, retry_delay=2)
@@ -24,8 +24,13 @@ def requeue_stale_assessments_task():
 def notify_application_task(application_id: int, template: str):
     application = Application.objects.select_related("member__user").get(pk=application_id)
     loan = getattr(application, "loan", None) if application.status == "approved" else None
-    send_member_email(
+    event = application.pk
+    if template == "application_info_requested":
+        # Information may be asked for more than once: each request is its own event.
+        event = f"{application.pk}:{application.notes.filter(visible_to_member=True).count()}"
+    notify_member(
         member=application.member,
-        template=template,
+        kind=template,
         context={"application": application, "loan": loan},
+        dedupe_key=f"{template}:{event}",
     )

@@ -69,6 +69,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "arrears.view_portfolio",
         "reports.view_dailyreport",
         "portal.view_auditevent",
+        "notifications.view_message",
     ],
 }
 

@@ -4,9 +4,9 @@ from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task, lock_task
 
 from loans.models import Loan
+from notifications.services import notify_member
 from payments import services
 from payments.models import Payment
-from portal.notify import send_member_email
 
 
 @db_task(retries=5, retry_delay=30)
@@ -28,15 +28,21 @@ def sweep_disbursements_task():
 @db_task(retries=5, retry_delay=60)
 def notify_loan_task(loan_id: int, template: str):
     loan = Loan.objects.select_related("member__user").get(pk=loan_id)
-    send_member_email(member=loan.member, template=template, context={"loan": loan})
+    notify_member(
+        member=loan.member,
+        kind=template,
+        context={"loan": loan},
+        dedupe_key=f"{template}:{loan.pk}",
+    )
 
 
 @db_task(retries=5, retry_delay=60)
 def notify_payment_task(payment_id: int):
     payment = Payment.objects.select_related("member__user", "loan").get(pk=payment_id)
     if payment.member is not None:
-        send_member_email(
+        notify_member(
             member=payment.member,
-            template="payment_received",
+            kind="payment_received",
             context={"payment": payment, "loan": payment.loan},
+            dedupe_key=f"payment_received:{payment.pk}",
         )

@@ -33,4 +33,5 @@ def navigation(request):
         items.append(("Apply", reverse("loans:apply")))
         items.append(("My profile", reverse("members:profile")))
         items.append(("API tokens", reverse("api_tokens")))
+        items.append(("Messages", reverse("notifications:messages")))
     return {"nav_items": items}

@@ -1,26 +1,26 @@
 """E-mail to a member, from templates a human wrote (text + HTML parts).
 
 Only ever to the member's own address: we never contact third parties (FCCPC rules).
-Sending happens in a Huey task so a slow mail server never holds a web request.
+Every member message goes through the notifications log (``notifications.services``), which
+keeps contact hours, retries and never sends one twice; this module renders the e-mail parts.
 """
 
-import logging
-
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 
-logger = logging.getLogger(__name__)
 
-
-def send_member_email(*, member, template: str, context: dict) -> None:
+def render_member_email(*, member, template: str, context: dict) -> tuple[str, str, str]:
+    """(subject, text, html) of ``templates/emails/<template>*``."""
     context = {"member": member, "site_url": settings.SITE_URL, **context}
     subject = render_to_string(f"emails/{template}_subject.txt", context).strip()
     text = render_to_string(f"emails/{template}.txt", context)
     html = render_to_string(f"emails/{template}.html", context)
-    message = EmailMultiAlternatives(
-        subject=f"[AllaweePlus] {subject}", body=text, to=[member.user.email]
-    )
-    message.attach_alternative(html, "text/html")
-    message.send()
-    logger.info("member e-mail sent", extra={"event": f"email.{template}"})
+    return subject, text, html
+
+
+def send_member_email(*, member, template: str, context: dict) -> None:
+    """Queue an e-mail to the member through the message log (sent on commit, in hours)."""
+    from notifications.models import Channel
+    from notifications.services import notify_member
+
+    notify_member(member=member, kind=template, context=context, channels=[Channel.EMAIL])

@@ -107,6 +107,7 @@ INSTALLED_APPS = [
     "arrears",
     "api",
     "reports",
+    "notifications",
 ]
 
 MIDDLEWARE = [
@@ -493,3 +494,35 @@ SIMULATED_PROVIDER_SECRET = env("SIMULATED_PROVIDER_SECRET", SECRET_KEY)
 SIMULATED_TRANSFER_OUTCOME = env("SIMULATED_TRANSFER_OUTCOME", "success")
 SIMULATED_FAIL_ACCOUNTS = env_list("SIMULATED_FAIL_ACCOUNTS")
 SIMULATED_WEBHOOK_DELIVERY = env("SIMULATED_WEBHOOK_DELIVERY", "inline")
+
+# --- Member notifications -----------------------------------------------------------------
+# SMS: "simulated" (development, tests), "termii" (Nigerian SMS API) or "none" (e-mail only).
+# Production never falls back to the simulated provider silently: it defaults to "none".
+SMS_PROVIDER = env("SMS_PROVIDER", "simulated" if DEBUG else "none")
+if SMS_PROVIDER not in {"simulated", "termii", "none"}:
+    raise ImproperlyConfigured("SMS_PROVIDER must be simulated, termii or none.")
+if SMS_PROVIDER == "simulated" and not ALLOW_SIMULATED_PROVIDER:
+    raise ImproperlyConfigured(
+        "SMS_PROVIDER=simulated is refused when DEBUG=False; set SMS_PROVIDER=termii or none."
+    )
+TERMII_API_KEY = env("TERMII_API_KEY", "")
+TERMII_SENDER_ID = env("TERMII_SENDER_ID", "")
+TERMII_BASE_URL = env("TERMII_BASE_URL", "https://api.ng.termii.com")
+# Termii's "generic" route is for promotional traffic (no DND numbers, and MTN holds it
+# overnight); loan messages are transactional, so "dnd" unless the account lacks that route.
+TERMII_CHANNEL = env("TERMII_CHANNEL", "dnd")
+TERMII_TIMEOUT_SECONDS = env_int("TERMII_TIMEOUT_SECONDS", 10)
+if SMS_PROVIDER == "termii" and not (TERMII_API_KEY and TERMII_SENDER_ID):
+    raise ImproperlyConfigured("SMS_PROVIDER=termii needs TERMII_API_KEY and TERMII_SENDER_ID.")
+# Members are contacted only between these Lagos hours (FCCPC: reasonable hours); anything
+# due outside them waits for the next opening. They may narrow the window, never widen it.
+NOTIFY_QUIET_END = env_int("NOTIFY_QUIET_END", 8)
+NOTIFY_QUIET_START = env_int("NOTIFY_QUIET_START", 21)
+if not 8 <= NOTIFY_QUIET_END < NOTIFY_QUIET_START <= 21:
+    raise ImproperlyConfigured(
+        "Contact hours must lie within 08:00-21:00 Lagos: 8 <= NOTIFY_QUIET_END < "
+        "NOTIFY_QUIET_START <= 21."
+    )
+# Failed deliveries are retried by the sweeper with growing delays, then marked failed.
+NOTIFY_MAX_ATTEMPTS = 5
+NOTIFY_RETRY_BASE_SECONDS = 60

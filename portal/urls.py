@@ -30,4 +30,5 @@ urlpatterns = [
     path("", include("loans.urls")),
     path("", include("arrears.urls")),
     path("", include("reports.urls")),
+    path("", include("notifications.urls")),
 ]

@@ -3,8 +3,11 @@
 import hashlib
 import hmac
 import json
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from django.conf import settings
 from django.contrib.auth.models import Permission
 from django.urls import reverse
@@ -196,6 +199,8 @@ def test_zero_negative_or_absurd_manual_amounts_are_refused(amount):
     assert not Payment.objects.exists()
 
 
+# Midday in Lagos: member e-mails go out at once only inside contact hours (08:00-21:00).
+@time_machine.travel(datetime(2026, 3, 2, 12, tzinfo=ZoneInfo("Africa/Lagos")), tick=True)
 def test_overpayment_closes_the_loan_and_becomes_member_credit():
     loan = active_loan()
     with on_commit(execute=True):

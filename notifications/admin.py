@@ -1,0 +1,34 @@
+from django.contrib import admin
+
+from notifications.models import Message
+
+
+@admin.register(Message)
+class MessageAdmin(admin.ModelAdmin):
+    """The message log is a record of what members were sent: read-only."""
+
+    list_display = (
+        "created_at",
+        "member",
+        "kind",
+        "channel",
+        "status",
+        "attempts",
+        "scheduled_for",
+        "sent_at",
+    )
+    list_filter = ("status", "channel", "kind")
+    search_fields = ("=dedupe_key", "=member__id")
+    list_select_related = ("member",)
+    raw_id_fields = ("member", "installment")
+    ordering = ("-created_at", "-id")
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -1,0 +1,11 @@
+import django_filters
+
+from notifications.models import Channel, Message
+
+
+class MemberMessageFilter(django_filters.FilterSet):
+    channel = django_filters.ChoiceFilter(choices=Channel.choices, empty_label="E-mail and SMS")
+
+    class Meta:
+        model = Message
+        fields = ["channel"]

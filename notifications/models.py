@@ -1,0 +1,90 @@
+from django.db import models
+from django.db.models import Q
+
+
+class Channel(models.TextChoices):
+    EMAIL = "email", "E-mail"
+    SMS = "sms", "SMS"
+
+
+class MessageStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    DEFERRED = "deferred", "Waiting for contact hours"
+    SENDING = "sending", "Sending"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Not needed any more"
+
+
+# Rows the sweeper may still deliver.
+PENDING_STATUSES = (MessageStatus.QUEUED, MessageStatus.DEFERRED)
+
+
+class MessageKind(models.TextChoices):
+    APPLICATION_RECEIVED = "application_received", "Application received"
+    APPLICATION_APPROVED = "application_approved", "Application approved"
+    APPLICATION_REJECTED = "application_rejected", "Application not approved"
+    APPLICATION_INFO_REQUESTED = "application_info_requested", "Information requested"
+    LOAN_DISBURSED = "loan_disbursed", "Loan paid out"
+    PAYMENT_RECEIVED = "payment_received", "Payment received"
+    REMINDER_DUE_IN_3 = "reminder_due_in_3", "Reminder: due in 3 days"
+    REMINDER_DUE_TODAY = "reminder_due_today", "Reminder: due today"
+    REMINDER_OVERDUE_1 = "reminder_overdue_1", "Reminder: 1 day overdue"
+    REMINDER_OVERDUE_7 = "reminder_overdue_7", "Reminder: 7 days overdue"
+    REMINDER_OVERDUE_30 = "reminder_overdue_30", "Reminder: 30 days overdue"
+
+
+class Message(models.Model):
+    """One message to one member on one channel: the log of everything we ever sent them.
+
+    The content is rendered when the row is created; the address is not stored but read from
+    the member's own record when it is sent, so a message can only ever reach the member.
+    ``dedupe_key`` (the event and the channel) is unique: an event never messages twice.
+    """
+
+    member = models.ForeignKey("members.Member", on_delete=models.PROTECT, related_name="messages")
+    channel = models.CharField(max_length=8, choices=Channel.choices)
+    kind = models.CharField(max_length=32, choices=MessageKind.choices)
+    subject = models.CharField(max_length=200)
+    body = models.TextField(help_text="The text part of an e-mail, or the SMS text.")
+    body_html = models.TextField(blank=True)
+    installment = models.ForeignKey(
+        "loans.Installment",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The installment a reminder is about (not sent if it is paid by then).",
+    )
+    status = models.CharField(
+        max_length=12, choices=MessageStatus.choices, default=MessageStatus.QUEUED
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    scheduled_for = models.DateTimeField(help_text="Not sent before this time.")
+    sent_at = models.DateTimeField(null=True, blank=True)
+    sent_to = models.CharField(
+        max_length=80, blank=True, help_text="Masked address it went to, for the record."
+    )
+    provider_reference = models.CharField(max_length=100, blank=True)
+    last_error = models.TextField(blank=True)
+    dedupe_key = models.CharField(max_length=120, unique=True, null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=MessageStatus.values), name="message_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(channel__in=Channel.values), name="message_channel_valid"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["member", "-created_at", "-id"], name="message_member_created"),
+            models.Index(fields=["status", "scheduled_for"], name="message_status_scheduled"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} by {self.channel} to member {self.member_id}"

@@ -1,0 +1,30 @@
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from notifications import sms
+
+LAGOS = ZoneInfo("Africa/Lagos")
+
+
+def lagos(year, month, day, hour=0, minute=0, second=0) -> datetime:
+    return datetime(year, month, day, hour, minute, second, tzinfo=LAGOS)
+
+
+@pytest.fixture(autouse=True)
+def _empty_sms_outbox():
+    sms.outbox.clear()
+    yield
+    sms.outbox.clear()
+
+
+def borrower(**kwargs):
+    """A verified member who can borrow for a few months from 2026."""
+    from datetime import date
+
+    from tests.factories import MemberFactory
+
+    kwargs.setdefault("passing_out", date(2027, 12, 1))
+    kwargs.setdefault("monthly_allowance", 300_000_00)
+    return MemberFactory(**kwargs)
