@@ -5,25 +5,12 @@ and the sweeper retries with growing delays, so no Huey-level retries are config
 would bypass the contact hours and the backoff kept on the row).
 """
 
-from datetime import UTC
-
 from django.utils import timezone
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task, lock_task
 
 from notifications import services
-
-
-def lagos_crontab(**fields):
-    """``huey.crontab`` read in Africa/Lagos time. Huey (``utc=True``) hands periodic checks
-    a naive UTC timestamp and its crontab has no time zone argument, so convert first."""
-    matches = crontab(**fields)
-
-    def validate(timestamp):
-        local = timestamp.replace(tzinfo=UTC).astimezone(services.LAGOS).replace(tzinfo=None)
-        return matches(local)
-
-    return validate
+from portal.schedules import lagos_crontab
 
 
 @db_task()

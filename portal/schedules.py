@@ -1,16 +1,29 @@
-"""Periodic tasks are planned in Lagos time; Huey runs its clock in UTC (``utc=True``).
-
-West Africa Time is UTC+1 all year (Nigeria keeps no daylight saving), so a Lagos hour is
-one fixed shift from UTC.
+"""Periodic tasks are planned in Lagos time; Huey keeps its clock in UTC (``utc=True``) and its
+crontab has no time zone of its own. ``lagos_crontab`` reads a crontab in Africa/Lagos time by
+converting Huey's naive UTC timestamp before matching — the one place that conversion lives.
 """
+
+from datetime import UTC
+from zoneinfo import ZoneInfo
 
 from huey import crontab
 
-LAGOS_UTC_OFFSET_HOURS = 1
+LAGOS = ZoneInfo("Africa/Lagos")
 
 
-def lagos_crontab(*, hour: int, minute: int = 0, **kwargs):
-    """A daily crontab at ``hour:minute`` Africa/Lagos."""
-    if not 0 <= hour <= 23 or not 0 <= minute <= 59:
-        raise ValueError("hour 0–23 and minute 0–59")
-    return crontab(minute=str(minute), hour=str((hour - LAGOS_UTC_OFFSET_HOURS) % 24), **kwargs)
+def lagos_crontab(**fields):
+    """``huey.crontab(**fields)`` matched against the Lagos wall clock."""
+    for name in ("hour", "minute"):
+        value = fields.get(name)
+        if isinstance(value, int):
+            limit = 23 if name == "hour" else 59
+            if not 0 <= value <= limit:
+                raise ValueError(f"{name} must be 0–{limit}")
+            fields[name] = str(value)
+    matches = crontab(**fields)
+
+    def validate(timestamp):
+        local = timestamp.replace(tzinfo=UTC).astimezone(LAGOS).replace(tzinfo=None)
+        return matches(local)
+
+    return validate

@@ -1,8 +1,8 @@
 """Lagos days and the UTC clock.
 
 Reports are about Lagos days (Africa/Lagos is UTC+1 all year: WAT, no daylight saving), while
-timestamps are stored in UTC and Huey's crontab runs on UTC (``utc=True``, no time zone of its
-own). Every conversion between the two goes through this module.
+timestamps are stored in UTC; the Lagos-day conversions live here (periodic tasks use
+``portal.schedules.lagos_crontab``).
 """
 
 from datetime import date, datetime, time, timedelta
@@ -11,14 +11,6 @@ from zoneinfo import ZoneInfo
 from django.utils import timezone
 
 LAGOS = ZoneInfo("Africa/Lagos")
-
-
-def utc_hour_for_lagos(hour: int) -> int:
-    """The UTC hour at which the Lagos clock shows ``hour`` (for Huey's UTC crontab)."""
-    if not 0 <= hour <= 23:
-        raise ValueError(f"{hour} is not an hour of the day")
-    offset = datetime.combine(date(2026, 1, 1), time(hour), tzinfo=LAGOS).utcoffset()
-    return (hour - int(offset.total_seconds()) // 3600) % 24
 
 
 def lagos_day_bounds(day: date) -> tuple[datetime, datetime]:

@@ -1,20 +1,16 @@
-"""Thin Huey wrappers: the daily report at 06:00 Lagos and the dashboard refresh.
-
-Huey runs with ``utc=True`` and its crontab has no time zone, so the Lagos hour is turned
-into a UTC hour by ``reports.clock.utc_hour_for_lagos`` (06:00 WAT = 05:00 UTC).
-"""
+"""Thin Huey wrappers: the daily report at 06:00 Lagos and the dashboard refresh."""
 
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, lock_task
 
+from portal.schedules import lagos_crontab
 from reports import dashboard, services
-from reports.clock import utc_hour_for_lagos
 
 DAILY_REPORT_LAGOS_HOUR = 6
 
 
 @db_periodic_task(
-    crontab(minute="0", hour=str(utc_hour_for_lagos(DAILY_REPORT_LAGOS_HOUR))),
+    lagos_crontab(minute=0, hour=DAILY_REPORT_LAGOS_HOUR),
     retries=3,
     retry_delay=600,
 )

@@ -3,6 +3,7 @@
 from datetime import datetime
 
 from notifications import tasks
+from portal.schedules import lagos_crontab
 
 
 def test_daily_reminders_run_at_nine_in_lagos_which_is_eight_utc():
@@ -17,7 +18,7 @@ def test_daily_reminders_run_at_nine_in_lagos_which_is_eight_utc():
 
 
 def test_lagos_crontab_crosses_midnight_correctly():
-    at_half_past_midnight_lagos = tasks.lagos_crontab(hour="0", minute="30")
+    at_half_past_midnight_lagos = lagos_crontab(hour="0", minute="30")
     assert at_half_past_midnight_lagos(datetime(2026, 3, 1, 23, 30))  # 00:30 on 2 March in Lagos
     assert not at_half_past_midnight_lagos(datetime(2026, 3, 2, 0, 30))
 
