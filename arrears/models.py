@@ -31,10 +31,18 @@ class LateFeeCharge(models.Model):
     """One day's late fee on one installment. Written set-based by the overdue run; the
     unique (installment, day) pair is the database's guarantee against charging twice."""
 
+    # No database foreign keys: the run inserts hundreds of thousands of rows a day, each copied
+    # from an existing installment in the same statement, and installments and loans are never
+    # deleted; a key check per row (with its row lock) would cost more than the insert itself.
     installment = models.ForeignKey(
-        "loans.Installment", on_delete=models.PROTECT, related_name="late_fee_charges"
+        "loans.Installment",
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="late_fee_charges",
     )
-    loan = models.ForeignKey("loans.Loan", on_delete=models.PROTECT, related_name="+")
+    loan = models.ForeignKey(
+        "loans.Loan", on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
     charge_date = models.DateField()
     amount = models.BigIntegerField()
 
