@@ -8,21 +8,7 @@ from arrears.models import (
     PortfolioSnapshot,
     WriteOff,
 )
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Written by the overdue run and the services only: the admin shows, never edits."""
-
-    show_full_result_count = False
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+from portal.admin import ReadOnlyAdmin
 
 
 @admin.register(OverdueRun)

@@ -30,7 +30,13 @@ from arrears.models import (
     OverdueRun,
     PortfolioSnapshot,
 )
-from loans.models import Installment, InstallmentStatus, Loan, LoanStatus
+from loans.models import (
+    INSTALLMENT_UNPAID_SCHEDULED,
+    Installment,
+    InstallmentStatus,
+    Loan,
+    LoanStatus,
+)
 from loans.services import lagos_today
 from payments import ledger
 from payments.models import Account, EntryKind, JournalEntry, Posting
@@ -41,15 +47,6 @@ logger = logging.getLogger(__name__)
 
 LOCK_NAME = "arrears.overdue-run"
 MAX_CATCH_UP_DAYS = 400
-
-UNPAID = (
-    F("principal")
-    + F("interest")
-    + F("fee")
-    - F("paid_principal")
-    - F("paid_interest")
-    - F("paid_fee")
-)
 
 
 class RunInProgress(Conflict):
@@ -173,7 +170,7 @@ def mark_overdue(day: date) -> int:
             due_date__lt=day,
             status__in=[InstallmentStatus.PENDING, InstallmentStatus.PARTIALLY_PAID],
         )
-        .alias(unpaid=UNPAID)
+        .alias(unpaid=INSTALLMENT_UNPAID_SCHEDULED)
         .filter(unpaid__gt=0)
         .update(status=InstallmentStatus.OVERDUE)
     )

@@ -2,10 +2,16 @@
 
 from datetime import date, timedelta
 
-from django.db.models import F, OuterRef, QuerySet, Subquery, Sum
+from django.db.models import OuterRef, QuerySet, Subquery, Sum
 
 from arrears.models import BUCKET_RANGES, Bucket, CollectionContact, PortfolioSnapshot
-from loans.models import Installment, InstallmentStatus, Loan, LoanStatus
+from loans.models import (
+    INSTALLMENT_OUTSTANDING,
+    Installment,
+    InstallmentStatus,
+    Loan,
+    LoanStatus,
+)
 from loans.services import lagos_today
 
 
@@ -33,18 +39,7 @@ def collections_worklist(user) -> QuerySet[Loan]:
     overdue_amount = (
         Installment.objects.filter(loan=OuterRef("pk"), status=InstallmentStatus.OVERDUE)
         .values("loan")
-        .annotate(
-            owed=Sum(
-                F("principal")
-                + F("interest")
-                + F("fee")
-                + F("late_fee")
-                - F("paid_principal")
-                - F("paid_interest")
-                - F("paid_fee")
-                - F("paid_late_fee")
-            )
-        )
+        .annotate(owed=Sum(INSTALLMENT_OUTSTANDING))
         .values("owed")
     )
     last_contact = CollectionContact.objects.filter(loan=OuterRef("pk")).order_by("-created_at")

@@ -3,7 +3,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.urls import reverse
 
 from loans.schedule import FeeTreatment, InterestMethod, ScheduleTerms
@@ -473,3 +473,16 @@ class Installment(models.Model):
     @property
     def outstanding(self) -> int:
         return self.total_due - self.total_paid
+
+
+# What is still owed on an installment, as database expressions for filters, sums and updates:
+# the scheduled amount (principal, interest, fee) and everything including late fees.
+INSTALLMENT_UNPAID_SCHEDULED = (
+    F("principal")
+    + F("interest")
+    + F("fee")
+    - F("paid_principal")
+    - F("paid_interest")
+    - F("paid_fee")
+)
+INSTALLMENT_OUTSTANDING = INSTALLMENT_UNPAID_SCHEDULED + F("late_fee") - F("paid_late_fee")

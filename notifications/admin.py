@@ -1,10 +1,11 @@
 from django.contrib import admin
 
 from notifications.models import Message
+from portal.admin import ReadOnlyAdmin
 
 
 @admin.register(Message)
-class MessageAdmin(admin.ModelAdmin):
+class MessageAdmin(ReadOnlyAdmin):
     """The message log is a record of what members were sent: read-only."""
 
     list_display = (
@@ -22,13 +23,3 @@ class MessageAdmin(admin.ModelAdmin):
     list_select_related = ("member",)
     raw_id_fields = ("member", "installment")
     ordering = ("-created_at", "-id")
-    show_full_result_count = False
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -315,23 +315,13 @@ REMINDER_OFFSETS = {
 def reminders_due(on: date):
     """Installments of active loans with something outstanding whose due date puts them on
     one of the reminder days of ``on`` (a Lagos date), with their member and loan."""
-    from loans.models import Installment, InstallmentStatus, LoanStatus
+    from loans.models import INSTALLMENT_OUTSTANDING, Installment, InstallmentStatus, LoanStatus
 
-    owed = (
-        F("principal")
-        + F("interest")
-        + F("fee")
-        + F("late_fee")
-        - F("paid_principal")
-        - F("paid_interest")
-        - F("paid_fee")
-        - F("paid_late_fee")
-    )
     due_dates = [on - timedelta(days=offset) for offset in REMINDER_OFFSETS.values()]
     return (
         Installment.objects.filter(due_date__in=due_dates, loan__status=LoanStatus.ACTIVE)
         .exclude(status__in=[InstallmentStatus.PAID, InstallmentStatus.WAIVED])
-        .alias(owed=owed)
+        .alias(owed=INSTALLMENT_OUTSTANDING)
         .filter(owed__gt=0)
         .select_related("loan__member__user")
         .order_by("id")

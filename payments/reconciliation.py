@@ -20,11 +20,11 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import F, Max, Min, Q, Sum
+from django.db.models import Max, Min, Q, Sum
 from django.forms.models import model_to_dict
 from django.utils import timezone
 
-from loans.models import Installment, InstallmentStatus, Loan, LoanStatus
+from loans.models import INSTALLMENT_OUTSTANDING, Installment, InstallmentStatus, Loan, LoanStatus
 from payments import ledger
 from payments.models import (
     ColumnMapping,
@@ -355,16 +355,6 @@ _LOAN_REFERENCE = re.compile(r"(?=(LN[A-Z0-9]{8}))")
 _PAYMENT_REFERENCE = re.compile(r"(?=PAY-?([0-9A-F]{12}))")
 _WORDS = re.compile(r"[A-Z]+")
 _DIGITS = re.compile(r"\d+")
-_OUTSTANDING = (
-    F("principal")
-    + F("interest")
-    + F("fee")
-    + F("late_fee")
-    - F("paid_principal")
-    - F("paid_interest")
-    - F("paid_fee")
-    - F("paid_late_fee")
-)
 
 
 def _chunks(items, size=QUERY_CHUNK):
@@ -472,7 +462,7 @@ def _amount_candidates(lines: list[StatementLine]) -> dict[int, list[_Candidate]
         installments += list(
             Installment.objects.filter(loan__status=LoanStatus.ACTIVE, due_date__range=(low, high))
             .exclude(status=InstallmentStatus.WAIVED)
-            .annotate(owed=_OUTSTANDING)
+            .annotate(owed=INSTALLMENT_OUTSTANDING)
             .filter(owed__in=chunk)
             .select_related("loan__member")
         )
@@ -481,7 +471,7 @@ def _amount_candidates(lines: list[StatementLine]) -> dict[int, list[_Candidate]
         next_unpaid.update(
             Installment.objects.filter(loan_id__in=chunk)
             .exclude(status=InstallmentStatus.WAIVED)
-            .annotate(owed=_OUTSTANDING)
+            .annotate(owed=INSTALLMENT_OUTSTANDING)
             .filter(owed__gt=0)
             .values("loan_id")
             .annotate(first=Min("number"))

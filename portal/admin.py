@@ -3,16 +3,11 @@ from django.contrib import admin
 from portal.models import AuditEvent
 
 
-@admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
-    """Read-only: the audit trail is never edited through the product."""
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """For records the product writes and nobody edits (audit trail, message log, ledger-side
+    facts): the admin shows them, never adds, changes or deletes."""
 
-    list_display = ("created_at", "actor", "action", "object_type", "object_id", "ip")
-    list_filter = ("action", "object_type")
-    search_fields = ("=object_id", "action", "=request_id")
     show_full_result_count = False
-    list_select_related = ("actor",)
-    date_hierarchy = None
 
     def has_add_permission(self, request):
         return False
@@ -22,3 +17,14 @@ class AuditEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(ReadOnlyAdmin):
+    """Read-only: the audit trail is never edited through the product."""
+
+    list_display = ("created_at", "actor", "action", "object_type", "object_id", "ip")
+    list_filter = ("action", "object_type")
+    search_fields = ("=object_id", "action", "=request_id")
+    list_select_related = ("actor",)
+    date_hierarchy = None
