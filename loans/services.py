@@ -318,7 +318,9 @@ def submit_application(
     # robust: the submission is saved even if the queue is down for a moment; the periodic
     # requeue_stale_assessments picks the application up then.
     transaction.on_commit(lambda: tasks.assess_application_task(pk), robust=True)
-    transaction.on_commit(lambda: tasks.notify_application_task(pk, "application_received"))
+    transaction.on_commit(
+        lambda: tasks.notify_application_task(pk, "application_received"), robust=True
+    )
     return application
 
 
@@ -523,7 +525,9 @@ def approve_application(
     pk = application.pk
     from loans import tasks
 
-    transaction.on_commit(lambda: tasks.notify_application_task(pk, "application_approved"))
+    transaction.on_commit(
+        lambda: tasks.notify_application_task(pk, "application_approved"), robust=True
+    )
     return loan.application
 
 
@@ -551,7 +555,9 @@ def reject_application(
     pk = application.pk
     from loans import tasks
 
-    transaction.on_commit(lambda: tasks.notify_application_task(pk, "application_rejected"))
+    transaction.on_commit(
+        lambda: tasks.notify_application_task(pk, "application_rejected"), robust=True
+    )
     return application
 
 
@@ -582,7 +588,9 @@ def request_information(
     pk = application.pk
     from loans import tasks
 
-    transaction.on_commit(lambda: tasks.notify_application_task(pk, "application_info_requested"))
+    transaction.on_commit(
+        lambda: tasks.notify_application_task(pk, "application_info_requested"), robust=True
+    )
     return application
 
 

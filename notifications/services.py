@@ -151,7 +151,7 @@ def notify_member(
 def _deliver_on_commit(message_id: int) -> None:
     from notifications import tasks
 
-    transaction.on_commit(lambda: tasks.deliver_message_task(message_id))
+    transaction.on_commit(lambda: tasks.deliver_message_task(message_id), robust=True)
 
 
 # --- delivering ---------------------------------------------------------------------------
@@ -381,7 +381,7 @@ def queue_reminders(*, on: date, now: datetime | None = None) -> int:
     with transaction.atomic():
         # ignore_conflicts: a concurrent run that wrote the same reminder first wins.
         Message.objects.bulk_create(rows, batch_size=500, ignore_conflicts=True)
-        transaction.on_commit(lambda: tasks.deliver_due_messages_task())
+        transaction.on_commit(lambda: tasks.deliver_due_messages_task(), robust=True)
     logger.info(
         "reminders queued",
         extra={"event": "notify.reminders", "day": on.isoformat(), "messages": len(rows)},

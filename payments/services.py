@@ -6,7 +6,7 @@ as the business change, and leaves an audit event.
 import difflib
 import logging
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
@@ -178,7 +178,7 @@ def request_disbursement(*, loan: Loan, actor, request=None) -> Disbursement:
     from payments import tasks
 
     pk = disbursement.pk
-    transaction.on_commit(lambda: tasks.send_disbursement_task(pk))
+    transaction.on_commit(lambda: tasks.send_disbursement_task(pk), robust=True)
     return disbursement
 
 
@@ -297,7 +297,7 @@ def complete_disbursement(
     from payments import tasks
 
     pk = loan.pk
-    transaction.on_commit(lambda: tasks.notify_loan_task(pk, "loan_disbursed"))
+    transaction.on_commit(lambda: tasks.notify_loan_task(pk, "loan_disbursed"), robust=True)
     return disbursement
 
 
@@ -598,7 +598,7 @@ def record_payment(
     from payments import tasks
 
     pk = payment.pk
-    transaction.on_commit(lambda: tasks.notify_payment_task(pk))
+    transaction.on_commit(lambda: tasks.notify_payment_task(pk), robust=True)
     return payment
 
 
@@ -695,7 +695,7 @@ def confirm_checkout(*, reference: str) -> Payment:
         from payments import tasks
 
         pk = payment.pk
-        transaction.on_commit(lambda: tasks.notify_payment_task(pk))
+        transaction.on_commit(lambda: tasks.notify_payment_task(pk), robust=True)
     return payment
 
 
@@ -766,8 +766,22 @@ def store_webhook(*, provider_name: str, notice) -> tuple[WebhookEvent, bool]:
     from payments import tasks
 
     pk = event.pk
-    transaction.on_commit(lambda: tasks.process_webhook_task(pk))
+    transaction.on_commit(lambda: tasks.process_webhook_task(pk), robust=True)
     return event, True
+
+
+MAX_WEBHOOK_ATTEMPTS = 10
+
+
+def stale_webhook_events(*, older_than_seconds: int = 300):
+    """Stored events nobody processed: the task was lost (queue down when enqueued, worker
+    killed). Processing is idempotent, so queueing them again is safe."""
+    cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
+    return WebhookEvent.objects.filter(
+        status__in=[WebhookStatus.RECEIVED, WebhookStatus.FAILED],
+        received_at__lt=cutoff,
+        attempts__lt=MAX_WEBHOOK_ATTEMPTS,
+    ).values_list("pk", flat=True)
 
 
 def process_webhook(*, event_id: int) -> WebhookEvent:

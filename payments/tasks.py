@@ -25,6 +25,13 @@ def sweep_disbursements_task():
     services.sweep_disbursements()
 
 
+@db_periodic_task(crontab(minute="*/5"))
+@lock_task("sweep-webhooks")
+def sweep_webhooks_task():
+    for event_id in services.stale_webhook_events()[:500]:
+        process_webhook_task(event_id)
+
+
 @db_task(retries=5, retry_delay=60)
 def notify_loan_task(loan_id: int, template: str):
     loan = Loan.objects.select_related("member__user").get(pk=loan_id)

@@ -402,3 +402,41 @@ def test_per_loan_ledger_statement_runs_down_to_the_balance(client):
     client.force_login(make_finance())
     page = client.get(reverse("payments:staff_loan", args=[loan.reference])).content.decode()
     assert "Ledger statement" in page and "₦59,000.00" in page
+
+
+def test_a_webhook_whose_task_was_lost_is_processed_by_the_sweeper():
+    """The event is stored (and acknowledged) but the queue lost its task: five minutes on,
+    the sweeper queues it again and the payment is confirmed exactly once."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from payments.models import SimulatedProviderRecord, WebhookEvent, WebhookStatus
+    from payments.providers import get_provider
+    from payments.tasks import sweep_webhooks_task
+
+    loan = active_loan()
+    payment, _ = services.start_checkout(
+        loan=loan, actor=loan.member.user, amount=10_000_00, callback_url="http://127.0.0.1/"
+    )
+    SimulatedProviderRecord.objects.filter(reference=payment.reference).update(status="success")
+    notice = get_provider("simulated").parse_webhook(
+        payload={
+            "event": "charge.success",
+            "data": {"id": 777, "reference": payment.reference, "amount": 10_000_00},
+        }
+    )
+    event, created = services.store_webhook(provider_name="simulated", notice=notice)
+    assert created and event.status == WebhookStatus.RECEIVED  # on-commit task never ran
+
+    sweep_webhooks_task.call_local()
+    event.refresh_from_db()
+    assert event.status == WebhookStatus.RECEIVED  # too recent to be lost
+    with time_machine.travel(timezone.now() + timedelta(minutes=6)):
+        sweep_webhooks_task.call_local()
+        sweep_webhooks_task.call_local()
+    event.refresh_from_db()
+    payment.refresh_from_db()
+    assert event.status == WebhookStatus.PROCESSED and event.attempts == 1
+    assert payment.status == PaymentStatus.SUCCESSFUL
+    assert WebhookEvent.objects.count() == 1
