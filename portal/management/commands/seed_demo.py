@@ -16,7 +16,7 @@ class Command(BaseCommand):
 
         logins = seed_members(count=members)
         # Each app contributes its demo data in order; a second run adds nothing.
-        for module in ("loans.demo", "payments.demo"):
+        for module in ("loans.demo", "arrears.demo"):
             try:
                 seeder = import_module(module)
             except ModuleNotFoundError:
