@@ -6,7 +6,7 @@ from ninja.openapi.docs import Swagger
 
 from api.auth import AUTH
 from api.errors import install_handlers
-from api.routers import applications, loans, meta, payments, products, quote
+from api.routers import applications, loans, meta, payments, products, quote, reports
 
 api = NinjaAPI(
     title="AllaweePlus API",
@@ -32,4 +32,5 @@ api.add_router("", quote.router)
 api.add_router("", applications.router)
 api.add_router("", loans.router)
 api.add_router("", payments.router)
+api.add_router("", reports.router)
 api.add_router("", meta.router)
