@@ -39,6 +39,26 @@ class ApplicationFilters(Schema):
     flagged: bool | None = None
 
 
+LIST_COLUMNS = (
+    "reference",
+    "status",
+    "product_id",
+    "product__name",
+    "amount",
+    "tenure_months",
+    "created_at",
+    "submitted_at",
+    "decided_at",
+    "approved_amount",
+    "approved_tenure",
+    "decision_reason",
+    "deployment_state",
+    "applicant_name",
+    "is_flagged",
+    "recommendation",
+)
+
+
 def _visible(user):
     return applications_visible_to(user).select_related("product")
 
@@ -63,9 +83,9 @@ def _detail(application: Application) -> dict:
 def list_applications(request, filters: Query[ApplicationFilters], page: Query[PageParams]):
     """Members see their own applications; staff with the permission see all, with filters
     and search. Newest first, cursor-paginated."""
-    # The frozen key facts and assessment are kilobytes of JSON per row: only the detail
-    # shows them.
-    visible = _visible(request.auth).defer("key_facts", "assessment", "flags")
+    # Only the columns the list shows: the frozen key facts, assessment and consent record
+    # are kilobytes per row and only the detail needs them.
+    visible = _visible(request.auth).only(*LIST_COLUMNS)
     qs = apply_filters(ApplicationFilter, filters, visible, rename={"state": "deployment_state"})
     rows, next_cursor = paginate(qs, page)
     return {"items": [presenters.application(a) for a in rows], "next_cursor": next_cursor}
