@@ -35,7 +35,7 @@ class CollectionsFilter(django_filters.FilterSet):
         if not value:
             return queryset
         return queryset.filter(
-            Q(reference__iexact=value) | Q(application__applicant_name__icontains=value)
+            Q(reference=value.upper()) | Q(application__applicant_name__icontains=value)
         )
 
     def in_bucket(self, queryset, name, value):

@@ -4,6 +4,7 @@ from django import forms
 from loans.models import Application, ApplicationStatus, LoanProduct
 from loans.selectors import search_applications
 from members.validators import STATE_CHOICES
+from portal.filters import LocalDayFilter
 from portal.forms import NairaField
 
 
@@ -22,18 +23,8 @@ class ApplicationFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=ApplicationStatus.choices)
     product = django_filters.ModelChoiceFilter(queryset=LoanProduct.objects.all())
     deployment_state = django_filters.ChoiceFilter(choices=STATE_CHOICES, label="State")
-    submitted_from = django_filters.DateFilter(
-        field_name="created_at",
-        lookup_expr="date__gte",
-        label="From",
-        widget=forms.DateInput(attrs={"type": "date"}),
-    )
-    submitted_to = django_filters.DateFilter(
-        field_name="created_at",
-        lookup_expr="date__lte",
-        label="To",
-        widget=forms.DateInput(attrs={"type": "date"}),
-    )
+    submitted_from = LocalDayFilter(field_name="created_at", label="From")
+    submitted_to = LocalDayFilter(field_name="created_at", label="To", until=True)
     amount_min = NairaFilter(field_name="amount", lookup_expr="gte", label="Amount from (₦)")
     amount_max = NairaFilter(field_name="amount", lookup_expr="lte", label="Amount to (₦)")
     flagged = django_filters.BooleanFilter(

@@ -178,6 +178,7 @@ class MemberListView(StaffPermissionRequiredMixin, HtmxTableView):
     table_class = MemberTable
     filterset_class = MemberFilter
     page_title = "Members"
+    row_noun = "members"
 
     def get_queryset(self):
         return member_list_for_staff(self.request.user)
