@@ -149,8 +149,49 @@ class _KeysetPaginator:
         self.per_page = per_page
 
 
-def paginate_keyset(table, *, per_page: int, after: str | None, before: str | None, number: int):
-    """Fill ``table.page`` by keyset; False when the table's ordering does not allow it."""
+def paginate_keyset(
+    table, *, per_page: int, after: str | None, before: str | None, number: int, cache_key=None
+):
+    """Fill ``table.page`` by keyset; False when the table's ordering does not allow it.
+
+    With ``cache_key`` (a search), the page's primary keys and cursors are cached for three
+    minutes (portal.caching "search"): a repeated search costs one primary-key lookup."""
+    if cache_key is None:
+        return _paginate_keyset(table, per_page, after, before, number)
+    from portal import caching
+
+    queryset = table.data.data
+
+    def build():
+        if not _paginate_keyset(table, per_page, after, before, number):
+            return None
+        page = table.page
+        pks = [row.record.pk for row in page.object_list]
+        return pks, page.number, page.next_cursor, page.previous_cursor
+
+    built = []
+    cached = caching.cached("search", cache_key, lambda: built.append(1) or build())
+    if cached is None:
+        return False
+    if built:  # this request built it: the table already holds the rows
+        return True
+    pks, number, next_cursor, previous_cursor = cached
+    by_pk = {record.pk: record for record in queryset.filter(pk__in=pks)}
+    from django_tables2.rows import BoundRows
+
+    rows = [by_pk[pk] for pk in pks if pk in by_pk]
+    table.paginator = _KeysetPaginator(per_page)
+    table.page = KeysetPage(
+        object_list=list(BoundRows(rows, table)),
+        number=number,
+        next_cursor=next_cursor,
+        previous_cursor=previous_cursor,
+        paginator=table.paginator,
+    )
+    return True
+
+
+def _paginate_keyset(table, per_page, after, before, number):
     queryset = table.data.data
     if not isinstance(queryset, models.QuerySet):
         return False
@@ -234,6 +275,40 @@ def _exact_label(count: int, noun: str) -> str:
     return f"{count:,} {noun[:-1] if count == 1 and noun.endswith('s') else noun}"
 
 
+# --- Rendering cost -----------------------------------------------------------------------
+
+
+def install_signature_cache() -> None:
+    """django-tables2 calls ``inspect.signature`` for every cell it renders (to pass each
+    render method only the arguments it names): 250 signature computations for a 25-row
+    table, most of its rendering time. A function's signature never changes, so remember it
+    per function (weakly: a lambda that goes away takes its entry with it)."""
+    import weakref
+
+    from django_tables2 import utils
+
+    if getattr(utils.signature, "cached", False):
+        return
+    uncached = utils.signature
+    plain: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+    bound: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+    def signature(fn):
+        func = getattr(fn, "__func__", None)
+        table, key = (bound, func) if func is not None else (plain, fn)
+        try:
+            return table[key]
+        except KeyError:
+            pass
+        except TypeError:  # not weak-referenceable: compute every time, as before
+            return uncached(fn)
+        result = table[key] = uncached(fn)
+        return result
+
+    signature.cached = True
+    utils.signature = signature
+
+
 # --- The view -----------------------------------------------------------------------------
 
 
@@ -262,7 +337,12 @@ class HtmxTableView(SingleTableMixin, FilterView):
         after, before = params.get("after"), params.get("before")
         number = _int(params.get("page"), 1)
         if (after or before or number == 1) and paginate_keyset(
-            table, per_page=self.per_page, after=after, before=before, number=number
+            table,
+            per_page=self.per_page,
+            after=after,
+            before=before,
+            number=number,
+            cache_key=self.search_cache_key(),
         ):
             return table
         RequestConfig(
@@ -282,6 +362,32 @@ class HtmxTableView(SingleTableMixin, FilterView):
             form_field.widget.attrs.setdefault("class", f"{css} form-control-sm")
         return filterset
 
+    def search_cache_key(self) -> str | None:
+        """Searches (a ``q`` term) are cached per view, query string and generation of the
+        model (any save starts a new generation). Only reached after the view's permission
+        check, and the lists are not narrowed per user within a permission."""
+        if not self.request.GET.get("q", "").strip():
+            return None
+        from portal import caching
+
+        model = self.object_list.model._meta.label_lower
+        params = sorted((k, v) for k, v in self.request.GET.lists() if k != "_")
+        key = caching.query_key(type(self).__name__, params)
+        return f"{type(self).__name__}:{caching.generation(model)}:{key}"
+
+    def row_count(self) -> str:
+        filtered = self.is_filtered()
+        key = self.search_cache_key()
+        if key is None:
+            return row_count_label(self.object_list, filtered=filtered, noun=self.row_noun)
+        from portal import caching
+
+        return caching.cached(
+            "search",
+            f"count:{key}",
+            lambda: row_count_label(self.object_list, filtered=filtered, noun=self.row_noun),
+        )
+
     def is_filtered(self) -> bool:
         filterset = getattr(self, "filterset", None)
         if filterset is None or not filterset.is_bound or not filterset.form.is_valid():
@@ -291,9 +397,7 @@ class HtmxTableView(SingleTableMixin, FilterView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["page_title"] = self.page_title
-        context["row_count"] = row_count_label(
-            self.object_list, filtered=self.is_filtered(), noun=self.row_noun
-        )
+        context["row_count"] = self.row_count()
         return context
 
     def render_to_response(self, context, **kwargs):
