@@ -47,6 +47,7 @@ def main():
             "DEBUG": "true",
             "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{args.database}",
             "DJANGO_SETTINGS_MODULE": "portal.settings",
+            "ALLOWED_HOSTS": "testserver",
             "LOG_LEVEL": "WARNING",
         }
     )
