@@ -68,6 +68,10 @@ test-postgres: venv
 bench: venv
 	$(RUN) python bench/assessment_latency.py --count $${BENCH_COUNT:-200}
 	$(RUN) python bench/overdue_run.py --loans $${BENCH_LOANS:-170000}
+	$(RUN) python bench/login_latency.py --count $${BENCH_LOGINS:-100}
+	psql -h 127.0.0.1 -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname = 'allaweeplus_scale_bench'" | grep -q 1 \
+		|| psql -h 127.0.0.1 -U postgres -qc "CREATE DATABASE allaweeplus_scale_bench"
+	$(RUN) python bench/list_pages.py --database allaweeplus_scale_bench --seed $${BENCH_SCALE_MEMBERS:-500000}
 
 # JSON API throughput under gunicorn (production config) on a seeded PostgreSQL database.
 bench-api: venv

@@ -5,7 +5,7 @@ from django.db.models import Q
 
 from arrears.models import Bucket
 from arrears.selectors import bucket_dates
-from loans.models import LoanProduct
+from loans.filters import product_choices
 from loans.services import lagos_today
 from members.validators import STATE_CHOICES
 
@@ -24,7 +24,7 @@ class CollectionsFilter(django_filters.FilterSet):
     deployment_state = django_filters.ChoiceFilter(
         field_name="application__deployment_state", choices=STATE_CHOICES, label="State"
     )
-    product = django_filters.ModelChoiceFilter(queryset=LoanProduct.objects.all())
+    product = django_filters.ChoiceFilter(choices=product_choices, field_name="product_id")
     officer = django_filters.ModelChoiceFilter(
         queryset=get_user_model().objects.filter(is_staff=True).order_by("email"),
         label="Officer",
@@ -35,7 +35,7 @@ class CollectionsFilter(django_filters.FilterSet):
         if not value:
             return queryset
         return queryset.filter(
-            Q(reference__iexact=value) | Q(application__applicant_name__icontains=value)
+            Q(reference=value.upper()) | Q(application__applicant_name__icontains=value)
         )
 
     def in_bucket(self, queryset, name, value):

@@ -26,6 +26,7 @@ class CollectionsView(StaffPermissionRequiredMixin, HtmxTableView):
     table_class = CollectionsTable
     filterset_class = CollectionsFilter
     page_title = "Collections"
+    row_noun = "loans in arrears"
 
     def get_queryset(self):
         return collections_worklist(self.request.user)

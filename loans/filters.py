@@ -5,7 +5,15 @@ from django.db.models import Q
 from loans.models import Application, ApplicationStatus, Loan, LoanProduct, LoanStatus
 from loans.selectors import search_applications
 from members.validators import STATE_CHOICES
+from portal.filters import LocalDayFilter
 from portal.forms import NairaField
+
+
+def product_choices():
+    """From the products cache: no query (and no server-side cursor) per page view."""
+    from portal.caching import active_products
+
+    return [(str(p.pk), p.name) for p in active_products()]
 
 
 class NairaFilter(django_filters.Filter):
@@ -21,20 +29,10 @@ class ApplicationFilter(django_filters.FilterSet):
         ),
     )
     status = django_filters.ChoiceFilter(choices=ApplicationStatus.choices)
-    product = django_filters.ModelChoiceFilter(queryset=LoanProduct.objects.all())
+    product = django_filters.ChoiceFilter(choices=product_choices, field_name="product_id")
     deployment_state = django_filters.ChoiceFilter(choices=STATE_CHOICES, label="State")
-    submitted_from = django_filters.DateFilter(
-        field_name="created_at",
-        lookup_expr="date__gte",
-        label="From",
-        widget=forms.DateInput(attrs={"type": "date"}),
-    )
-    submitted_to = django_filters.DateFilter(
-        field_name="created_at",
-        lookup_expr="date__lte",
-        label="To",
-        widget=forms.DateInput(attrs={"type": "date"}),
-    )
+    submitted_from = LocalDayFilter(field_name="created_at", label="From")
+    submitted_to = LocalDayFilter(field_name="created_at", label="To", until=True)
     amount_min = NairaFilter(field_name="amount", lookup_expr="gte", label="Amount from (₦)")
     amount_max = NairaFilter(field_name="amount", lookup_expr="lte", label="Amount to (₦)")
     flagged = django_filters.BooleanFilter(

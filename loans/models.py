@@ -220,11 +220,14 @@ class Application(models.Model):
             models.Index(fields=["-created_at", "-id"], name="app_created"),
             models.Index(fields=["status", "-created_at", "-id"], name="app_status_created"),
             models.Index(fields=["member", "-created_at"], name="app_member_created"),
-            models.Index(fields=["product", "-created_at"], name="app_product_created"),
-            models.Index(fields=["deployment_state", "-created_at"], name="app_state_created"),
-            models.Index(fields=["is_flagged", "-created_at"], name="app_flagged_created"),
-            models.Index(fields=["applicant_name"], name="app_applicant_name"),
-            models.Index(fields=["amount"], name="app_amount"),
+            models.Index(fields=["product", "-created_at", "-id"], name="app_product_created"),
+            models.Index(
+                fields=["deployment_state", "-created_at", "-id"], name="app_state_created"
+            ),
+            models.Index(fields=["is_flagged", "-created_at", "-id"], name="app_flagged_created"),
+            models.Index(fields=["applicant_name", "id"], name="app_applicant_name"),
+            models.Index(fields=["amount", "id"], name="app_amount"),
+            # Name search (prefix and contains) uses PostgreSQL-only indexes: migration 0005.
         ]
 
     def __str__(self):
@@ -381,8 +384,10 @@ class Loan(models.Model):
             models.Index(fields=["status", "-created_at", "-id"], name="loan_status_created"),
             models.Index(fields=["disbursed_on"], name="loan_disbursed_on"),
             models.Index(fields=["member", "status"], name="loan_member_status"),
+            # The disbursement queue: pending loans, oldest approval first.
+            models.Index(fields=["status", "approved_at", "id"], name="loan_status_approved"),
             models.Index(
-                fields=["arrears_since"],
+                fields=["arrears_since", "id"],
                 name="loan_in_arrears",
                 condition=Q(arrears_since__isnull=False),
             ),

@@ -41,11 +41,21 @@ def search_applications(queryset, term: str):
     if not term:
         return queryset
     condition = Q(reference=term.upper()) | Q(applicant_name__istartswith=term)
+    # Phone and state code live on the member: look the member up first (both are unique,
+    # indexed) so every branch of the OR is an index condition on applications. A join in
+    # the OR would make PostgreSQL scan every application.
+    member = Q()
     digits = "".join(ch for ch in term if ch.isdigit())
     if len(digits) >= 10:
-        condition |= Q(member__phone="+234" + digits[-10:])
+        member |= Q(phone="+234" + digits[-10:])
     if "/" in term:
-        condition |= Q(member__state_code=term.upper().removeprefix("NYSC/"))
+        member |= Q(state_code=term.upper().removeprefix("NYSC/"))
+    if member:
+        from members.models import Member
+
+        member_ids = list(Member.objects.filter(member).values_list("pk", flat=True)[:50])
+        if member_ids:
+            condition |= Q(member_id__in=member_ids)
     return queryset.filter(condition)
 
 

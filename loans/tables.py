@@ -40,7 +40,7 @@ class ApplicationTable(tables.Table):
 
     def render_recommendation(self, value, record):
         flag = (
-            format_html(' <span class="badge bg-warning text-dark">flagged</span>')
+            format_html(' <span class="badge bg-warning text-dark">{}</span>', "flagged")
             if record.is_flagged
             else ""
         )

@@ -225,6 +225,7 @@ class ApplicationQueueView(StaffPermissionRequiredMixin, HtmxTableView):
     table_class = ApplicationTable
     filterset_class = ApplicationFilter
     page_title = "Applications"
+    row_noun = "applications"
 
     def get_queryset(self):
         return application_queue(self.request.user)

@@ -4,6 +4,7 @@ from django import forms
 from members.models import KycStatus, Member
 from members.selectors import search_members
 from members.validators import STATE_CHOICES
+from portal.filters import LocalDayFilter
 
 
 class MemberFilter(django_filters.FilterSet):
@@ -16,12 +17,7 @@ class MemberFilter(django_filters.FilterSet):
     )
     kyc_status = django_filters.ChoiceFilter(choices=KycStatus.choices, label="KYC status")
     deployment_state = django_filters.ChoiceFilter(choices=STATE_CHOICES, label="State")
-    created_after = django_filters.DateFilter(
-        field_name="created_at",
-        lookup_expr="date__gte",
-        label="Joined from",
-        widget=forms.DateInput(attrs={"type": "date"}),
-    )
+    created_after = LocalDayFilter(field_name="created_at", label="Joined from")
 
     class Meta:
         model = Member

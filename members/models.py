@@ -158,10 +158,15 @@ class Member(models.Model):
         ]
         indexes = [
             models.Index(fields=["-created_at", "-id"], name="member_created"),
-            models.Index(fields=["kyc_status", "-created_at"], name="member_kyc_created"),
-            models.Index(fields=["deployment_state", "-created_at"], name="member_state_created"),
+            # Filter + default sort pairs; the trailing id makes each a keyset index.
+            models.Index(fields=["kyc_status", "-created_at", "-id"], name="member_kyc_created"),
+            models.Index(
+                fields=["deployment_state", "-created_at", "-id"], name="member_state_created"
+            ),
             models.Index(fields=["bvn_last4"], name="member_bvn_last4"),
-            models.Index(fields=["full_name"], name="member_full_name"),
+            models.Index(fields=["full_name", "id"], name="member_full_name"),
+            # Case-insensitive prefix search (name, state code, e-mail) and phone-suffix search
+            # use PostgreSQL-only expression and trigram indexes: migration 0003.
         ]
 
     def __str__(self):

@@ -1,6 +1,7 @@
 """Permission-scoped reads. Views never query members without going through here."""
 
 from django.db.models import Q, QuerySet
+from django.db.models.functions import Reverse
 from django.http import Http404
 
 from members.models import Member, MemberDocument
@@ -36,14 +37,31 @@ def search_members(queryset: QuerySet[Member], term: str) -> QuerySet[Member]:
     term = (term or "").strip()
     if not term:
         return queryset
-    condition = Q(full_name__istartswith=term) | Q(user__email__istartswith=term.lower())
     digits = "".join(ch for ch in term if ch.isdigit())
-    if len(digits) == 4 and digits == term:
-        condition |= Q(bvn_last4=digits)
-    if len(digits) >= 7:
+    looks_like_phone = len(digits) >= 7 and "/" not in term and not any(c.isalpha() for c in term)
+    if looks_like_phone:
         tail = digits[1:] if digits.startswith("0") else digits
         tail = tail[3:] if tail.startswith("234") else tail
-        condition |= Q(phone__endswith=tail) if len(tail) < 10 else Q(phone="+234" + tail)
+        if len(tail) >= 10:
+            return queryset.filter(phone="+234" + tail)
+        # A partial number is the end of one: compare reversed values with a prefix, which
+        # an index on REVERSE(phone) serves (PostgreSQL migration 0004).
+        return queryset.alias(phone_reversed=Reverse("phone")).filter(
+            phone_reversed__startswith=tail[::-1]
+        )
+    condition = Q(full_name__istartswith=term)
+    if len(term) >= 3:
+        # E-mail lives on the user: find those users first (prefix index) so every branch
+        # of the OR is an index condition on members (a join inside an OR scans both tables).
+        from members.models import User
+
+        user_ids = list(
+            User.objects.filter(email__istartswith=term.lower()).values_list("pk", flat=True)[:50]
+        )
+        if user_ids:
+            condition |= Q(user_id__in=user_ids)
+    if len(digits) == 4 and digits == term:
+        condition |= Q(bvn_last4=digits)
     if "/" in term:
         condition |= Q(state_code__istartswith=term.upper().removeprefix("NYSC/"))
     return queryset.filter(condition)

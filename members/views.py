@@ -13,6 +13,7 @@ from members.filters import MemberFilter
 from members.forms import DocumentUploadForm, KycRejectForm, MemberProfileForm
 from members.selectors import document_visible_to, member_for_staff, member_list_for_staff
 from members.tables import MemberTable
+from portal import caching
 from portal.errors import DomainError
 from portal.permissions import (
     StaffPermissionRequiredMixin,
@@ -34,7 +35,10 @@ def member_for_request(request):
 
 @login_required
 def dashboard(request):
-    member = member_for_request(request)
+    if request.user.is_staff:
+        raise PermissionDenied("The member portal is for members; use the back office.")
+    # Read-only page: the profile comes from the cache (10 min, dropped on every save).
+    member = caching.member_profile(request.user)
     context = {
         "member": member,
         "missing_documents": services.missing_documents(member),
@@ -178,6 +182,7 @@ class MemberListView(StaffPermissionRequiredMixin, HtmxTableView):
     table_class = MemberTable
     filterset_class = MemberFilter
     page_title = "Members"
+    row_noun = "members"
 
     def get_queryset(self):
         return member_list_for_staff(self.request.user)

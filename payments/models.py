@@ -297,6 +297,7 @@ class WebhookEvent(models.Model):
         indexes = [
             models.Index(fields=["status", "received_at"], name="webhook_status"),
             models.Index(fields=["reference"], name="webhook_reference"),
+            models.Index(fields=["-received_at", "-id"], name="webhook_received"),
         ]
 
     def __str__(self):

@@ -23,7 +23,14 @@ def disbursement_queue(user) -> QuerySet[Loan]:
         return Loan.objects.none()
     return (
         Loan.objects.filter(status=LoanStatus.PENDING_DISBURSEMENT)
-        .select_related("member", "product")
+        .select_related("member")
+        .only(
+            "reference",
+            "disbursed_amount",
+            "approved_at",
+            "member__full_name",
+            "member__account_name_confirmed",
+        )
         .order_by("approved_at", "id")
     )
 

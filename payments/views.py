@@ -174,11 +174,15 @@ class DisbursementQueueTable(tables.Table):
 
 
 class DisbursementQueueFilter(django_filters.FilterSet):
-    reference = django_filters.CharFilter(lookup_expr="iexact", label="Loan reference")
+    reference = django_filters.CharFilter(method="by_reference", label="Loan reference")
 
     class Meta:
         model = Loan
         fields = ["reference"]
+
+    def by_reference(self, queryset, name, value):
+        # References are stored upper case: an exact match uses the unique index.
+        return queryset.filter(reference=value.strip().upper()) if value.strip() else queryset
 
 
 class DisbursementQueueView(StaffPermissionRequiredMixin, HtmxTableView):
@@ -186,6 +190,7 @@ class DisbursementQueueView(StaffPermissionRequiredMixin, HtmxTableView):
     table_class = DisbursementQueueTable
     filterset_class = DisbursementQueueFilter
     page_title = "Disbursement queue"
+    row_noun = "loans"
 
     def get_queryset(self):
         return disbursement_queue(self.request.user)

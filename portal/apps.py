@@ -12,3 +12,17 @@ class PortalConfig(AppConfig):
 
         queue.connect(HUEY)
         metrics.connect_huey(HUEY)
+
+        from portal.caching import connect_invalidation
+        from portal.tables import install_signature_cache
+
+        install_signature_cache()
+        connect_invalidation()
+
+        from django.contrib.auth.signals import user_logged_in
+
+        from portal.middleware import StaffSecurityMiddleware
+
+        user_logged_in.connect(
+            StaffSecurityMiddleware.stamp_login, dispatch_uid="portal.staff_last_seen"
+        )

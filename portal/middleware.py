@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.contrib.auth import logout
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.cache import patch_cache_control
 
 from portal.logging import set_request_context
 
@@ -58,6 +59,12 @@ class StaffSecurityMiddleware:
     SESSION_LAST_SEEN = "staff_last_seen"
     SESSION_MFA_OK = "staff_mfa_enrolled"
 
+    @classmethod
+    def stamp_login(cls, sender, request, user, **kwargs):
+        """Signing in counts as activity (so the first page needs no session write)."""
+        if user.is_staff and hasattr(request, "session"):
+            request.session[cls.SESSION_LAST_SEEN] = int(time.time())
+
     def __init__(self, get_response):
         self.get_response = get_response
 
@@ -67,6 +74,11 @@ class StaffSecurityMiddleware:
             response = self._check_staff(request, user)
             if response is not None:
                 return response
+            response = self.get_response(request)
+            # A back-office page is for this user only: no shared cache (proxy, CDN, browser
+            # back/forward store) may keep it.
+            patch_cache_control(response, private=True, no_store=True)
+            return response
         return self.get_response(request)
 
     def _check_staff(self, request, user):
@@ -76,7 +88,10 @@ class StaffSecurityMiddleware:
             logout(request)
             messages.info(request, "You were signed out after a period of inactivity.")
             return redirect(f"{reverse('account_login')}?next={request.path}")
-        request.session[self.SESSION_LAST_SEEN] = now
+        # Written at most once a minute: a session write per request costs a database
+        # UPDATE on every back-office page, and the idle timeout needs no finer clock.
+        if not last_seen or now - last_seen >= 60:
+            request.session[self.SESSION_LAST_SEEN] = now
 
         if not settings.MFA_REQUIRED_FOR_STAFF or request.path.startswith(_MFA_EXEMPT_PREFIXES):
             return None

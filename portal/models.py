@@ -9,7 +9,7 @@ class AuditEvent(models.Model):
     in the database too, so nobody can edit the trail through the product.
     """
 
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -29,9 +29,11 @@ class AuditEvent(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [
+            models.Index(fields=["-created_at", "-id"], name="audit_created"),
             models.Index(fields=["object_type", "object_id", "-created_at"], name="audit_object"),
-            models.Index(fields=["actor", "-created_at"], name="audit_actor"),
-            models.Index(fields=["action", "-created_at"], name="audit_action"),
+            models.Index(fields=["object_id"], name="audit_object_id"),
+            models.Index(fields=["actor", "-created_at", "-id"], name="audit_actor"),
+            models.Index(fields=["action", "-created_at", "-id"], name="audit_action"),
         ]
 
     def __str__(self):

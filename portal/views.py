@@ -124,6 +124,7 @@ class AuditListView(StaffPermissionRequiredMixin, HtmxTableView):
     table_class = AuditTable
     filterset_class = AuditFilter
     page_title = "Audit log"
+    row_noun = "events"
 
     def get_queryset(self):
         return AuditEvent.objects.select_related("actor")

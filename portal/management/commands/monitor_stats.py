@@ -15,6 +15,9 @@ known here is null, never a guess:
 - ``cache_hits``, ``cache_misses``, ``cache_hit_rate``: the site's cache reads since the
   processes started (Prometheus counters in ``PROMETHEUS_MULTIPROC_DIR``)
 - ``redis_keyspace_hit_rate``: Redis's own hit rate since it started (``REDIS_URL``)
+- ``app_cache``: hits, misses and hit rate of each read-through cache of portal/caching.py
+  (profile, products, search) since its counters started, shared by all processes (Redis)
+- ``app_cache_hit_rate``: the same over all of them
 """
 
 import json
@@ -106,6 +109,16 @@ def _redis_hit_rate() -> float | None:
     return round(hits / (hits + misses), 4) if hits + misses else None
 
 
+def _app_cache() -> dict:
+    from portal.caching import stats as cache_stats
+
+    areas = cache_stats()
+    hits = sum(a["hits"] for a in areas.values())
+    misses = sum(a["misses"] for a in areas.values())
+    rate = round(hits / (hits + misses), 4) if hits + misses else None
+    return {"app_cache": areas, "app_cache_hit_rate": rate}
+
+
 class Command(BaseCommand):
     help = "Print queue, failure, database, latency and cache figures as one JSON object."
 
@@ -160,4 +173,9 @@ class Command(BaseCommand):
         except Exception as exc:  # noqa: BLE001
             stats["redis_keyspace_hit_rate"] = None
             stats["errors"].append(f"redis: {type(exc).__name__}")
+        try:
+            stats.update(_app_cache())
+        except Exception as exc:  # noqa: BLE001
+            stats.update(app_cache=None, app_cache_hit_rate=None)
+            stats["errors"].append(f"app cache: {type(exc).__name__}")
         self.stdout.write(json.dumps(stats))
