@@ -120,6 +120,7 @@ RULES: dict[str, R] = {
     "members:export_my_data_csv": R("login reauth reauth reauth reauth reauth"),
     "members:upload_document": R(MEMBER_POST, "POST"),
     "members:submit_kyc": R(MEMBER_POST, "POST"),
+    "members:request_deletion": R(MEMBER_POST, "POST"),
     "members:document": R("login 200 404 200 200 200", kwargs=lambda w: {"pk": w.document.pk}),
     "members:staff_list": R(STAFF_ALL),
     "members:staff_detail": R(STAFF_ALL, kwargs=A_MEMBER),
@@ -224,6 +225,7 @@ RULES: dict[str, R] = {
 # nobody may add, change or delete the models the admin keeps read-only (audit trail, money,
 # history, tokens): those are only ever written by the services.
 ADMIN_READ_ONLY = {
+    "members.deletionrequest",
     "portal.auditevent",
     "loans.application",
     "loans.applicationnote",

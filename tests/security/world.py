@@ -149,6 +149,9 @@ def build_world() -> World:
         response_status=201,
         response_body={},
     )
+    from members.deletion import request_deletion
+
+    request_deletion(member=member_b, actor=member_b.user)
     report_day = today - timedelta(days=1)
     generate_daily_report(report_date=report_day)
     loan.refresh_from_db()
