@@ -215,3 +215,62 @@ def test_two_repayments_racing_a_reversal_keep_the_books_exact():
     # Reversing the same payment again, even now, is refused.
     with pytest.raises(Exception):  # noqa: B017, PT011 - a Conflict or DomainError
         services.reverse_payment(payment=first, actor=finance, reason="Again, by mistake")
+
+
+# --- A flaky queue (found by bench/soak.py: Redis restarted without persistence) ----------
+
+
+def _paid_checkout_with_lost_task(client, monkeypatch):
+    """A checkout paid at the provider whose webhook was stored but whose processing task
+    vanished with the queue."""
+    from payments import tasks
+    from payments.models import WebhookEvent
+
+    loan = active_loan()
+    client.force_login(loan.member.user)
+    client.post(reverse("payments:pay", args=[loan.reference]), {"amount": "23000"})
+    payment = Payment.objects.get(loan=loan, status=PaymentStatus.PENDING)
+    SimulatedProviderRecord.objects.filter(reference=payment.reference).update(status="success")
+    body = json.dumps(
+        {"event": "charge.success", "data": {"id": 8101, "reference": payment.reference}}
+    ).encode()
+    lost = []
+    monkeypatch.setattr(tasks, "process_webhook_task", lambda pk: lost.append(pk))
+
+    def deliver():
+        with on_commit(execute=True):
+            return client.post(
+                "/webhooks/simulated",
+                data=body,
+                content_type="application/json",
+                headers={"x-simulated-signature": _sign(body)},
+            )
+
+    assert deliver().status_code == 200
+    monkeypatch.undo()
+    assert WebhookEvent.objects.get().processed_at is None and len(lost) == 1
+    return loan, payment, deliver
+
+
+@pytest.mark.django_db
+def test_a_webhook_whose_task_was_lost_is_processed_by_the_sweeper(client, monkeypatch):
+    from payments import tasks
+
+    loan, payment, _ = _paid_checkout_with_lost_task(client, monkeypatch)
+    assert list(services.stale_webhook_events()) == []  # not yet: it may still be queued
+    with time_machine.travel(timezone.now() + timedelta(minutes=3)):
+        tasks.requeue_stale_webhooks_task.call_local()
+        tasks.requeue_stale_webhooks_task.call_local()  # twice: still one payment
+    payment.refresh_from_db()
+    assert payment.status == PaymentStatus.SUCCESSFUL
+    assert JournalEntry.objects.filter(payment=payment).count() == 1
+    _books_agree(loan)
+
+
+@pytest.mark.django_db
+def test_a_provider_retry_of_an_unprocessed_event_processes_it(client, monkeypatch):
+    loan, payment, deliver = _paid_checkout_with_lost_task(client, monkeypatch)
+    assert deliver().status_code == 200
+    payment.refresh_from_db()
+    assert payment.status == PaymentStatus.SUCCESSFUL
+    assert JournalEntry.objects.filter(payment=payment).count() == 1
