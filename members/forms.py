@@ -25,6 +25,14 @@ def _age_on(born: date, today: date) -> int:
     return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
 
 
+class WriteOnlyTextInput(forms.TextInput):
+    """Visible while typed, never sent back: a refused form must not put the BVN into the
+    page (browser cache, history, screenshots); the member types it again."""
+
+    def format_value(self, value):
+        return None
+
+
 class MemberProfileForm(forms.Form):
     """The KYC profile. Validation only; ``members.services.update_member_profile`` saves."""
 
@@ -41,7 +49,7 @@ class MemberProfileForm(forms.Form):
         min_length=11,
         required=False,
         help_text="11 digits. Stored encrypted; shown only as its last 4 digits.",
-        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
+        widget=WriteOnlyTextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
     )
     state_code = forms.CharField(
         label="NYSC state code", max_length=20, help_text="e.g. LA/23A/1234"

@@ -243,3 +243,50 @@ class MemberDocument(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()} of member {self.member_id}"
+
+
+class DeletionStatus(models.TextChoices):
+    REQUESTED = "requested", "Requested"
+    APPROVED = "approved", "Approved, waiting for the retention period"
+    REJECTED = "rejected", "Rejected"
+    COMPLETED = "completed", "Personal data anonymised"
+
+
+class DeletionRequest(models.Model):
+    """A member's request to delete their account (NDPA 2023 right to erasure).
+
+    An administrator approves it; the personal data is anonymised once the legal retention
+    period (``MEMBER_DATA_RETENTION_DAYS``) has passed since approval. Loans, payments and
+    the ledger are kept: they are the lender's records and reference the member by id only.
+    """
+
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="deletion_requests")
+    status = models.CharField(
+        max_length=10, choices=DeletionStatus.choices, default=DeletionStatus.REQUESTED
+    )
+    requested_at = models.DateTimeField(auto_now_add=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_note = models.TextField(blank=True)
+    anonymise_after = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+        permissions = [("approve_deletion", "Can approve or reject a member's deletion request")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["member"],
+                condition=Q(status__in=["requested", "approved"]),
+                name="one_open_deletion_request_per_member",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=DeletionStatus.values), name="deletion_status_valid"
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "anonymise_after"], name="deletion_due")]
+
+    def __str__(self):
+        return f"Deletion request {self.pk} of member {self.member_id}"

@@ -54,6 +54,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *_MEMBER_READ,
         "members.reveal_bvn",
         "members.change_member",
+        "members.view_deletionrequest",
+        "members.approve_deletion",
         "members.edit_service_dates",
         "members.view_user",
         "members.change_user",

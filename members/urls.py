@@ -12,6 +12,7 @@ urlpatterns = [
     path("me/my-data.csv", views.export_my_data, {"fmt": "csv"}, name="export_my_data_csv"),
     path("me/documents/", views.upload_document, name="upload_document"),
     path("me/submit-kyc/", views.submit_kyc, name="submit_kyc"),
+    path("me/delete-account/", views.request_deletion, name="request_deletion"),
     path("documents/<int:pk>/", views.download_document, name="document"),
     path("backoffice/members/", views.member_list, name="staff_list"),
     path("backoffice/members/<int:pk>/", views.member_detail, name="staff_detail"),

@@ -99,6 +99,9 @@ def profile(request):
             "upload_form": DocumentUploadForm(),
             "documents": member.documents.all(),
             "missing_documents": services.missing_documents(member),
+            "open_deletion": member.deletion_requests.filter(
+                status__in=["requested", "approved"]
+            ).first(),
         },
     )
 
@@ -282,3 +285,23 @@ def export_my_data(request, fmt):
     response["Content-Disposition"] = f'attachment; filename="allaweeplus-my-data.{fmt}"'
     response["Cache-Control"] = "private, no-store"
     return response
+
+
+@login_required
+@require_POST
+def request_deletion(request):
+    """The member asks for their account to be deleted (an administrator decides)."""
+    from members.deletion import request_deletion as ask
+
+    member = member_for_request(request)
+    try:
+        ask(member=member, actor=request.user, request=request)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(
+            request,
+            "We have your request. An administrator will review it; records the law makes us "
+            "keep are anonymised when that period ends.",
+        )
+    return redirect("members:profile")

@@ -762,7 +762,15 @@ def store_webhook(*, provider_name: str, notice) -> tuple[WebhookEvent, bool]:
                 payload=notice.payload,
             )
     except IntegrityError:
-        return WebhookEvent.objects.get(provider=provider_name, event_id=notice.event_id), False
+        event = WebhookEvent.objects.get(provider=provider_name, event_id=notice.event_id)
+        if event.status in (WebhookStatus.RECEIVED, WebhookStatus.FAILED):
+            # The provider's retry heals a processing task lost with the queue (Redis
+            # restarted, worker killed): processing is idempotent under a row lock.
+            from payments import tasks
+
+            pk = event.pk
+            transaction.on_commit(lambda: tasks.process_webhook_task(pk))
+        return event, False
     from payments import tasks
 
     pk = event.pk
@@ -770,13 +778,17 @@ def store_webhook(*, provider_name: str, notice) -> tuple[WebhookEvent, bool]:
     return event, True
 
 
-MAX_WEBHOOK_ATTEMPTS = 10
+STALE_WEBHOOK_AFTER = timedelta(minutes=2)
+# A provider that keeps failing verify is retried by each task's own retries; the sweeper
+# stops queueing an event again after this many attempts (finance sees it in the admin).
+MAX_WEBHOOK_ATTEMPTS = 20
 
 
-def stale_webhook_events(*, older_than_seconds: int = 300):
-    """Stored events nobody processed: the task was lost (queue down when enqueued, worker
-    killed). Processing is idempotent, so queueing them again is safe."""
-    cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
+def stale_webhook_events():
+    """Stored events nobody processed: the task was lost (queue down when enqueued, Redis
+    restarted without persistence, worker killed). The member has paid; without this the
+    payment would wait for a provider retry that may never come."""
+    cutoff = timezone.now() - STALE_WEBHOOK_AFTER
     return WebhookEvent.objects.filter(
         status__in=[WebhookStatus.RECEIVED, WebhookStatus.FAILED],
         received_at__lt=cutoff,

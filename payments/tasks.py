@@ -19,17 +19,17 @@ def process_webhook_task(event_id: int):
     services.process_webhook(event_id=event_id)
 
 
+@db_periodic_task(crontab(minute="*/2"))
+@lock_task("requeue-stale-webhooks")
+def requeue_stale_webhooks_task():
+    for event_id in services.stale_webhook_events()[:500]:
+        process_webhook_task(event_id)
+
+
 @db_periodic_task(crontab(minute="*/5"))
 @lock_task("sweep-disbursements")
 def sweep_disbursements_task():
     services.sweep_disbursements()
-
-
-@db_periodic_task(crontab(minute="*/5"))
-@lock_task("sweep-webhooks")
-def sweep_webhooks_task():
-    for event_id in services.stale_webhook_events()[:500]:
-        process_webhook_task(event_id)
 
 
 @db_task(retries=5, retry_delay=60)

@@ -299,6 +299,9 @@ MFA_TOTP_ISSUER = "AllaweePlus"
 MFA_REQUIRED_FOR_STAFF = env_bool("MFA_REQUIRED_FOR_STAFF", not DEBUG)
 STAFF_IDLE_TIMEOUT_SECONDS = env_int("STAFF_IDLE_TIMEOUT_SECONDS", 30 * 60)
 REAUTHENTICATION_MAX_AGE_SECONDS = env_int("REAUTHENTICATION_MAX_AGE_SECONDS", 15 * 60)
+# After an administrator approves a member's deletion request, personal data is kept this
+# many days (records a lender must keep, e.g. for the regulator) and then anonymised.
+MEMBER_DATA_RETENTION_DAYS = env_int("MEMBER_DATA_RETENTION_DAYS", 5 * 365)
 
 # --- PII protection ----------------------------------------------------------------------
 # BVNs are encrypted with MultiFernet (first key encrypts, all keys decrypt: rotation) and

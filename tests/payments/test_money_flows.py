@@ -413,7 +413,7 @@ def test_a_webhook_whose_task_was_lost_is_processed_by_the_sweeper():
 
     from payments.models import SimulatedProviderRecord, WebhookEvent, WebhookStatus
     from payments.providers import get_provider
-    from payments.tasks import sweep_webhooks_task
+    from payments.tasks import requeue_stale_webhooks_task
 
     loan = active_loan()
     payment, _ = services.start_checkout(
@@ -429,12 +429,12 @@ def test_a_webhook_whose_task_was_lost_is_processed_by_the_sweeper():
     event, created = services.store_webhook(provider_name="simulated", notice=notice)
     assert created and event.status == WebhookStatus.RECEIVED  # on-commit task never ran
 
-    sweep_webhooks_task.call_local()
+    requeue_stale_webhooks_task.call_local()
     event.refresh_from_db()
     assert event.status == WebhookStatus.RECEIVED  # too recent to be lost
     with time_machine.travel(timezone.now() + timedelta(minutes=6)):
-        sweep_webhooks_task.call_local()
-        sweep_webhooks_task.call_local()
+        requeue_stale_webhooks_task.call_local()
+        requeue_stale_webhooks_task.call_local()
     event.refresh_from_db()
     payment.refresh_from_db()
     assert event.status == WebhookStatus.PROCESSED and event.attempts == 1
