@@ -54,6 +54,25 @@ def A_APP(w):
     return {"reference": w.application.reference}
 
 
+def A_MESSAGE(w):
+    from django.utils import timezone
+
+    from notifications.models import Message
+
+    message, _ = Message.objects.get_or_create(
+        member=w.member_a,
+        dedupe_key="matrix:a",
+        defaults={
+            "channel": "email",
+            "kind": "application_received",
+            "subject": "We received your application",
+            "body": "Member A's message.",
+            "scheduled_for": timezone.now(),
+        },
+    )
+    return {"pk": message.pk}
+
+
 def A_MEMBER(w):
     return {"pk": w.member_a.pk}
 
@@ -113,6 +132,9 @@ RULES: dict[str, R] = {
     "<unnamed> ^api/": R("404 404 404 404 404 404"),
     # --- members ------------------------------------------------------------------------
     "members:dashboard": R(MEMBER_ONLY),
+    # --- notifications: a member's own message log -----------------------------------------
+    "notifications:messages": R(MEMBER_ONLY),
+    "notifications:message_detail": R(A_ONLY, kwargs=A_MESSAGE),
     "members:profile": R(MEMBER_ONLY),
     "members:profile_validate": R("login 200 200 403 403 403", "POST"),
     # The data export asks for the password again first.
@@ -274,6 +296,9 @@ API_RULES: dict[str, R] = {
         "POST",
         data=lambda w: {"loan": w.loan.reference, "amount": "100.00", "reason": "Cash at branch"},
         headers={"Idempotency-Key": "matrix-0001"},
+    ),
+    "GET /api/v1/reports/daily/{report_date}": R(
+        "401 403 403 403 404 404", kwargs=lambda w: {"report_date": "2026-01-01"}
     ),
     "GET /api/v1/me": R("401 200 200 200 200 200"),
     "GET /api/v1/ping": R("200 200 200 200 200 200"),
