@@ -6,6 +6,7 @@ Limits and window come from settings (``API_RATE_LIMIT_ANON``, ``API_RATE_LIMIT_
 ``API_RATE_LIMIT_WINDOW_SECONDS``) so tests can use small values.
 """
 
+import logging
 import math
 import time
 from dataclasses import dataclass
@@ -15,6 +16,8 @@ from django.core.cache import cache
 
 from api.auth import rate_limit_identity
 from portal.audit import client_ip
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -44,4 +47,9 @@ def check_rate_limit(request) -> Verdict:
         cache.add(key, 1, timeout=window + 1)
         count = 1
     retry_after = max(1, math.ceil(window_start + window - now))
+    if count is None:
+        # The cache is unreachable (django-redis ignores the error and answers None): the API
+        # keeps serving without a limit rather than failing every call until Redis is back.
+        logger.warning("rate limit not counted: cache unavailable", extra={"event": "api.rl"})
+        return Verdict(True, limit, limit, retry_after)
     return Verdict(count <= limit, limit, max(0, limit - count), retry_after)
