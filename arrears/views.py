@@ -17,6 +17,7 @@ from loans.models import InstallmentStatus, LoanStatus
 from loans.selectors import loan_for
 from payments import ledger
 from portal.errors import DomainError
+from portal.feedback import attempt
 from portal.permissions import StaffPermissionRequiredMixin, staff_perm_required
 from portal.tables import HtmxTableView
 
@@ -97,12 +98,7 @@ def log_contact(request, reference):
 
 def _write_off_action(request, reference, action, success):
     loan = loan_for(request.user, reference)
-    try:
-        action(loan)
-    except DomainError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, success)
+    attempt(request, lambda: action(loan), success=success)
     return redirect("arrears:loan", reference=loan.reference)
 
 
@@ -177,10 +173,9 @@ def allowance_delays(request):
 @staff_perm_required("arrears.set_allowance_delay")
 def cancel_allowance_delay(request, pk):
     delay = get_object_or_404(AllowanceDelay, pk=pk)
-    try:
-        services.cancel_allowance_delay(delay=delay, actor=request.user, request=request)
-    except DomainError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, "Late fees are charged again from the next run.")
+    attempt(
+        request,
+        lambda: services.cancel_allowance_delay(delay=delay, actor=request.user, request=request),
+        success="Late fees are charged again from the next run.",
+    )
     return redirect("arrears:allowance_delays")

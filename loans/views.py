@@ -20,6 +20,7 @@ from loans.tables import ApplicationTable
 from members.views import member_for_request
 from portal.audit import client_ip
 from portal.errors import DomainError
+from portal.feedback import attempt
 from portal.permissions import StaffPermissionRequiredMixin, staff_perm_required
 from portal.tables import HtmxTableView
 
@@ -136,12 +137,13 @@ def application_detail(request, reference):
 def cancel(request, reference):
     member_for_request(request)
     application = application_for_member(request.user, reference)
-    try:
-        services.cancel_application(application=application, actor=request.user, request=request)
-    except DomainError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, f"Application {application.reference} is cancelled.")
+    attempt(
+        request,
+        lambda: services.cancel_application(
+            application=application, actor=request.user, request=request
+        ),
+        success=f"Application {application.reference} is cancelled.",
+    )
     return redirect(application)
 
 
@@ -266,12 +268,7 @@ def _staff_action(request, reference, form_class, action, success, **form_kwargs
             for error in errors:
                 messages.error(request, error)
         return redirect(application.get_staff_url())
-    try:
-        action(application, form.cleaned_data)
-    except DomainError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, success)
+    attempt(request, lambda: action(application, form.cleaned_data), success=success)
     return redirect(application.get_staff_url())
 
 

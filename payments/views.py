@@ -22,6 +22,7 @@ from payments.providers import get_provider
 from payments.providers.base import ProviderError
 from payments.selectors import disbursement_queue, loan_disbursements, loan_payments
 from portal.errors import DomainError
+from portal.feedback import attempt
 from portal.forms import NairaField
 from portal.money import format_naira
 from portal.permissions import StaffPermissionRequiredMixin, staff_perm_required
@@ -250,12 +251,7 @@ def staff_loan(request, reference):
 
 def _finance_action(request, reference, action, success):
     loan = loan_for(request.user, reference)
-    try:
-        action(loan)
-    except (DomainError, ProviderError) as exc:
-        messages.error(request, getattr(exc, "message", str(exc)))
-    else:
-        messages.success(request, success)
+    attempt(request, lambda: action(loan), success=success, errors=(DomainError, ProviderError))
     return redirect("payments:staff_loan", reference=loan.reference)
 
 
