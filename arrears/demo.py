@@ -19,8 +19,10 @@ from payments import services as payment_services
 PORTFOLIO = [(-20, 0), (-10, 0), (-5, 0), (3, 0), (12, 0.5), (25, 0), (45, 0), (75, 0.3), (120, 0)]
 
 
-def _shift(loan: Loan, days_past_due: int) -> None:
-    today = timezone.localdate()
+def move_into_arrears(loan: Loan, days_past_due: int, *, today=None) -> None:
+    """Move a disbursed loan's schedule back so its first installment fell due
+    ``days_past_due`` days before ``today`` (demo data and tests only)."""
+    today = today or timezone.localdate()
     first = loan.installments.order_by("number").first()
     shift = (today - timedelta(days=days_past_due)) - first.due_date
     for inst in loan.installments.all():
@@ -64,7 +66,7 @@ def seed(stdout=None):
             )
             loan.refresh_from_db()
             if days_past_due > 0:
-                _shift(loan, days_past_due)
+                move_into_arrears(loan, days_past_due)
             if paid_share:
                 first = loan.installments.order_by("number").first()
                 payment_services.record_manual_payment(

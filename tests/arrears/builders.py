@@ -2,6 +2,7 @@
 
 from datetime import date, timedelta
 
+from arrears.demo import move_into_arrears
 from tests.factories import MemberFactory
 from tests.payments import builders
 
@@ -13,12 +14,8 @@ def loan_in_arrears(days_past_due: int, *, today: date, name="Ngozi Eze", state=
         full_name=name, passing_out=today + timedelta(days=500), monthly_allowance=300_000_00
     )
     loan = builders.active_loan(member=member, tenure=6)
-    first = loan.installments.order_by("number").first()
-    shift = (today - timedelta(days=days_past_due)) - first.due_date
-    for inst in loan.installments.all():
-        inst.due_date += shift
-        inst.late_fee_from += shift
-        inst.save(update_fields=["due_date", "late_fee_from"])
+    move_into_arrears(loan, days_past_due, today=today)
+    loan.refresh_from_db()
     loan.application.deployment_state = state
     loan.application.save(update_fields=["deployment_state"])
     return loan
