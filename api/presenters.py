@@ -9,6 +9,94 @@ def _money(kobo):
     return None if kobo is None else api_amount(kobo)
 
 
+def _text(value):
+    return str(value)
+
+
+class Shape:
+    """One list item's JSON, written once, read from a model instance or from a
+    ``values()`` row (the lists use rows: no model instances, no per-row validation).
+
+    Each field is a column path (``product__name``) or ``(path, convert)``.
+    """
+
+    def __init__(self, **fields):
+        self.fields = [
+            (name, spec, None) if isinstance(spec, str) else (name, *spec)
+            for name, spec in fields.items()
+        ]
+        self.columns = tuple(dict.fromkeys(path for _, path, _ in self.fields))
+
+    def from_row(self, row: dict) -> dict:
+        return {
+            name: row[path] if convert is None else convert(row[path])
+            for name, path, convert in self.fields
+        }
+
+    def from_object(self, obj) -> dict:
+        return self.from_row({path: _resolve(obj, path) for path in self.columns})
+
+
+def _resolve(obj, path: str):
+    for part in path.split("__"):
+        if obj is None:
+            return None
+        obj = getattr(obj, part)
+    return obj
+
+
+APPLICATION = Shape(
+    reference="reference",
+    status="status",
+    product="product_id",
+    product_name="product__name",
+    amount=("amount", api_amount),
+    tenure_months="tenure_months",
+    created_at="created_at",
+    submitted_at="submitted_at",
+    decided_at="decided_at",
+    approved_amount=("approved_amount", _money),
+    approved_tenure="approved_tenure",
+    decision_reason="decision_reason",
+    deployment_state="deployment_state",
+    applicant_name="applicant_name",
+    is_flagged="is_flagged",
+    recommendation="recommendation",
+)
+
+LOAN = Shape(
+    reference="reference",
+    application="application__reference",
+    status="status",
+    product="product_id",
+    principal=("principal", api_amount),
+    tenure_months="tenure_months",
+    interest_method="interest_method",
+    monthly_rate=("monthly_rate", _text),
+    fee_amount=("fee_amount", api_amount),
+    disbursed_amount=("disbursed_amount", api_amount),
+    total_interest=("total_interest", api_amount),
+    total_repayable=("total_repayable", api_amount),
+    apr=("apr", _text),
+    created_at="created_at",
+    approved_at="approved_at",
+    disbursed_on="disbursed_on",
+    closed_at="closed_at",
+    cooling_off_until="cooling_off_until",
+)
+
+PAYMENT = Shape(
+    reference="reference",
+    loan="loan__reference",
+    amount=("amount", api_amount),
+    channel="channel",
+    status="status",
+    created_at="created_at",
+    received_at="received_at",
+    reversed_at="reversed_at",
+)
+
+
 def product(p: LoanProduct) -> dict:
     return {
         "id": p.pk,
@@ -105,24 +193,7 @@ def quote(q, *, personalised: bool) -> dict:
 
 
 def application(a: Application) -> dict:
-    return {
-        "reference": a.reference,
-        "status": a.status,
-        "product": a.product_id,
-        "product_name": a.product.name,
-        "amount": api_amount(a.amount),
-        "tenure_months": a.tenure_months,
-        "created_at": a.created_at,
-        "submitted_at": a.submitted_at,
-        "decided_at": a.decided_at,
-        "approved_amount": _money(a.approved_amount),
-        "approved_tenure": a.approved_tenure,
-        "decision_reason": a.decision_reason,
-        "deployment_state": a.deployment_state,
-        "applicant_name": a.applicant_name,
-        "is_flagged": a.is_flagged,
-        "recommendation": a.recommendation,
-    }
+    return APPLICATION.from_object(a)
 
 
 def application_detail(a: Application, *, loan_reference: str | None) -> dict:
@@ -136,26 +207,7 @@ def application_detail(a: Application, *, loan_reference: str | None) -> dict:
 
 
 def loan(ln: Loan) -> dict:
-    return {
-        "reference": ln.reference,
-        "application": ln.application.reference,
-        "status": ln.status,
-        "product": ln.product_id,
-        "principal": api_amount(ln.principal),
-        "tenure_months": ln.tenure_months,
-        "interest_method": ln.interest_method,
-        "monthly_rate": str(ln.monthly_rate),
-        "fee_amount": api_amount(ln.fee_amount),
-        "disbursed_amount": api_amount(ln.disbursed_amount),
-        "total_interest": api_amount(ln.total_interest),
-        "total_repayable": api_amount(ln.total_repayable),
-        "apr": str(ln.apr),
-        "created_at": ln.created_at,
-        "approved_at": ln.approved_at,
-        "disbursed_on": ln.disbursed_on,
-        "closed_at": ln.closed_at,
-        "cooling_off_until": ln.cooling_off_until,
-    }
+    return LOAN.from_object(ln)
 
 
 def loan_detail(ln: Loan, *, balance: int) -> dict:
@@ -181,13 +233,4 @@ def loan_detail(ln: Loan, *, balance: int) -> dict:
 
 
 def payment(p: Payment) -> dict:
-    return {
-        "reference": p.reference,
-        "loan": p.loan.reference if p.loan_id else None,
-        "amount": api_amount(p.amount),
-        "channel": p.channel,
-        "status": p.status,
-        "created_at": p.created_at,
-        "received_at": p.received_at,
-        "reversed_at": p.reversed_at,
-    }
+    return PAYMENT.from_object(p)

@@ -19,6 +19,10 @@ class PortalConfig(AppConfig):
         install_signature_cache()
         connect_invalidation()
 
+        from portal import auth_backends
+
+        auth_backends.connect_invalidation()
+
         from django.contrib.auth.signals import user_logged_in
 
         from portal.middleware import StaffSecurityMiddleware

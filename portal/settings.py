@@ -252,9 +252,12 @@ else:
 
 # --- Authentication --------------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [
-    "django.contrib.auth.backends.ModelBackend",
+    # ModelBackend with each user's permission set cached across requests (invalidated on
+    # every role or permission change; see portal/auth_backends.py).
+    "portal.auth_backends.CachedPermissionsBackend",
     "allauth.account.auth_backends.AuthenticationBackend",
 ]
+PERMISSION_CACHE_SECONDS = env_int("PERMISSION_CACHE_SECONDS", 300)
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",

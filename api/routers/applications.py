@@ -7,7 +7,7 @@ from api import presenters
 from api.errors import ERROR_RESPONSES, ApiError
 from api.filtering import apply_filters
 from api.idempotency import idempotent
-from api.pagination import PageParams, paginate
+from api.pagination import PageParams, paginate_rows
 from api.schemas import (
     ApplicationDetailOut,
     ApplicationIn,
@@ -39,26 +39,6 @@ class ApplicationFilters(Schema):
     flagged: bool | None = None
 
 
-LIST_COLUMNS = (
-    "reference",
-    "status",
-    "product_id",
-    "product__name",
-    "amount",
-    "tenure_months",
-    "created_at",
-    "submitted_at",
-    "decided_at",
-    "approved_amount",
-    "approved_tenure",
-    "decision_reason",
-    "deployment_state",
-    "applicant_name",
-    "is_flagged",
-    "recommendation",
-)
-
-
 def _visible(user):
     return applications_visible_to(user).select_related("product")
 
@@ -83,12 +63,11 @@ def _detail(application: Application) -> dict:
 def list_applications(request, filters: Query[ApplicationFilters], page: Query[PageParams]):
     """Members see their own applications; staff with the permission see all, with filters
     and search. Newest first, cursor-paginated."""
-    # Only the columns the list shows: the frozen key facts, assessment and consent record
-    # are kilobytes per row and only the detail needs them.
-    visible = _visible(request.auth).only(*LIST_COLUMNS)
+    # Only the columns the list shows (paginate_rows): the frozen key facts, assessment and
+    # consent record are kilobytes per row and only the detail needs them.
+    visible = applications_visible_to(request.auth)
     qs = apply_filters(ApplicationFilter, filters, visible, rename={"state": "deployment_state"})
-    rows, next_cursor = paginate(qs, page)
-    return {"items": [presenters.application(a) for a in rows], "next_cursor": next_cursor}
+    return paginate_rows(request, qs, page, presenters.APPLICATION)
 
 
 @router.get("/applications/{reference}", response={200: ApplicationDetailOut, **ERROR_RESPONSES})

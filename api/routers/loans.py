@@ -5,7 +5,7 @@ from ninja import Field, Query, Router, Schema
 from api import presenters
 from api.errors import ERROR_RESPONSES
 from api.filtering import apply_filters
-from api.pagination import PageParams, paginate
+from api.pagination import PageParams, paginate_rows
 from api.schemas import LoanDetailOut, LoanPage
 from loans.filters import LoanFilter
 from loans.models import LoanStatus
@@ -29,9 +29,8 @@ class LoanFilters(Schema):
 @router.get("/loans", response={200: LoanPage, **ERROR_RESPONSES})
 def list_loans(request, filters: Query[LoanFilters], page: Query[PageParams]):
     """A member's own loans; all loans for staff allowed to view them. Newest first."""
-    qs = loans_visible_to(request.auth).select_related("application")
-    rows, next_cursor = paginate(apply_filters(LoanFilter, filters, qs), page)
-    return {"items": [presenters.loan(ln) for ln in rows], "next_cursor": next_cursor}
+    qs = apply_filters(LoanFilter, filters, loans_visible_to(request.auth))
+    return paginate_rows(request, qs, page, presenters.LOAN)
 
 
 @router.get("/loans/{reference}", response={200: LoanDetailOut, **ERROR_RESPONSES})

@@ -7,7 +7,7 @@ from api import presenters
 from api.errors import ERROR_RESPONSES, ApiError
 from api.filtering import apply_filters
 from api.idempotency import idempotent
-from api.pagination import PageParams, paginate
+from api.pagination import PageParams, paginate_rows
 from api.schemas import ManualPaymentIn, PaymentOut, PaymentPage, to_kobo
 from loans.selectors import loans_visible_to
 from payments import services
@@ -30,9 +30,8 @@ class PaymentFilters(Schema):
 @router.get("/payments", response={200: PaymentPage, **ERROR_RESPONSES})
 def list_payments(request, filters: Query[PaymentFilters], page: Query[PageParams]):
     """A member's own payments; all payments for staff allowed to view them. Newest first."""
-    qs = payments_visible_to(request.auth).select_related("loan")
-    rows, next_cursor = paginate(apply_filters(PaymentFilter, filters, qs), page)
-    return {"items": [presenters.payment(p) for p in rows], "next_cursor": next_cursor}
+    qs = apply_filters(PaymentFilter, filters, payments_visible_to(request.auth))
+    return paginate_rows(request, qs, page, presenters.PAYMENT)
 
 
 @router.post(

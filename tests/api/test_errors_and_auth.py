@@ -31,7 +31,7 @@ def test_an_unexpected_error_is_a_json_500_without_a_traceback(member_api, monke
     def explode(*args, **kwargs):
         raise RuntimeError("secret internals")
 
-    monkeypatch.setattr("api.routers.applications.paginate", explode)
+    monkeypatch.setattr("api.routers.applications.paginate_rows", explode)
     response = member_api.get("/applications")
     assert response.status_code == 500
     assert error_code(response) == "server_error"
