@@ -28,6 +28,31 @@ class Verdict:
     retry_after: int
 
 
+def _count(key: str, *, ttl: int) -> int | None:
+    """Add one to the window's counter and return it; None when the cache cannot count."""
+    if settings.REDIS_URL:
+        # One round trip: INCR creates the counter, EXPIRE NX gives it the window's lifetime
+        # only the first time; MULTI keeps the two together.
+        try:
+            from django_redis import get_redis_connection
+
+            pipe = get_redis_connection("default").pipeline(transaction=True)
+            full_key = cache.make_key(key)
+            pipe.incr(full_key)
+            pipe.expire(full_key, ttl, nx=True)
+            return int(pipe.execute()[0])
+        except Exception:  # noqa: BLE001 - Redis down: the caller fails open
+            logger.debug("rate limit counter unavailable", exc_info=True)
+            return None
+    # add() creates the counter with the window's lifetime only if missing; incr() is atomic.
+    cache.add(key, 0, timeout=ttl)
+    try:
+        return cache.incr(key)
+    except ValueError:  # evicted between add and incr
+        cache.add(key, 1, timeout=ttl)
+        return 1
+
+
 def check_rate_limit(request) -> Verdict:
     window = max(1, int(settings.API_RATE_LIMIT_WINDOW_SECONDS))
     user_key = rate_limit_identity(request)
@@ -38,14 +63,7 @@ def check_rate_limit(request) -> Verdict:
     now = time.time()
     window_start = int(now // window) * window
     key = f"api-rl:{subject}:{window_start}"
-    # add() creates the counter with the window's lifetime only if missing; incr() is atomic
-    # on Redis, so concurrent requests never lose a count.
-    cache.add(key, 0, timeout=window + 1)
-    try:
-        count = cache.incr(key)
-    except ValueError:  # evicted between add and incr
-        cache.add(key, 1, timeout=window + 1)
-        count = 1
+    count = _count(key, ttl=window + 1)
     retry_after = max(1, math.ceil(window_start + window - now))
     if count is None:
         # The cache is unreachable (django-redis ignores the error and answers None): the API

@@ -2,13 +2,15 @@
 
 Usage (against the local PostgreSQL and Redis; creates its own database):
 
-    uv run python bench/api_throughput.py --applications 200000 --requests 2000
+    uv run python bench/api_throughput.py --applications 1000000 --requests 2000
 
 It creates the database ``allaweeplus_bench_api``, migrates it, bulk-inserts a data set
 (members, and APPLICATIONS applications spread over two years, inserted set-based with
 ``generate_series``), then starts gunicorn with ``deploy/gunicorn.conf.py`` and
 ``DEBUG=false`` on 127.0.0.1 and drives it with a small bounded load generator (threads +
-httpx, CONCURRENCY connections, REQUESTS requests per scenario, at most --max-seconds each):
+httpx, CONCURRENCY connections (32 by default, as in the targets), REQUESTS requests per
+scenario, at most --max-seconds each). Gunicorn runs with the production config's own worker
+and thread counts unless --workers/--threads are given:
 
 - ``ceiling``: ``GET /api/v1/ping``, no database: the framework's own ceiling on this machine;
 - ``products``: ``GET /api/v1/products`` anonymous, served from the Redis response cache;
@@ -17,7 +19,10 @@ httpx, CONCURRENCY connections, REQUESTS requests per scenario, at most --max-se
 
 For each it prints requests/s, p50 and p95 latency, and the ratio to the ceiling (machines
 here are noisy and shared; compare ratios). It also prints the API cache hit rate from the
-hit/miss counters kept in Redis. The rate limits are raised for the run. ``--keep`` keeps
+hit/miss counters kept in Redis, and checks the targets: cached products ≥ 70 % of the
+ceiling, list pages ≥ 35 %, the deep page within 1.5× of page 1's latency, p95 < 200 ms. The
+load generator runs on the same cores as the server (it costs every scenario alike; compare
+ratios, not absolute figures). The rate limits are raised for the run. ``--keep`` keeps
 the database for another run (``--reuse`` skips seeding when it exists).
 """
 
@@ -155,13 +160,17 @@ def run_scenario(name, url, headers, *, requests, concurrency, max_seconds):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--applications", type=int, default=200_000)
-    parser.add_argument("--members", type=int, default=20_000)
+    parser.add_argument("--applications", type=int, default=1_000_000)
+    parser.add_argument("--members", type=int, default=50_000)
     parser.add_argument("--requests", type=int, default=2000, help="per scenario")
-    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--max-seconds", type=float, default=60.0, help="per scenario")
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn processes")
-    parser.add_argument("--threads", type=int, default=4, help="threads per process")
+    parser.add_argument(
+        "--workers", type=int, help="gunicorn processes (default: the config's, 2 x cores + 1)"
+    )
+    parser.add_argument(
+        "--threads", type=int, help="threads per process (default: the config's, 4)"
+    )
     parser.add_argument("--port", type=int, default=8191)
     parser.add_argument("--database", default="allaweeplus_bench_api")
     parser.add_argument("--redis-db", type=int, default=13)
@@ -189,11 +198,13 @@ def main():
         "DJANGO_SETTINGS_MODULE": "portal.settings",
         "LOG_LEVEL": "WARNING",
         "GUNICORN_BIND": f"127.0.0.1:{args.port}",
-        "GUNICORN_WORKERS": str(args.workers),
-        "GUNICORN_THREADS": str(args.threads),
         "GUNICORN_ACCESS_LOG": "/dev/null",
-        "DATABASE_POOL_MAX": str(max(args.threads, 4)),
     }
+    if args.workers:
+        env["GUNICORN_WORKERS"] = str(args.workers)
+    if args.threads:
+        env["GUNICORN_THREADS"] = str(args.threads)
+    env["DATABASE_POOL_MAX"] = str(max(args.threads or 4, 4))
     os.environ.update(env)
     exists = psql(
         f"SELECT 1 FROM pg_database WHERE datname = '{args.database}'", capture=True
@@ -277,8 +288,10 @@ def main():
         server.wait(timeout=30)
 
     ceiling = max(results[0]["rps"], results[-1]["rps"])
+    workers = args.workers or f"{os.cpu_count() * 2 + 1} (config)"
+    threads = args.threads or "4 (config)"
     print(
-        f"\n{total:,} applications; gunicorn {args.workers} workers x {args.threads} threads "
+        f"\n{total:,} applications; gunicorn {workers} workers x {threads} threads "
         f"(deploy/gunicorn.conf.py, DEBUG=false); {args.concurrency} client threads\n"
     )
     print(f"{'scenario':32} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'vs ceiling':>10}  errors")
@@ -287,6 +300,28 @@ def main():
             f"{r['name']:32} {r['rps']:8.0f} {r['p50']:8.1f} {r['p95']:8.1f} "
             f"{r['rps'] / ceiling:10.2f}  {r['errors']} {r['error_codes'] or ''}"
         )
+    by_name = {r["name"]: r for r in results}
+    products = by_name["products (anonymous, cached)"]
+    page1 = by_name["applications page 1"]
+    deep = by_name["deep cursor page (~90 %)"]
+    checks = [
+        ("cached products >= 70 % of ceiling", products["rps"] / ceiling >= 0.70),
+        ("list page 1 >= 35 % of ceiling", page1["rps"] / ceiling >= 0.35),
+        ("deep page >= 35 % of ceiling", deep["rps"] / ceiling >= 0.35),
+        (
+            f"deep page p50 within 1.5x of page 1 ({deep['p50'] / page1['p50']:.2f}x)",
+            deep["p50"] <= 1.5 * page1["p50"],
+        ),
+        (
+            f"p95 < 200 ms at {args.concurrency} connections (worst "
+            f"{max(r['p95'] for r in results):.0f} ms)",
+            all(r["p95"] < 200 for r in results),
+        ),
+        ("no errors", not any(r["errors"] for r in results)),
+    ]
+    print()
+    for label, ok in checks:
+        print(f"  [{'met' if ok else 'NOT met'}] {label}")
     rate = api_cache.hit_rate()
     print(
         f"\nAPI response cache: {rate['hits']:,} hits, {rate['misses']:,} misses, "

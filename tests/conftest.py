@@ -16,6 +16,28 @@ def _clear_cache():
     yield
 
 
+@pytest.fixture
+def redis_down(settings):
+    """The production cache configuration pointed at a port where nothing listens."""
+    dead = "redis://127.0.0.1:9/0"
+    settings.REDIS_URL = dead
+    settings.CACHES = {
+        "default": {
+            **settings.CACHES["default"],
+            "BACKEND": "portal.cache.CountingRedisCache",
+            "LOCATION": dead,
+            "OPTIONS": {
+                "CLIENT_CLASS": "django_redis.client.DefaultClient",
+                "SOCKET_CONNECT_TIMEOUT": 1,
+                "SOCKET_TIMEOUT": 1,
+                "IGNORE_EXCEPTIONS": True,
+            },
+        }
+    }
+    settings.SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+    return dead
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _private_media():
     yield

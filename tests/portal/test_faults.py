@@ -85,28 +85,6 @@ def test_the_app_starts_with_the_database_down_and_readyz_says_so(tmp_path):
     assert probe["checks"]["cache"]["ok"] is True
 
 
-@pytest.fixture
-def redis_down(settings):
-    """The production cache configuration pointed at a port where nothing listens."""
-    dead = "redis://127.0.0.1:9/0"
-    settings.REDIS_URL = dead
-    settings.CACHES = {
-        "default": {
-            **settings.CACHES["default"],
-            "BACKEND": "portal.cache.CountingRedisCache",
-            "LOCATION": dead,
-            "OPTIONS": {
-                "CLIENT_CLASS": "django_redis.client.DefaultClient",
-                "SOCKET_CONNECT_TIMEOUT": 1,
-                "SOCKET_TIMEOUT": 1,
-                "IGNORE_EXCEPTIONS": True,
-            },
-        }
-    }
-    settings.SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
-    return dead
-
-
 @pytest.mark.django_db
 def test_redis_down_turns_readyz_red_but_pages_and_sessions_keep_working(
     client, member, redis_down
