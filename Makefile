@@ -75,7 +75,7 @@ bench: venv
 
 # JSON API throughput under gunicorn (production config) on a seeded PostgreSQL database.
 bench-api: venv
-	$(RUN) python bench/api_throughput.py --applications $${BENCH_APPLICATIONS:-200000}
+	$(RUN) python bench/api_throughput.py --applications $${BENCH_APPLICATIONS:-1000000}
 
 # The production stack on loopback: PostgreSQL, Redis, two gunicorn instances, the Huey
 # worker and nginx with a self-signed certificate (https://127.0.0.1:8443/).
