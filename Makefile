@@ -12,7 +12,7 @@ RUN := $(UV) run --frozen
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help venv run test lint migrations-check deploy-check pytest test-e2e test-postgres bench bench-api clean \
+.PHONY: help venv run test lint migrations-check deploy-check pytest test-e2e test-postgres bench bench-api bench-growth clean \
 	prod-local prod-local-stop test-prod-local
 
 help:
@@ -72,6 +72,12 @@ bench: venv
 	psql -h 127.0.0.1 -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname = 'allaweeplus_scale_bench'" | grep -q 1 \
 		|| psql -h 127.0.0.1 -U postgres -qc "CREATE DATABASE allaweeplus_scale_bench"
 	$(RUN) python bench/list_pages.py --database allaweeplus_scale_bench --seed $${BENCH_SCALE_MEMBERS:-500000}
+	$(RUN) python bench/growth.py
+	$(RUN) python bench/api_throughput.py --applications $${BENCH_APPLICATIONS:-1000000}
+
+# Pages on ~100k against ~1M rows (two databases seeded by seed_scale, kept between runs).
+bench-growth: venv
+	$(RUN) python bench/growth.py
 
 # JSON API throughput under gunicorn (production config) on a seeded PostgreSQL database.
 bench-api: venv

@@ -381,6 +381,8 @@ class Loan(models.Model):
             ),
         ]
         indexes = [
+            # The API's loan list, newest first, keyset-paginated (found by bench/growth.py).
+            models.Index(fields=["-created_at", "-id"], name="loan_created"),
             models.Index(fields=["status", "-created_at", "-id"], name="loan_status_created"),
             models.Index(fields=["disbursed_on"], name="loan_disbursed_on"),
             models.Index(fields=["member", "status"], name="loan_member_status"),
