@@ -63,3 +63,26 @@ def revoke_token(*, token: ApiToken, actor, request=None) -> ApiToken:
     token.save(update_fields=["revoked_at"])
     audit.record(actor=actor, action="api_token.revoked", obj=token, request=request)
     return token
+
+
+def purge_idempotency_keys(*, now=None, batch_size: int = 5000) -> int:
+    """Forget stored Idempotency-Key answers older than API_IDEMPOTENCY_RETENTION_HOURS.
+
+    A retry after that long is a new request (the API description says keys are kept for
+    this long). Deleted in batches so a backlog never holds a long lock.
+    """
+    from django.conf import settings
+
+    from api.models import IdempotencyKey
+
+    cutoff = (now or timezone.now()) - timedelta(hours=settings.API_IDEMPOTENCY_RETENTION_HOURS)
+    purged = 0
+    while True:
+        ids = list(
+            IdempotencyKey.objects.filter(created_at__lt=cutoff).values_list("pk", flat=True)[
+                :batch_size
+            ]
+        )
+        if not ids:
+            return purged
+        purged += IdempotencyKey.objects.filter(pk__in=ids).delete()[0]

@@ -8,7 +8,8 @@ It creates the database ``allaweeplus_bench_api``, migrates it, bulk-inserts a d
 (members, and APPLICATIONS applications spread over two years, inserted set-based with
 ``generate_series``), then starts gunicorn with ``deploy/gunicorn.conf.py`` and
 ``DEBUG=false`` on 127.0.0.1 and drives it with a small bounded load generator (threads +
-httpx, CONCURRENCY connections (32 by default, as in the targets), REQUESTS requests per
+``http.client`` keep-alive connections in 4 processes, CONCURRENCY connections (32 by
+default, as in the targets), REQUESTS requests per
 scenario, at most --max-seconds each). Gunicorn runs with the production config's own worker
 and thread counts unless --workers/--threads are given:
 
@@ -115,37 +116,79 @@ def seed(applications: int, members: int) -> None:
     )
 
 
-def run_scenario(name, url, headers, *, requests, concurrency, max_seconds):
-    import httpx
+def _client_process(url, headers, requests, threads, max_seconds, out):
+    """One load-generator process: ``threads`` keep-alive connections sharing ``requests``."""
+    import http.client
+    from urllib.parse import urlsplit
 
+    parts = urlsplit(url)
+    target = parts.path + (f"?{parts.query}" if parts.query else "")
     latencies, errors = [], []
     lock = threading.Lock()
     remaining = [requests]
     deadline = time.perf_counter() + max_seconds
 
     def worker():
-        with httpx.Client(headers=headers, timeout=30) as client:
-            client.get(url)  # warm the connection and the worker
-            while time.perf_counter() < deadline:
-                with lock:
-                    if remaining[0] <= 0:
-                        return
-                    remaining[0] -= 1
-                started = time.perf_counter()
-                response = client.get(url)
-                elapsed = time.perf_counter() - started
-                with lock:
-                    latencies.append(elapsed)
-                    if response.status_code != 200:
-                        errors.append(response.status_code)
+        connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+        while time.perf_counter() < deadline:
+            with lock:
+                if remaining[0] <= 0:
+                    break
+                remaining[0] -= 1
+            started = time.perf_counter()
+            connection.request("GET", target, headers=headers)
+            response = connection.getresponse()
+            response.read()
+            elapsed = time.perf_counter() - started
+            with lock:
+                latencies.append(elapsed)
+                if response.status != 200:
+                    errors.append(response.status)
+        connection.close()
 
-    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
-    started = time.perf_counter()
-    for thread in threads:
+    pool = [threading.Thread(target=worker) for _ in range(threads)]
+    for thread in pool:
         thread.start()
-    for thread in threads:
+    for thread in pool:
         thread.join()
+    out.put((latencies, errors))
+
+
+def run_scenario(name, url, headers, *, requests, concurrency, max_seconds, processes=4):
+    """CONCURRENCY connections spread over a few processes: one Python process with 32
+    threads is itself the bottleneck (the GIL hands out 5 ms slices), which would add its own
+    queueing to every latency measured."""
+    import multiprocessing
+
+    processes = max(1, min(processes, concurrency))
+    context = multiprocessing.get_context("spawn")
+    out = context.Queue()
+    share, extra = divmod(concurrency, processes)
+    workers = [
+        context.Process(
+            target=_client_process,
+            args=(
+                url,
+                headers,
+                requests // processes + (1 if i < requests % processes else 0),
+                share + (1 if i < extra else 0),
+                max_seconds,
+                out,
+            ),
+        )
+        for i in range(processes)
+    ]
+    started = time.perf_counter()
+    for process in workers:
+        process.start()
+    latencies, errors = [], []
+    for _ in workers:
+        got_latencies, got_errors = out.get()
+        latencies += got_latencies
+        errors += got_errors
     wall = time.perf_counter() - started
+    for process in workers:
+        process.join()
     return {
         "name": name,
         "count": len(latencies),

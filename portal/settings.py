@@ -428,6 +428,8 @@ API_RATE_LIMIT_ANON = env_int("API_RATE_LIMIT_ANON", 100)
 API_RATE_LIMIT_AUTH = env_int("API_RATE_LIMIT_AUTH", 10_000)
 API_RATE_LIMIT_WINDOW_SECONDS = env_int("API_RATE_LIMIT_WINDOW_SECONDS", 3600)
 API_PAGE_SIZE = 50
+# Stored answers to Idempotency-Key requests are kept this long, then purged hourly.
+API_IDEMPOTENCY_RETENTION_HOURS = env_int("API_IDEMPOTENCY_RETENTION_HOURS", 7 * 24)
 API_MAX_BODY_BYTES = 64 * 1024
 
 # --- Tables, forms -----------------------------------------------------------------------

@@ -44,7 +44,10 @@ def list_payments(request, filters: Query[PaymentFilters], page: Query[PageParam
                 "name": "Idempotency-Key",
                 "required": True,
                 "schema": {"type": "string", "minLength": 1, "maxLength": 255},
-                "description": "Unique per payment, e.g. a UUID; a retry sends the same key.",
+                "description": (
+                    "Unique per payment, e.g. a UUID; a retry sends the same key. Answers "
+                    "are replayed for 7 days (API_IDEMPOTENCY_RETENTION_HOURS)."
+                ),
             }
         ]
     },

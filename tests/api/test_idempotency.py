@@ -122,3 +122,25 @@ def test_concurrent_requests_with_one_key_record_one_payment(settings):
         statuses = list(pool.map(call, range(10)))
     assert statuses == [201] * 10
     assert Payment.objects.filter(loan=loan).count() == 1
+
+
+def test_old_keys_are_purged_and_recent_ones_still_replay(finance_api, settings):
+    from datetime import timedelta
+
+    import time_machine
+    from django.utils import timezone
+
+    from api.services import purge_idempotency_keys
+    from api.tasks import purge_idempotency_keys_task
+
+    settings.API_IDEMPOTENCY_RETENTION_HOURS = 24
+    loan = active_loan()
+    with time_machine.travel(timezone.now() - timedelta(hours=30)):
+        assert _pay(finance_api, loan, "pay-old").status_code == 201
+    assert _pay(finance_api, loan, "pay-new", amount="100.00").status_code == 201
+    assert purge_idempotency_keys(batch_size=1) == 1
+    assert list(IdempotencyKey.objects.values_list("key", flat=True)) == ["pay-new"]
+    assert _pay(finance_api, loan, "pay-new", amount="100.00")["Idempotent-Replayed"] == "true"
+    purge_idempotency_keys_task()  # the hourly task runs the same purge: nothing left to do
+    assert IdempotencyKey.objects.count() == 1
+    assert Payment.objects.filter(loan=loan).count() == 2  # purging touched no payment
