@@ -39,7 +39,10 @@ class Message(models.Model):
 
     The content is rendered when the row is created; the address is not stored but read from
     the member's own record when it is sent, so a message can only ever reach the member.
-    ``dedupe_key`` (the event and the channel) is unique: an event never messages twice.
+    ``dedupe_key`` (the event and the channel) is unique: an event never messages twice. The
+    uniqueness lives in ``MessageDedupeKey``, written in the same transaction: on PostgreSQL
+    this table is partitioned by month of ``created_at`` and a unique index there would have
+    to include ``created_at``.
     """
 
     member = models.ForeignKey("members.Member", on_delete=models.PROTECT, related_name="messages")
@@ -67,7 +70,8 @@ class Message(models.Model):
     )
     provider_reference = models.CharField(max_length=100, blank=True)
     last_error = models.TextField(blank=True)
-    dedupe_key = models.CharField(max_length=120, unique=True, null=True, blank=True)
+    # Indexed for support look-ups in the admin; unique through MessageDedupeKey.
+    dedupe_key = models.CharField(max_length=120, db_index=True, null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -88,3 +92,21 @@ class Message(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()} by {self.channel} to member {self.member_id}"
+
+
+class MessageDedupeKey(models.Model):
+    """An event and channel that has been messaged (``Message.dedupe_key``), unique for good.
+
+    Written with the message in one transaction, so a concurrent second notification of the
+    same event waits on this unique index and then fails it. Kept when old message months are
+    detached past retention: an event never messages twice, however late it is replayed.
+    No foreign key to ``Message`` (on PostgreSQL that would need its whole ``(id,
+    created_at)`` key); ``message_id`` is for people reading the table.
+    """
+
+    dedupe_key = models.CharField(max_length=120, unique=True)
+    message_id = models.BigIntegerField()
+    created_at = models.DateTimeField()
+
+    def __str__(self):
+        return self.dedupe_key

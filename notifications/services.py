@@ -13,14 +13,21 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
 from notifications import sms
-from notifications.models import PENDING_STATUSES, Channel, Message, MessageKind, MessageStatus
+from notifications.models import (
+    PENDING_STATUSES,
+    Channel,
+    Message,
+    MessageDedupeKey,
+    MessageKind,
+    MessageStatus,
+)
 from portal.notify import render_member_email
 
 logger = logging.getLogger(__name__)
@@ -130,22 +137,56 @@ def notify_member(
                 installment=installment,
                 now=now,
             )
-            if message.dedupe_key:
-                values = {f.attname: getattr(message, f.attname) for f in Message._meta.fields}
-                values.pop("id")
-                values.pop("dedupe_key")
-                message, is_new = Message.objects.get_or_create(
-                    dedupe_key=message.dedupe_key, defaults=values
-                )
-                if not is_new:
-                    continue
-            else:
-                message.save()
-            created.append(message)
+            if _save_once(message):
+                created.append(message)
     for message in created:
         if message.status == MessageStatus.QUEUED:
             _deliver_on_commit(message.pk)
     return created
+
+
+def _save_once(message: Message) -> bool:
+    """Save ``message`` unless its dedupe key was messaged already; True if saved.
+
+    The message and its key go in one savepoint: a concurrent writer of the same key waits on
+    the key's unique index, then fails it, and its message row is rolled back with it."""
+    try:
+        with transaction.atomic():
+            message.save()
+            if message.dedupe_key:
+                MessageDedupeKey.objects.create(
+                    dedupe_key=message.dedupe_key,
+                    message_id=message.pk,
+                    created_at=message.created_at,
+                )
+    except IntegrityError:
+        message.pk, message._state.adding = None, True
+        return False
+    return True
+
+
+def _save_all_once(messages: list[Message]) -> list[Message]:
+    """Save the messages whose keys were not messaged yet, in a few statements; returns them.
+
+    The callers leave out keys they found already written, so normally every row is new and
+    goes in two bulk inserts. If a concurrent run wrote some of the same keys meanwhile, the
+    batch is rolled back and retried a row at a time: the first writer of a key wins."""
+    try:
+        with transaction.atomic():
+            Message.objects.bulk_create(messages, batch_size=500)
+            MessageDedupeKey.objects.bulk_create(
+                [
+                    MessageDedupeKey(dedupe_key=key, message_id=m.pk, created_at=m.created_at)
+                    for m in messages
+                    if (key := m.dedupe_key)
+                ],
+                batch_size=500,
+            )
+        return messages
+    except IntegrityError:
+        for message in messages:
+            message.pk, message._state.adding = None, True
+    return [message for message in messages if _save_once(message)]
 
 
 def _deliver_on_commit(message_id: int) -> None:
@@ -347,9 +388,9 @@ def queue_reminders(*, on: date, now: datetime | None = None) -> int:
     key_list = sorted(keys)
     for start in range(0, len(key_list), 500):
         existing.update(
-            Message.objects.filter(dedupe_key__in=key_list[start : start + 500]).values_list(
-                "dedupe_key", flat=True
-            )
+            MessageDedupeKey.objects.filter(
+                dedupe_key__in=key_list[start : start + 500]
+            ).values_list("dedupe_key", flat=True)
         )
     rows = []
     for installment in installments:
@@ -379,8 +420,8 @@ def queue_reminders(*, on: date, now: datetime | None = None) -> int:
                 )
             )
     with transaction.atomic():
-        # ignore_conflicts: a concurrent run that wrote the same reminder first wins.
-        Message.objects.bulk_create(rows, batch_size=500, ignore_conflicts=True)
+        # A concurrent run that wrote the same reminder first wins.
+        rows = _save_all_once(rows)
         transaction.on_commit(lambda: tasks.deliver_due_messages_task(), robust=True)
     logger.info(
         "reminders queued",

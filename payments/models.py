@@ -273,8 +273,15 @@ class WebhookStatus(models.TextChoices):
 
 
 class WebhookEvent(models.Model):
-    """Every provider event stored once (unique per provider and event id), then processed
-    by a task; a duplicate delivery finds the row and changes nothing."""
+    """Every provider event stored once (unique per provider and event id, through
+    ``WebhookEventKey``), then processed by a task; a duplicate delivery finds the row and
+    changes nothing.
+
+    On PostgreSQL the table is partitioned by month of ``received_at`` (portal/partitions.py):
+    its primary key there is ``(id, received_at)`` and a unique constraint would have to
+    include ``received_at`` too, which a redelivery never shares, so uniqueness of the event
+    lives in the small unpartitioned key table written in the same transaction.
+    """
 
     provider = models.CharField(max_length=20)
     event_id = models.CharField(max_length=120)
@@ -291,13 +298,35 @@ class WebhookEvent(models.Model):
 
     class Meta:
         ordering = ["-received_at", "-id"]
-        constraints = [
-            models.UniqueConstraint(fields=["provider", "event_id"], name="webhook_unique_event")
-        ]
         indexes = [
             models.Index(fields=["status", "received_at"], name="webhook_status"),
             models.Index(fields=["reference"], name="webhook_reference"),
             models.Index(fields=["-received_at", "-id"], name="webhook_received"),
+        ]
+
+    def __str__(self):
+        return f"{self.provider}:{self.event_id}"
+
+
+class WebhookEventKey(models.Model):
+    """The identity of a stored provider event: unique per provider and event id, for good.
+
+    Written with its ``WebhookEvent`` in one transaction; a concurrent second delivery waits
+    on this unique index and then fails it, exactly as it did on the event table before the
+    inbox was partitioned. Kept when the event's month is detached past retention, so a very
+    late redelivery is still recognised (a few dozen bytes a row). ``webhook_id`` and
+    ``received_at`` locate the event (and its partition) without a foreign key, which on a
+    partitioned table would need the whole ``(id, received_at)`` key.
+    """
+
+    provider = models.CharField(max_length=20)
+    event_id = models.CharField(max_length=120)
+    webhook_id = models.BigIntegerField()
+    received_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "event_id"], name="webhook_key_unique")
         ]
 
     def __str__(self):

@@ -32,6 +32,7 @@ from payments.models import (
     PaymentChannel,
     PaymentStatus,
     WebhookEvent,
+    WebhookEventKey,
     WebhookStatus,
 )
 from payments.providers import get_provider
@@ -751,18 +752,31 @@ def reverse_payment(*, payment: Payment, actor, reason: str, request=None) -> Pa
 
 
 def store_webhook(*, provider_name: str, notice) -> tuple[WebhookEvent, bool]:
-    """Store the event once; a duplicate delivery returns the existing row."""
+    """Store the event once; a duplicate delivery returns the existing row.
+
+    The event and its key are written in one savepoint: the key's unique index makes a
+    concurrent copy wait for the first and then fail, and the failure takes its event row
+    with it (the inbox itself is partitioned on PostgreSQL and cannot be unique by event)."""
+    event_id = notice.event_id[:120]
     try:
         with transaction.atomic():
             event = WebhookEvent.objects.create(
                 provider=provider_name,
-                event_id=notice.event_id[:120],
+                event_id=event_id,
                 event_type=notice.event_type[:60],
                 reference=(notice.reference or "")[:80],
                 payload=notice.payload,
             )
+            WebhookEventKey.objects.create(
+                provider=provider_name,
+                event_id=event_id,
+                webhook_id=event.pk,
+                received_at=event.received_at,
+            )
     except IntegrityError:
-        event = WebhookEvent.objects.get(provider=provider_name, event_id=notice.event_id)
+        key = WebhookEventKey.objects.get(provider=provider_name, event_id=event_id)
+        # received_at as well as the id: PostgreSQL reads one month's partition only.
+        event = WebhookEvent.objects.get(pk=key.webhook_id, received_at=key.received_at)
         if event.status in (WebhookStatus.RECEIVED, WebhookStatus.FAILED):
             # The provider's retry heals a processing task lost with the queue (Redis
             # restarted, worker killed): processing is idempotent under a row lock.

@@ -30,6 +30,8 @@ from decimal import Decimal
 
 from django.db import connection, models, transaction
 
+from portal import partitions
+
 EMAIL_DOMAIN = "members.allaweeplus.test"
 OFFICER_DOMAIN = "staff.allaweeplus.test"
 SEED_PASSWORD = "allawee-scale-2026"  # noqa: S105 - fake accounts for load tests only
@@ -288,7 +290,7 @@ def build_batch(ctx: Context, ids: IdAllocator, first: int, count: int) -> list[
     from members.banks import BANKS
     from members.models import Member, User
     from members.validators import NYSC_STATES, make_valid_nuban
-    from payments.models import Payment, WebhookEvent
+    from payments.models import Payment, WebhookEvent, WebhookEventKey
     from portal.models import AuditEvent
 
     rng = random.Random(first)  # the same batch always gets the same people
@@ -395,8 +397,15 @@ def build_batch(ctx: Context, ids: IdAllocator, first: int, count: int) -> list[
         target = row.pop("_object", None)
         if target is not None:
             row["object_id"] = str(target["id"])
+    # Each stored event's key (its uniqueness, see payments.models.WebhookEventKey).
+    webhook_keys = Table(WebhookEventKey)
+    for row, pk in zip(webhooks.rows, ids.take(WebhookEventKey, len(webhooks.rows)), strict=True):
+        webhook_keys.add(
+            id=pk, provider=row["provider"], event_id=row["event_id"], webhook_id=row["id"],
+            received_at=row["received_at"],
+        )  # fmt: skip
     return [users, emails, members, applications, history, loans, installments, payments,
-            webhooks, audits]  # fmt: skip
+            webhooks, webhook_keys, audits]  # fmt: skip
 
 
 def _application_plans(rng, ctx: Context, kyc, joined: datetime, passing_out: date):
@@ -685,6 +694,9 @@ def seed(
     started = time.perf_counter()
     timestamped = (User, Member, Application, ApplicationHistory, Loan, Payment, WebhookEvent,
                    AuditEvent)  # fmt: skip
+    # Seeded history goes back to the 2020 batches: make those months' partitions first so
+    # COPY routes the rows straight into them instead of into the DEFAULT partitions.
+    partitions.ensure_partitions(since=date(2020, 1, 1))
     for first in range(0, members, batch_size):
         count = min(batch_size, members - first)
         if batch_exists(first):

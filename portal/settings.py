@@ -306,6 +306,19 @@ REAUTHENTICATION_MAX_AGE_SECONDS = env_int("REAUTHENTICATION_MAX_AGE_SECONDS", 1
 # many days (records a lender must keep, e.g. for the regulator) and then anonymised.
 MEMBER_DATA_RETENTION_DAYS = env_int("MEMBER_DATA_RETENTION_DAYS", 5 * 365)
 
+# --- Monthly partitions (PostgreSQL) -----------------------------------------------------
+# The append-only tables are partitioned by UTC month (portal/partitions.py). The daily task
+# keeps this many months made ahead, and detaches (never drops) months older than the
+# retention: the audit trail 7 years (lender records a regulator may ask for), the webhook
+# inbox and the member message log 2 years. Detached months stay in the database as
+# ``<table>_archived_YYYYMM`` tables until someone decides to export and drop them.
+PARTITION_MONTHS_AHEAD = env_int("PARTITION_MONTHS_AHEAD", 3)
+PARTITION_RETENTION_MONTHS = {
+    "portal_auditevent": env_int("PARTITION_RETENTION_MONTHS_AUDIT", 84),
+    "payments_webhookevent": env_int("PARTITION_RETENTION_MONTHS_WEBHOOKS", 24),
+    "notifications_message": env_int("PARTITION_RETENTION_MONTHS_MESSAGES", 24),
+}
+
 # --- PII protection ----------------------------------------------------------------------
 # BVNs are encrypted with MultiFernet (first key encrypts, all keys decrypt: rotation) and
 # looked up through a keyed HMAC blind index. Development derives keys from SECRET_KEY.

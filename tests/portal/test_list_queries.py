@@ -8,6 +8,7 @@ is left alone (no ``enable_seqscan=off``): it must choose the index because it i
 """
 
 import json
+import re
 from urllib.parse import parse_qs, urlencode, urlparse
 
 import pytest
@@ -35,12 +36,31 @@ BIG_TABLES = {
 }
 
 
-def seq_scans(plan: dict) -> list[str]:
+# On PostgreSQL the audit trail and the webhook inbox are partitioned by month: a plan scans
+# ``portal_auditevent_p202611`` or ``…_default``, which count as the big table they belong to,
+# unless the month itself is small. The seed spreads its few thousand members over six years,
+# so each month holds a few hundred rows and reading such a month whole is rightly cheaper
+# than its index; a month of a real book (≈100k audit rows) is far above this line.
+PARTITION = re.compile(r"_(p\d{6}|default)$")
+SMALL_PARTITION_ROWS = 10_000
+
+
+def partition_sizes() -> dict[str, float]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT relname, reltuples FROM pg_class WHERE relispartition")
+        return dict(cursor.fetchall())
+
+
+def seq_scans(plan: dict, partitions: dict[str, float] | None = None) -> list[str]:
     found = []
-    if plan.get("Node Type") == "Seq Scan" and plan.get("Relation Name") in BIG_TABLES:
-        found.append(plan["Relation Name"])
+    partitions = partitions or {}
+    name = plan.get("Relation Name") or ""
+    table = PARTITION.sub("", name) if name in partitions else name
+    small = partitions.get(name, SMALL_PARTITION_ROWS) < SMALL_PARTITION_ROWS
+    if plan.get("Node Type") == "Seq Scan" and table in BIG_TABLES and not small:
+        found.append(name)
     for child in plan.get("Plans", []):
-        found += seq_scans(child)
+        found += seq_scans(child, partitions)
     return found
 
 
@@ -144,6 +164,7 @@ def test_every_list_query_uses_indexes_on_postgres(client, seeded):
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
     client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    sizes = partition_sizes()
     problems, checked = [], 0
     for url, params in list_cases(seeded):
         pages = [(url, params)]
@@ -165,7 +186,7 @@ def test_every_list_query_uses_indexes_on_postgres(client, seeded):
                 if not sql.startswith("SELECT") or not any(t in sql for t in BIG_TABLES):
                     continue
                 checked += 1
-                scans = seq_scans(explain(sql))
+                scans = seq_scans(explain(sql), sizes)
                 if scans:
                     problems.append(f"{page_url} {page_params}: Seq Scan on {scans}\n  {sql[:300]}")
     assert checked > 50

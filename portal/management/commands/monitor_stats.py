@@ -18,6 +18,10 @@ known here is null, never a guess:
 - ``app_cache``: hits, misses and hit rate of each read-through cache of portal/caching.py
   (profile, products, search) since its counters started, shared by all processes (Redis)
 - ``app_cache_hit_rate``: the same over all of them
+- ``partitions``: per partitioned table (PostgreSQL, portal/partitions.py) the months made
+  ahead of this one and the rows in its DEFAULT partition (should be 0); null on SQLite
+- ``partition_future_months_min``, ``partition_default_rows``: the fewest months ahead of any
+  table and the rows in all DEFAULT partitions (alert below 1 and above 0)
 """
 
 import json
@@ -119,6 +123,18 @@ def _app_cache() -> dict:
     return {"app_cache": areas, "app_cache_hit_rate": rate}
 
 
+def _partitions() -> dict:
+    from portal.partitions import partition_health
+
+    health = partition_health()
+    tables = [t for t in (health or {}).values() if t is not None]
+    return {
+        "partitions": health,
+        "partition_future_months_min": min((t["future_partitions"] for t in tables), default=None),
+        "partition_default_rows": sum(t["default_rows"] for t in tables) if tables else None,
+    }
+
+
 class Command(BaseCommand):
     help = "Print queue, failure, database, latency and cache figures as one JSON object."
 
@@ -178,4 +194,11 @@ class Command(BaseCommand):
         except Exception as exc:  # noqa: BLE001
             stats.update(app_cache=None, app_cache_hit_rate=None)
             stats["errors"].append(f"app cache: {type(exc).__name__}")
+        try:
+            stats.update(_partitions())
+        except Exception as exc:  # noqa: BLE001
+            stats.update(
+                partitions=None, partition_future_months_min=None, partition_default_rows=None
+            )
+            stats["errors"].append(f"partitions: {type(exc).__name__}")
         self.stdout.write(json.dumps(stats))

@@ -1,0 +1,14 @@
+"""Thin Huey wrapper: partition maintenance of the append-only tables, nightly in Lagos."""
+
+from huey.contrib.djhuey import db_periodic_task, lock_task
+
+from portal.partitions import maintain_partitions
+from portal.schedules import lagos_crontab
+
+
+# 02:15 Lagos, a quiet hour: creating and detaching a month take a brief lock on each table.
+# Months are made three ahead, so a few missed nights change nothing.
+@db_periodic_task(lagos_crontab(hour=2, minute=15))
+@lock_task("maintain-partitions")
+def maintain_partitions_task():
+    maintain_partitions()
