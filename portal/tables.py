@@ -20,6 +20,7 @@ Nothing in the request path grows with the size of the table:
 
 import base64
 import json
+import time
 from dataclasses import dataclass, field
 
 from django.core.exceptions import FieldDoesNotExist, ValidationError
@@ -237,12 +238,32 @@ def _paginate_keyset(table, per_page, after, before, number):
 # --- Size of a list without COUNT(*) ------------------------------------------------------
 
 
+# The planner's estimate moves only when ANALYZE runs; asking for it again on every page view
+# costs a round trip and a planning of the query. Each process keeps the answer a minute,
+# keyed by the exact SQL and parameters (a list narrowed per user is another key).
+ESTIMATE_SECONDS = 60
+_estimates: dict[tuple, tuple[float, int]] = {}
+
+
 def estimated_rows(queryset) -> int | None:
     """The planner's estimate of how many rows the query returns (PostgreSQL), no scan."""
     connection = connections[queryset.db]
     if connection.vendor != "postgresql":
         return None
     sql, params = queryset.order_by().values("pk").query.sql_with_params()
+    key = (queryset.db, sql, tuple(map(repr, params)))
+    now = time.monotonic()
+    known = _estimates.get(key)
+    if known is not None and now - known[0] < ESTIMATE_SECONDS:
+        return known[1]
+    if len(_estimates) >= 500:  # filtered lists are many; forget them all now and then
+        _estimates.clear()
+    rows = _explain_rows(connection, sql, params)
+    _estimates[key] = (now, rows)
+    return rows
+
+
+def _explain_rows(connection, sql, params) -> int:
     with connection.cursor() as cursor:
         cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
         plan = cursor.fetchone()[0]

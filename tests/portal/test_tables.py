@@ -96,3 +96,24 @@ def test_list_query_count_is_the_same_on_a_deep_page_and_with_more_rows(client, 
             client.get(url + href if href.startswith("?") else href)
         assert len(next_page) == len(first_page)
     assert len(more_rows) == len(first_page)
+
+
+@pytest.mark.postgres
+def test_the_row_estimate_is_asked_once_a_minute_per_list(client, monkeypatch):
+    if connection.vendor != "postgresql":
+        pytest.skip("row estimates are PostgreSQL's")
+    from tests.factories import UserFactory
+
+    monkeypatch.setattr(portal_tables, "SMALL_LIST", 0)  # show the estimate for a tiny list
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    url = reverse("loans:queue")
+
+    def explains():
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get(url).status_code == 200
+        return sum(q["sql"].startswith("EXPLAIN") for q in ctx.captured_queries)
+
+    assert explains() == 1
+    assert explains() == 0
+    monkeypatch.setattr(portal_tables, "ESTIMATE_SECONDS", 0)
+    assert explains() == 1
