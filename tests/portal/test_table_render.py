@@ -84,3 +84,45 @@ def test_row_dependent_cell_attributes_and_escaping_survive():
     assert "&lt;b&gt;Ada&lt;/b&gt;" in html
     assert ">1234567<" in html
     assert 'colspan="2"' in render_rows(Flagged([], empty_text="None yet"))
+
+
+@pytest.mark.parametrize(
+    "choices, value, attrs",
+    [
+        ([("", "---------"), ("LA", "Lagos"), ("KN", "Kano & <Kaduna>")], "LA", {"class": "x"}),
+        ([("", "Any"), ("true", "Flagged"), ("false", "Not flagged")], None, {"required": True}),
+        ([("Group", [("1", "One"), ("2", "Two")]), ("3", "Three")], ["2"], {"disabled": False}),
+        ([(1, "One"), (2, "Two")], 2, {"aria-describedby": 'a"b'}),
+    ],
+)
+def test_quick_select_renders_djangos_select_markup(choices, value, attrs):
+    from django import forms
+
+    from portal.forms import QuickSelect
+
+    stock = forms.Select(attrs=attrs, choices=choices).render("state", value, {"id": "id_state"})
+    quick = QuickSelect(attrs=attrs, choices=choices).render("state", value, {"id": "id_state"})
+    assert quick == stock
+
+
+def test_filter_forms_render_as_before(client):
+    from django import forms
+
+    from portal.forms import QuickSelect
+    from tests.factories import UserFactory
+
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    url = reverse("loans:queue")
+    params = {"status": "approved", "deployment_state": "KN", "flagged": "true"}
+    ours = client.get(url, params).content.decode()
+    original = QuickSelect.render
+    try:
+        QuickSelect.render = forms.Select.render
+        stock = client.get(url, params).content.decode()
+    finally:
+        QuickSelect.render = original
+    form = re.compile(r"<form method=\"get\".*?</form>", re.S)
+    assert re.sub(r"nonce=\"[^\"]+\"", "", form.search(ours).group()) == re.sub(
+        r"nonce=\"[^\"]+\"", "", form.search(stock).group()
+    )
+    assert '<option value="KN" selected>' in ours
