@@ -145,3 +145,33 @@ def test_the_row_estimate_is_asked_once_a_minute_per_list(client, monkeypatch):
     assert explains() == 0
     monkeypatch.setattr(portal_tables, "ESTIMATE_SECONDS", 0)
     assert explains() == 1
+
+
+def test_officer_queue_runs_the_same_few_queries_at_any_depth_html_and_htmx(client):
+    from portal import scale_seed
+    from tests.factories import UserFactory
+
+    scale_seed.seed(members=150, batch_size=150)
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    url = reverse("loans:queue")
+    client.get(url)  # warm (sessions, the row estimate)
+
+    def queries(target, htmx=False):
+        headers = {"HX-Request": "true"} if htmx else {}
+        with CaptureQueriesContext(connection) as ctx:
+            body = client.get(target, headers=headers).content.decode()
+        assert ("<html" in body) != htmx
+        return len(ctx), body
+
+    first, body = queries(url)
+    counts = [first, queries(url, htmx=True)[0]]
+    for _ in range(3):  # walk by "Next" to page 4
+        href = link(body, "Next")
+        assert href
+        count, body = queries(url + href)
+        counts.append(count)
+    counts.append(queries(url + href, htmx=True)[0])
+    counts.append(queries(url + "?page=4")[0])  # an old page-number link
+    assert "Page 4" in body
+    assert counts == [first] * len(counts)
+    assert first <= 4  # session, user, the rows, the row count (capped or estimated)
