@@ -8,6 +8,7 @@ from arrears.selectors import bucket_dates
 from loans.filters import product_choices
 from loans.services import lagos_today
 from members.validators import STATE_CHOICES
+from portal.forms import QuickSelect
 
 IN_ARREARS = [(value, label) for value, label in Bucket.choices if value != Bucket.CURRENT]
 
@@ -19,13 +20,19 @@ class CollectionsFilter(django_filters.FilterSet):
         widget=forms.TextInput(attrs={"type": "search", "placeholder": "Loan reference or name"}),
     )
     bucket = django_filters.ChoiceFilter(
-        choices=IN_ARREARS, method="in_bucket", label="Days past due"
+        widget=QuickSelect, choices=IN_ARREARS, method="in_bucket", label="Days past due"
     )
     deployment_state = django_filters.ChoiceFilter(
-        field_name="application__deployment_state", choices=STATE_CHOICES, label="State"
+        widget=QuickSelect,
+        field_name="application__deployment_state",
+        choices=STATE_CHOICES,
+        label="State",
     )
-    product = django_filters.ChoiceFilter(choices=product_choices, field_name="product_id")
+    product = django_filters.ChoiceFilter(
+        widget=QuickSelect, choices=product_choices, field_name="product_id"
+    )
     officer = django_filters.ModelChoiceFilter(
+        widget=QuickSelect,
         queryset=get_user_model().objects.filter(is_staff=True).order_by("email"),
         label="Officer",
     )

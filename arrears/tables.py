@@ -6,6 +6,7 @@ from arrears.selectors import bucket_for
 from loans.models import Loan
 from loans.services import lagos_today
 from portal.money import format_naira
+from portal.table_render import LocalDateColumn, LocalDateTimeColumn
 
 
 class CollectionsTable(tables.Table):
@@ -29,10 +30,10 @@ class CollectionsTable(tables.Table):
     overdue_amount = tables.Column(
         verbose_name="Overdue", orderable=False, attrs={"td": {"class": "text-end"}}
     )
-    last_contact_at = tables.DateTimeColumn(
+    last_contact_at = LocalDateTimeColumn(
         verbose_name="Last contact", format="d M H:i", orderable=False, default="never"
     )
-    promise_date = tables.DateColumn(
+    promise_date = LocalDateColumn(
         verbose_name="Promised for", format="d M Y", orderable=False, default="—"
     )
 

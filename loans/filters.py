@@ -6,7 +6,7 @@ from loans.models import Application, ApplicationStatus, Loan, LoanProduct, Loan
 from loans.selectors import search_applications
 from members.validators import STATE_CHOICES
 from portal.filters import LocalDayFilter
-from portal.forms import NairaField
+from portal.forms import NairaField, QuickSelect
 
 
 def product_choices():
@@ -28,9 +28,13 @@ class ApplicationFilter(django_filters.FilterSet):
             attrs={"type": "search", "placeholder": "Reference, name, phone, state code"}
         ),
     )
-    status = django_filters.ChoiceFilter(choices=ApplicationStatus.choices)
-    product = django_filters.ChoiceFilter(choices=product_choices, field_name="product_id")
-    deployment_state = django_filters.ChoiceFilter(choices=STATE_CHOICES, label="State")
+    status = django_filters.ChoiceFilter(widget=QuickSelect, choices=ApplicationStatus.choices)
+    product = django_filters.ChoiceFilter(
+        widget=QuickSelect, choices=product_choices, field_name="product_id"
+    )
+    deployment_state = django_filters.ChoiceFilter(
+        widget=QuickSelect, choices=STATE_CHOICES, label="State"
+    )
     submitted_from = LocalDayFilter(field_name="created_at", label="From")
     submitted_to = LocalDayFilter(field_name="created_at", label="To", until=True)
     amount_min = NairaFilter(field_name="amount", lookup_expr="gte", label="Amount from (₦)")
@@ -38,7 +42,7 @@ class ApplicationFilter(django_filters.FilterSet):
     flagged = django_filters.BooleanFilter(
         field_name="is_flagged",
         label="Flagged",
-        widget=forms.Select(choices=[("", "Any"), ("true", "Flagged"), ("false", "Not flagged")]),
+        widget=QuickSelect(choices=[("", "Any"), ("true", "Flagged"), ("false", "Not flagged")]),
     )
 
     class Meta:
@@ -61,10 +65,15 @@ class ApplicationFilter(django_filters.FilterSet):
 
 class LoanFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(method="search", label="Reference")
-    status = django_filters.ChoiceFilter(choices=LoanStatus.choices)
-    product = django_filters.ModelChoiceFilter(queryset=LoanProduct.objects.all())
+    status = django_filters.ChoiceFilter(widget=QuickSelect, choices=LoanStatus.choices)
+    product = django_filters.ModelChoiceFilter(
+        widget=QuickSelect, queryset=LoanProduct.objects.all()
+    )
     state = django_filters.ChoiceFilter(
-        field_name="application__deployment_state", choices=STATE_CHOICES, label="State"
+        widget=QuickSelect,
+        field_name="application__deployment_state",
+        choices=STATE_CHOICES,
+        label="State",
     )
     disbursed_from = django_filters.DateFilter(field_name="disbursed_on", lookup_expr="gte")
     disbursed_to = django_filters.DateFilter(field_name="disbursed_on", lookup_expr="lte")

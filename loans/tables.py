@@ -3,6 +3,7 @@ from django.utils.html import format_html
 
 from loans.models import Application
 from portal.money import format_naira
+from portal.table_render import LocalDateTimeColumn
 
 
 class ApplicationTable(tables.Table):
@@ -16,7 +17,7 @@ class ApplicationTable(tables.Table):
     deployment_state = tables.Column(verbose_name="State", orderable=False)
     status = tables.Column(order_by=("status", "-created_at"))
     recommendation = tables.Column(verbose_name="Assessment", orderable=False)
-    created_at = tables.DateTimeColumn(
+    created_at = LocalDateTimeColumn(
         format="d M Y H:i", verbose_name="Submitted", order_by=("created_at", "id")
     )
 

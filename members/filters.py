@@ -5,6 +5,7 @@ from members.models import KycStatus, Member
 from members.selectors import search_members
 from members.validators import STATE_CHOICES
 from portal.filters import LocalDayFilter
+from portal.forms import QuickSelect
 
 
 class MemberFilter(django_filters.FilterSet):
@@ -15,8 +16,12 @@ class MemberFilter(django_filters.FilterSet):
             attrs={"placeholder": "Name, e-mail, phone, state code, BVN last 4", "type": "search"}
         ),
     )
-    kyc_status = django_filters.ChoiceFilter(choices=KycStatus.choices, label="KYC status")
-    deployment_state = django_filters.ChoiceFilter(choices=STATE_CHOICES, label="State")
+    kyc_status = django_filters.ChoiceFilter(
+        widget=QuickSelect, choices=KycStatus.choices, label="KYC status"
+    )
+    deployment_state = django_filters.ChoiceFilter(
+        widget=QuickSelect, choices=STATE_CHOICES, label="State"
+    )
     created_after = LocalDayFilter(field_name="created_at", label="Joined from")
 
     class Meta:

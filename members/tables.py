@@ -1,13 +1,14 @@
 import django_tables2 as tables
 
 from members.models import Member
+from portal.table_render import LocalDateTimeColumn
 
 
 class MemberTable(tables.Table):
     full_name = tables.Column(linkify=True, verbose_name="Name", order_by=("full_name", "id"))
     email = tables.Column(accessor="user__email", verbose_name="E-mail", orderable=False)
     bvn = tables.Column(accessor="bvn_masked", verbose_name="BVN", orderable=False)
-    created_at = tables.DateTimeColumn(
+    created_at = LocalDateTimeColumn(
         format="d M Y", verbose_name="Joined", order_by=("created_at", "id")
     )
 

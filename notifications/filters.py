@@ -1,10 +1,13 @@
 import django_filters
 
 from notifications.models import Channel, Message
+from portal.forms import QuickSelect
 
 
 class MemberMessageFilter(django_filters.FilterSet):
-    channel = django_filters.ChoiceFilter(choices=Channel.choices, empty_label="E-mail and SMS")
+    channel = django_filters.ChoiceFilter(
+        widget=QuickSelect, choices=Channel.choices, empty_label="E-mail and SMS"
+    )
 
     class Meta:
         model = Message

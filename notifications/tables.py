@@ -2,10 +2,11 @@ import django_tables2 as tables
 from django.urls import reverse
 
 from notifications.models import Message
+from portal.table_render import LocalDateTimeColumn
 
 
 class MemberMessageTable(tables.Table):
-    created_at = tables.DateTimeColumn(
+    created_at = LocalDateTimeColumn(
         format="d M Y H:i", verbose_name="Date", order_by=("created_at", "id")
     )
     subject = tables.Column(

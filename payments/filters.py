@@ -2,12 +2,13 @@ import django_filters
 from django.db.models import Q
 
 from payments.models import Payment, PaymentChannel, PaymentStatus
+from portal.forms import QuickSelect
 
 
 class PaymentFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(method="search", label="Reference")
-    status = django_filters.ChoiceFilter(choices=PaymentStatus.choices)
-    channel = django_filters.ChoiceFilter(choices=PaymentChannel.choices)
+    status = django_filters.ChoiceFilter(widget=QuickSelect, choices=PaymentStatus.choices)
+    channel = django_filters.ChoiceFilter(widget=QuickSelect, choices=PaymentChannel.choices)
     loan = django_filters.CharFilter(field_name="loan__reference", label="Loan reference")
     received_from = django_filters.DateFilter(field_name="created_at", lookup_expr="date__gte")
     received_to = django_filters.DateFilter(field_name="created_at", lookup_expr="date__lte")

@@ -26,6 +26,7 @@ from portal.feedback import attempt
 from portal.forms import NairaField
 from portal.money import format_naira
 from portal.permissions import StaffPermissionRequiredMixin, staff_perm_required
+from portal.table_render import LocalDateTimeColumn
 from portal.tables import HtmxTableView
 
 security_log = logging.getLogger("security")
@@ -162,7 +163,7 @@ class DisbursementQueueTable(tables.Table):
     account = tables.Column(
         accessor="member__account_name_confirmed", verbose_name="Account", orderable=False
     )
-    approved_at = tables.DateTimeColumn(format="d M Y H:i", orderable=False)
+    approved_at = LocalDateTimeColumn(format="d M Y H:i", orderable=False)
 
     class Meta:
         fields = ("reference", "member", "disbursed_amount", "account", "approved_at")

@@ -1,4 +1,6 @@
 from django import forms
+from django.utils.html import conditional_escape
+from django.utils.safestring import mark_safe
 
 from portal.money import MoneyError, format_naira, naira_to_kobo
 
@@ -44,3 +46,38 @@ class DateInput(forms.DateInput):
 
     def __init__(self, attrs=None, format="%Y-%m-%d"):  # noqa: A002 - Django's argument name
         super().__init__(attrs, format)
+
+
+def _attrs_html(attrs) -> str:
+    # django/forms/widgets/attrs.html
+    return "".join(
+        f" {conditional_escape(name)}"
+        + ("" if value is True else f'="{conditional_escape(str(value))}"')
+        for name, value in attrs.items()
+        if value is not False
+    )
+
+
+class QuickSelect(forms.Select):
+    """``Select`` with the markup of Django's templates, built in Python: the stock widget
+    renders a template include per option, ~1.4 ms for the 37 states of a filter form, on
+    every list page view. Used for the back-office filters."""
+
+    def render(self, name, value, attrs=None, renderer=None):
+        widget = self.get_context(name, value, attrs)["widget"]
+        out = [
+            f'<select name="{conditional_escape(widget["name"])}"{_attrs_html(widget["attrs"])}>'
+        ]
+        for group_name, group_choices, _index in widget["optgroups"]:
+            if group_name:
+                out.append(f'\n  <optgroup label="{conditional_escape(group_name)}">')
+            for option in group_choices:
+                out.append(
+                    f'\n  <option value="{conditional_escape(str(option["value"]))}"'
+                    f"{_attrs_html(option['attrs'])}>{conditional_escape(option['label'])}</option>\n"
+                )  # the stock option template ends in a newline
+            if group_name:
+                out.append("\n  </optgroup>")
+        out.append("\n</select>")
+        # Every name, value and label above is escaped.
+        return mark_safe("".join(out))  # noqa: S308

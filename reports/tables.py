@@ -3,6 +3,7 @@ import django_tables2 as tables
 from django.utils.html import format_html
 
 from portal.money import format_naira
+from portal.table_render import LocalDateColumn, LocalDateTimeColumn
 from reports.models import DailyReport
 
 
@@ -18,7 +19,7 @@ class DailyReportFilter(django_filters.FilterSet):
 
 
 class DailyReportTable(tables.Table):
-    report_date = tables.DateColumn(format="D j M Y", verbose_name="Lagos day")
+    report_date = LocalDateColumn(format="D j M Y", verbose_name="Lagos day")
     submitted = tables.Column(
         accessor="figures__applications__submitted", verbose_name="Submitted", orderable=False
     )
@@ -31,7 +32,7 @@ class DailyReportTable(tables.Table):
     balanced = tables.Column(
         accessor="figures__ledger__balanced", verbose_name="Ledger balanced", orderable=False
     )
-    generated_at = tables.DateTimeColumn(format="j M Y H:i", orderable=False)
+    generated_at = LocalDateTimeColumn(format="j M Y H:i", orderable=False)
     downloads = tables.TemplateColumn(
         template_name="reports/_download_links.html", verbose_name="Download", orderable=False
     )

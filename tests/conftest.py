@@ -13,6 +13,9 @@ def _clear_cache():
         cache.delete_pattern("*")
     else:
         cache.clear()
+    from portal import tables
+
+    tables._estimates.clear()  # the per-process memo of PostgreSQL's row estimates
     yield
 
 

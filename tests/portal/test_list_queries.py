@@ -114,6 +114,7 @@ def list_cases(seeded):
         (members, {"created_after": "2026-01-01"}),
         (members, {"sort": "full_name"}),
         (members, {"sort": "-full_name", "kyc_status": "submitted"}),
+        (members, {"page": 40}),
         (queue, {}),
         (queue, {"status": "in_review"}),
         (queue, {"status": "approved", "sort": "-amount"}),
@@ -129,6 +130,8 @@ def list_cases(seeded):
         (queue, {"sort": "applicant_name"}),
         (queue, {"sort": "status"}),
         (queue, {"sort": "created_at"}),
+        (queue, {"page": 40}),  # an old page-number link: deferred join, no cursor
+        (queue, {"page": 40, "status": "approved"}),
         (audit, {}),
         (audit, {"action": "loan."}),
         (audit, {"object_type": "loans.loan", "object_id": "42"}),
