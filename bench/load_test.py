@@ -403,6 +403,8 @@ def main():
 
         before = redis_stats(args.redis_url)
         prefix = RESULTS / "load"
+        for stale in RESULTS.glob("load_*.csv"):
+            stale.unlink()
         locust = subprocess.Popen(
             [
                 sys.executable,
