@@ -29,6 +29,13 @@ pytestmark = pytest.mark.django_db(databases=["default", "replica"], transaction
 @pytest.fixture(autouse=True)
 def _replica_router(settings):
     settings.DATABASE_ROUTERS = ["portal.db_router.ReplicaRouter"]
+    yield
+    # The mirror's connection (and, on PostgreSQL, its pool) would otherwise stay open and
+    # keep the test database from being dropped at the end of the run.
+    replica = connections["replica"]
+    replica.close()
+    if getattr(replica, "close_pool", None):
+        replica.close_pool()
 
 
 SETTINGS = Path(__file__).resolve().parents[2] / "portal" / "settings.py"
