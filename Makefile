@@ -12,13 +12,13 @@ RUN := $(UV) run --frozen
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help venv run test lint migrations-check deploy-check pytest test-e2e test-postgres bench bench-api bench-growth clean \
+.PHONY: help venv run test lint migrations-check deploy-check pytest test-e2e test-postgres bench bench-api bench-growth bench-load clean \
 	prod-local prod-local-stop test-prod-local
 
 help:
 	@echo "make run    - set up, migrate, load demo data, start web server + task worker"
 	@echo "make test   - lint, migration and deploy checks, the whole unit/integration suite"
-	@echo "make test-e2e / test-postgres / bench - see README"
+	@echo "make test-e2e / test-postgres / bench / bench-load - see README"
 
 venv:
 	@test -n "$(PYTHON)" || { echo "No Python 3.12+ found: install one or set PYTHON=/path/to/python3.12"; exit 1; }
@@ -74,10 +74,17 @@ bench: venv
 	$(RUN) python bench/list_pages.py --database allaweeplus_scale_bench --seed $${BENCH_SCALE_MEMBERS:-500000}
 	$(RUN) python bench/growth.py
 	$(RUN) python bench/api_throughput.py --applications $${BENCH_APPLICATIONS:-1000000}
+	$(MAKE) --no-print-directory bench-load
 
 # Pages on ~100k against ~1M rows (two databases seeded by seed_scale, kept between runs).
 bench-growth: venv
 	$(RUN) python bench/growth.py
+
+# The load test: locust (members, officers, API clients) against gunicorn in production settings
+# on a seeded PostgreSQL database and Redis db 12; bounded (BENCH_USERS users, BENCH_SECONDS s).
+bench-load: venv
+	$(RUN) python bench/load_test.py --users $${BENCH_USERS:-50} --seconds $${BENCH_SECONDS:-60} \
+		--members $${BENCH_LOAD_MEMBERS:-20000} $(BENCH_LOAD_ARGS)
 
 # JSON API throughput under gunicorn (production config) on a seeded PostgreSQL database.
 bench-api: venv

@@ -138,7 +138,15 @@ def forget(area: str, key: str) -> None:
 
 
 def generation(name: str) -> int:
-    return cache.get(f"gen:{name}") or 0
+    key = f"gen:{name}"
+    value = cache.get(key)
+    if value is None:
+        # Store generation 0 on first use. Left missing, the key was a cache miss on every
+        # back-office search until the next save of the model (the load test found 2 misses
+        # per search, a tenth of all Redis misses).
+        cache.add(key, 0, None)
+        return 0
+    return value
 
 
 def bump_generation(name: str) -> None:

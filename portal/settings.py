@@ -8,6 +8,7 @@ required ``SECRET_KEY``. Every variable is listed in the README and ``deploy/.en
 """
 
 import os
+from copy import deepcopy
 from pathlib import Path
 
 import dj_database_url
@@ -182,8 +183,20 @@ else:
         }
     }
 DATABASE_REPLICA_URL = env("DATABASE_REPLICA_URL")
+DATABASE_ROUTERS = []
 if DATABASE_REPLICA_URL:
-    DATABASES["replica"] = dj_database_url.parse(DATABASE_REPLICA_URL, conn_max_age=0)
+    # A read replica for reports and finance exports only (portal/db_router.py says which).
+    replica = dj_database_url.parse(DATABASE_REPLICA_URL, conn_max_age=0)
+    if replica["ENGINE"] == DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        # Same pool, statement timeout and PgBouncer setting as the primary: a report on the
+        # replica must not run longer than on the primary either.
+        own_options = replica.get("OPTIONS", {})
+        replica["OPTIONS"] = {**deepcopy(DATABASES["default"]["OPTIONS"]), **own_options}
+        replica["DISABLE_SERVER_SIDE_CURSORS"] = DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"]
+    # Tests never create a second test database: the replica is the test database itself.
+    replica["TEST"] = {"MIRROR": "default"}
+    DATABASES["replica"] = replica
+    DATABASE_ROUTERS = ["portal.db_router.ReplicaRouter"]
 IS_POSTGRES = DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

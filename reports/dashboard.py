@@ -22,6 +22,7 @@ from django.utils import timezone
 from arrears.models import PortfolioSnapshot
 from loans.models import Application, ApplicationStatus, Installment, Loan, LoanStatus
 from payments.models import Payment, PaymentStatus
+from portal.db_router import reading_from_replica
 from reports.clock import LAGOS, lagos_day_bounds, lagos_today, month_start
 from reports.services import PAR30_BUCKETS
 
@@ -53,6 +54,7 @@ def _as_date(value) -> date:
     return value.date() if hasattr(value, "date") and callable(value.date) else value
 
 
+@reading_from_replica()
 def compute_dashboard_figures(today: date | None = None) -> dict:
     today = today or lagos_today()
 

@@ -1,6 +1,7 @@
 """Test settings: the real settings in development mode, with tasks run immediately."""
 
 import os
+from copy import deepcopy
 
 os.environ.setdefault("DEBUG", "true")
 os.environ.setdefault("TESTING", "true")
@@ -20,3 +21,8 @@ ACCOUNT_RATE_LIMITS = {**ACCOUNT_RATE_LIMITS}  # noqa: F405
 PRIVATE_MEDIA_ROOT = BASE_DIR / "var" / f"test-private-{os.getpid()}"  # noqa: F405
 STORAGES["default"]["OPTIONS"]["location"] = PRIVATE_MEDIA_ROOT  # noqa: F405
 MEDIA_ROOT = PRIVATE_MEDIA_ROOT
+
+# A read replica that is the test database itself (Django's TEST MIRROR), as
+# DATABASE_REPLICA_URL would add it. Without the router nothing reads from it;
+# tests/portal/test_db_router.py installs the router and proves which reads go there.
+DATABASES["replica"] = {**deepcopy(DATABASES["default"]), "TEST": {"MIRROR": "default"}}  # noqa: F405

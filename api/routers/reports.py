@@ -4,6 +4,7 @@ from django.http import Http404
 from ninja import Router, Schema
 
 from api.errors import ERROR_RESPONSES, ApiError
+from portal.db_router import reading_from_replica
 from reports.exports import report_rows
 from reports.models import DailyReport
 
@@ -28,7 +29,8 @@ def daily_report(request, report_date: date):
     user = request.auth
     if not (user.is_staff and user.has_perm("reports.view_dailyreport")):
         raise ApiError(403, "forbidden", "You do not have permission to read daily reports.")
-    report = DailyReport.objects.filter(report_date=report_date).first()
+    with reading_from_replica():
+        report = DailyReport.objects.filter(report_date=report_date).first()
     if report is None:
         raise Http404("No report for that day")
     return {

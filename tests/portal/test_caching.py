@@ -67,6 +67,14 @@ def test_a_cold_key_locked_by_another_reader_is_waited_for_then_built():
     assert time.perf_counter() - started >= caching.WAIT_SECONDS
 
 
+def test_an_unset_generation_is_stored_so_later_searches_read_it_from_the_cache():
+    cache.delete("gen:loans.application")
+    assert caching.generation("loans.application") == 0
+    assert cache.get("gen:loans.application") == 0  # a hit next time, not a miss per search
+    caching.bump_generation("loans.application")
+    assert caching.generation("loans.application") == 1
+
+
 def test_search_results_are_cached_and_a_new_member_is_found_after_a_write(client, officer):
     MemberFactory(full_name="Kelechi Eze")
     client.force_login(officer)
