@@ -48,6 +48,11 @@ class User(AbstractUser):
 
     class Meta:
         ordering = ["email"]
+        indexes = [
+            # Staff pickers (officer filters, assignment) list the few staff among every
+            # member's account: without it each such page reads the whole user table.
+            models.Index(fields=["email"], condition=Q(is_staff=True), name="user_staff_email"),
+        ]
 
     def __str__(self):
         return self.display_name or self.email
