@@ -166,6 +166,16 @@ if DATABASE_URL:
                 "max_size": env_int("DATABASE_POOL_MAX", 10),
                 "timeout": env_int("DATABASE_POOL_TIMEOUT", 10),
             }
+        # Server-side binding lets psycopg prepare a statement run five times on a connection,
+        # so the hot queries (token lookup, list pages) are planned once per pooled connection
+        # instead of on every call; planning cost more than executing them. Off behind a
+        # PgBouncer in transaction mode without max_prepared_statements (PGBOUNCER=true).
+        if env_bool("DATABASE_SERVER_SIDE_BINDING", not env_bool("PGBOUNCER", False)):
+            options["server_side_binding"] = True
+            # Django turns psycopg's statement preparation off unless asked; PostgreSQL keeps
+            # re-planning a prepared statement while its generic plan would cost more (so a
+            # prefix search still gets its index for each pattern).
+            options["prepare_threshold"] = env_int("DATABASE_PREPARE_THRESHOLD", 5)
         statement_timeout = env_int("DATABASE_STATEMENT_TIMEOUT_MS", 30000)
         options["options"] = f"-c statement_timeout={statement_timeout}"
         DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env_bool("PGBOUNCER", False)

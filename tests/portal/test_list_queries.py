@@ -197,3 +197,49 @@ def test_every_list_query_uses_indexes_on_postgres(client, seeded):
                     problems.append(f"{page_url} {page_params}: Seq Scan on {scans}\n  {sql[:300]}")
     assert checked > 50
     assert not problems, "\n".join(problems)
+
+
+@pytest.mark.postgres
+def test_prepared_statements_keep_index_plans_for_prefix_search(seeded):
+    """With server-side binding psycopg prepares a statement run five times on a connection,
+    and PostgreSQL may then switch it to a generic plan, made without the parameter values. A
+    prefix search must not end up with a generic plan that scans: `LIKE $1` cannot use the
+    prefix index unless the pattern is known."""
+    if connection.vendor != "postgresql":
+        pytest.skip("prepared statements are PostgreSQL's")
+    from django.conf import settings
+    from psycopg import ClientCursor
+
+    from loans.models import Application
+    from loans.selectors import search_applications
+
+    if not settings.DATABASES["default"]["OPTIONS"].get("prepare_threshold"):
+        pytest.skip("statement preparation is off (DATABASE_SERVER_SIDE_BINDING=false)")
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+
+    def search(prefix):
+        queryset = search_applications(Application.objects.all(), prefix)
+        return queryset.order_by("-created_at", "-id")[:26]
+
+    for prefix in ["Ad", "Ch", "Ng", "Ok", "Em", "Fu", "Ib", "Tu", "Yu", "Zi", "Ba", "Ol"]:
+        list(search(prefix))
+    sql, _ = search("x").query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT name, generic_plans, custom_plans FROM pg_prepared_statements "
+            "WHERE statement LIKE %s",
+            [sql.split(" WHERE ")[0].replace("%", "%%")[:60] + "%"],
+        )
+        statements = cursor.fetchall()
+    assert statements, "the search was not prepared: is psycopg preparing statements?"
+    for name, generic_plans, _custom_plans in statements:
+        if not generic_plans:
+            continue  # PostgreSQL kept planning it per pattern: the index is always usable
+        rare = search("Qz").query.sql_with_params()[1]
+        with ClientCursor(connection.connection) as cursor:
+            arguments = ", ".join(["%s"] * len(rare))
+            cursor.execute(f"EXPLAIN (FORMAT JSON) EXECUTE {name}({arguments})", list(rare))
+            plan = cursor.fetchone()[0]
+        plan = (json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"]
+        assert not seq_scans(plan), f"generic plan of {name} scans: {plan}"
