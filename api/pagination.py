@@ -63,8 +63,8 @@ def _page_of(queryset: QuerySet, page: PageParams):
         created_at, pk = decode_cursor(page.cursor)
         # The first condition is redundant but lets the database start the index scan at
         # the position (a bare OR is not sargable on every planner).
-        queryset = queryset.filter(created_at__lte=created_at).filter(
-            Q(created_at__lt=created_at) | Q(id__lt=pk)
+        queryset = queryset.filter(
+            Q(created_at__lte=created_at), Q(created_at__lt=created_at) | Q(id__lt=pk)
         )
     return queryset, size
 
