@@ -18,7 +18,8 @@
 #                       payments and failed payouts in the window <= MONITOR_MAX_FAILED_TASKS (5),
 #                       MONITOR_MAX_FAILED_PAYMENTS (20), MONITOR_MAX_FAILED_DISBURSEMENTS (3);
 #                       cache hit rate >= MONITOR_MIN_CACHE_HIT_RATE (0 = not checked); its
-#                       database connection share when psql is not installed
+#                       database connection share when psql is not installed; on PostgreSQL,
+#                       next month's partitions made and no rows in a DEFAULT partition
 #   processes           MONITOR_SYSTEMD_UNITS active, MONITOR_PIDFILES alive (space separated)
 #   db connections      DATABASE_URL: connections in use <= MONITOR_MAX_DB_CONNECTIONS_PCT (80)
 #                       percent of max_connections
@@ -254,6 +255,19 @@ else
         report ALERT cache "hit rate $hit_rate below $min_hit_rate"
       else
         report OK cache "hit rate $hit_rate"
+      fi
+    fi
+    # PostgreSQL partitions (null on SQLite): next month's must exist before the month
+    # turns, and rows in a DEFAULT partition mean maintain_partitions fell behind.
+    months_ahead=$(json_number partition_future_months_min "$work/stats")
+    default_rows=$(json_number partition_default_rows "$work/stats")
+    if [[ $months_ahead =~ ^[0-9]+$ ]]; then
+      if ((months_ahead < 1)); then
+        report ALERT partitions "no partition made for next month (run manage.py maintain_partitions)"
+      elif [[ $default_rows =~ ^[0-9]+$ ]] && ((default_rows > 0)); then
+        report ALERT partitions "$default_rows rows in DEFAULT partitions (run manage.py maintain_partitions)"
+      else
+        report OK partitions "$months_ahead months ahead, DEFAULT partitions empty"
       fi
     fi
     # Without psql on this machine the application reports the connections itself.

@@ -184,3 +184,54 @@ def test_monitor_alerts_on_failed_payouts_and_a_low_cache_hit_rate(local_server,
     assert re.search(r"^ALERT failed-payouts\s+4 payouts failed .*limit 3", result.stdout, re.M)
     assert re.search(r"^ALERT cache\s+hit rate 0.42 below 0.8", result.stdout, re.M)
     assert re.search(r"^ALERT db-connections\s+93.5% of max_connections", result.stdout, re.M)
+
+
+def _partition_stats(local_server, tmp_path, stats: str):
+    healthy(local_server)
+    commands = tmp_path / "portal" / "management" / "commands"
+    commands.mkdir(parents=True)
+    (commands / "monitor_stats.py").write_text("# stand-in\n")
+    fake_manage = tmp_path / "fake-manage"
+    fake_manage.write_text(f"#!/bin/bash\necho '{stats}'\n")
+    fake_manage.chmod(0o755)
+    return run_script(
+        "monitor.sh",
+        env=monitor_env(
+            local_server.url, MONITOR_APP_DIR=str(tmp_path), MONITOR_MANAGE_CMD=str(fake_manage)
+        ),
+    )
+
+
+def test_monitor_alerts_when_next_months_partition_is_missing(local_server, tmp_path):
+    result = _partition_stats(
+        local_server,
+        tmp_path,
+        '{"failed_tasks": 0, "partition_future_months_min": 0, "partition_default_rows": 0}',
+    )
+    assert result.returncode == 1
+    assert re.search(r"^ALERT partitions\s+no partition made for next month", result.stdout, re.M)
+
+
+def test_monitor_alerts_on_rows_in_a_default_partition(local_server, tmp_path):
+    result = _partition_stats(
+        local_server,
+        tmp_path,
+        '{"failed_tasks": 0, "partition_future_months_min": 3, "partition_default_rows": 12}',
+    )
+    assert result.returncode == 1
+    assert re.search(r"^ALERT partitions\s+12 rows in DEFAULT partitions", result.stdout, re.M)
+
+
+def test_monitor_is_quiet_about_healthy_partitions_and_sqlite(local_server, tmp_path):
+    result = _partition_stats(
+        local_server,
+        tmp_path,
+        '{"failed_tasks": 0, "partition_future_months_min": 3, "partition_default_rows": 0}',
+    )
+    assert re.search(r"^OK\s+partitions\s+3 months ahead", result.stdout, re.M), result.stdout
+    sqlite = _partition_stats(
+        local_server,
+        tmp_path / "sqlite",
+        '{"failed_tasks": 0, "partition_future_months_min": null, "partition_default_rows": null}',
+    )
+    assert "partitions" not in sqlite.stdout
