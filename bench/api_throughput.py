@@ -36,6 +36,8 @@ import threading
 import time
 from pathlib import Path
 
+from common import psql
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -43,15 +45,6 @@ sys.path.insert(0, str(ROOT))
 def percentile(values, fraction):
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
-
-
-def psql(sql: str, database: str = "postgres", capture=False):
-    return subprocess.run(
-        ["psql", "-h", "127.0.0.1", "-U", "postgres", "-qAt", "-c", sql, database],
-        check=True,
-        capture_output=capture,
-        text=True,
-    )
 
 
 def seed(applications: int, members: int) -> None:

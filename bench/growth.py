@@ -31,52 +31,20 @@ import statistics
 import subprocess
 import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-DEV_SECRET = "django-insecure-local-development-only-never-in-production"
+from common import ROOT, database_exists, django_environment, psql
 
 
 def environment(database: str) -> dict:
-    sys.path.insert(0, str(ROOT))
-    from portal.crypto import derive_dev_keys
-
-    # The keys seed_scale uses in development mode, so seeded BVNs stay readable.
-    fernet, hmac_key = derive_dev_keys(DEV_SECRET)
-    return {
-        **os.environ,
-        "PII_ENCRYPTION_KEYS": fernet,
-        "PII_HMAC_KEY": hmac_key,
-        "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{database}",
-        "DATABASE_STATEMENT_TIMEOUT_MS": "0",
-        "DJANGO_SETTINGS_MODULE": "portal.settings",
-        "DEBUG": "false",
-        "TESTING": "true",  # static files without a collectstatic manifest
-        "SECRET_KEY": "bench-" + "x" * 60,
-        "ALLOWED_HOSTS": "testserver",
-        "SECURE_SSL_REDIRECT": "false",
-        "MFA_REQUIRED_FOR_STAFF": "false",
-        "LOG_LEVEL": "WARNING",
-        "API_RATE_LIMIT_AUTH": str(10**9),
-    }
-
-
-def psql(sql: str, capture=False) -> str:
-    done = subprocess.run(
-        ["psql", "-h", "127.0.0.1", "-U", "postgres", "-qAt", "-c", sql, "postgres"],
-        check=True,
-        capture_output=capture,
-        text=True,
-    )
-    return (done.stdout or "").strip()
+    # The API's per-user limit is raised: the bench calls the list many times in a minute.
+    return {**django_environment(database), "API_RATE_LIMIT_AUTH": str(10**9)}
 
 
 def prepare(database: str, members: int) -> None:
     """Create, migrate and seed (resumable: a second run only checks)."""
-    if not psql(f"SELECT 1 FROM pg_database WHERE datname = '{database}'", capture=True):
+    if not database_exists(database):
         psql(f"CREATE DATABASE {database}")
     env = environment(database)
-    env.pop("REDIS_URL", None)
     for command in (["migrate", "-v0"], ["seed_scale", "--members", str(members), "--no-progress"]):
         subprocess.run([sys.executable, "manage.py", *command], cwd=ROOT, env=env, check=True)
 
@@ -102,7 +70,7 @@ def measure(database: str, repeat: int) -> dict:
 
     rows = sum(
         int(n)
-        for n in psql_rows(
+        for n in first_column(
             "SELECT reltuples::bigint FROM pg_class WHERE relkind = 'r' "
             "AND relnamespace = 'public'::regnamespace AND reltuples > 0"
         )
@@ -175,7 +143,7 @@ def measure(database: str, repeat: int) -> dict:
     return results
 
 
-def psql_rows(sql: str) -> list[str]:
+def first_column(sql: str) -> list[str]:
     from django.db import connection
 
     with connection.cursor() as cursor:

@@ -25,9 +25,9 @@ import os
 import statistics
 import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from common import ROOT, django_environment
+
 sys.path.insert(0, str(ROOT))
 os.chdir(ROOT)
 
@@ -35,29 +35,8 @@ PER_PAGE = 25
 
 
 def configure(database: str) -> None:
-    dev_secret = "django-insecure-local-development-only-never-in-production"
-    os.environ.update(
-        {
-            "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{database}",
-            "DATABASE_STATEMENT_TIMEOUT_MS": "0",
-            "DJANGO_SETTINGS_MODULE": "portal.settings",
-            "DEBUG": "false",
-            "TESTING": "true",  # static files without a collectstatic manifest
-            "SECRET_KEY": "bench-" + "x" * 60,
-            "ALLOWED_HOSTS": "testserver",
-            "SECURE_SSL_REDIRECT": "false",
-            "MFA_REQUIRED_FOR_STAFF": "false",
-            "LOG_LEVEL": "WARNING",
-        }
-    )
+    os.environ.update(django_environment(database))
     os.environ.pop("REDIS_URL", None)
-    sys.path.insert(0, str(ROOT))
-    from portal.crypto import derive_dev_keys
-
-    # The keys seed_scale used in development mode, so seeded BVNs stay readable.
-    fernet, hmac_key = derive_dev_keys(dev_secret)
-    os.environ.setdefault("PII_ENCRYPTION_KEYS", fernet)
-    os.environ.setdefault("PII_HMAC_KEY", hmac_key)
     import django
 
     django.setup()

@@ -48,26 +48,14 @@ import tempfile
 import time
 from pathlib import Path
 
+from common import database_exists, psql
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 RESULTS = ROOT / "bench" / "results"
 MAX_ERROR_RATE = 0.01
 HIT_RATE_TARGET = 0.80
 TOKEN_NAME = "load-bench"
-
-
-def psql(sql: str, database: str = "postgres", capture=False):
-    return subprocess.run(
-        ["psql", "-h", "127.0.0.1", "-U", "postgres", "-qAt", "-c", sql, database],
-        check=True,
-        capture_output=capture,
-        text=True,
-    )
-
-
-def database_exists(name: str) -> bool:
-    found = psql(f"SELECT 1 FROM pg_database WHERE datname = '{name}'", capture=True)
-    return found.stdout.strip() == "1"
 
 
 def production_env(args, scratch: Path) -> dict:

@@ -19,20 +19,15 @@ per row). Machines here are noisy: compare the ratio, not absolute numbers.
 
 import argparse
 import os
-import subprocess
 import sys
 import time
 from datetime import timedelta
 from pathlib import Path
 
+from common import psql
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-
-
-def psql(sql: str) -> None:
-    subprocess.run(
-        ["psql", "-h", "127.0.0.1", "-U", "postgres", "-q", "-c", sql, "postgres"], check=True
-    )
 
 
 def setup_django(database: str) -> None:
