@@ -101,39 +101,41 @@ def connect_invalidation() -> None:
 
     User = get_user_model()
 
-    def user_groups_changed(sender, instance, action, reverse, pk_set, **kwargs):
-        # Forward: user.groups.add(...) → the user. Reverse: group.user_set.add(...) → the
-        # users named, or on clear every member of the group (asked before it is cleared).
-        if action not in ("post_add", "post_remove", "pre_clear"):
-            return
-        if not reverse:
-            forget_permissions([instance.pk])
-        elif pk_set is not None:
-            forget_permissions(pk_set)
-        else:
-            forget_permissions(_users_in_groups([instance.pk]))
+    def on_change(*, forward, named, cleared):
+        """An m2m_changed receiver that forgets the affected users' sets. ``forward(instance)``
+        when the change came from the side holding the field (``user.groups.add``);
+        ``named(pk_set)`` from the other side (``group.user_set.add``); ``cleared(instance)``
+        for a clear from the other side, asked before it is cleared (pk_set is None)."""
 
-    def user_permissions_changed(sender, instance, action, reverse, pk_set, **kwargs):
-        if action not in ("post_add", "post_remove", "pre_clear"):
-            return
-        if not reverse:
-            forget_permissions([instance.pk])
-        elif pk_set is not None:
-            forget_permissions(pk_set)
-        else:
-            forget_permissions(
-                User.objects.filter(user_permissions=instance).values_list("pk", flat=True)
-            )
+        def receiver(sender, instance, action, reverse, pk_set, **kwargs):
+            if action not in ("post_add", "post_remove", "pre_clear"):
+                return
+            if not reverse:
+                forget_permissions(forward(instance))
+            elif pk_set is not None:
+                forget_permissions(named(pk_set))
+            else:
+                forget_permissions(cleared(instance))
 
-    def group_permissions_changed(sender, instance, action, reverse, pk_set, **kwargs):
-        if action not in ("post_add", "post_remove", "pre_clear"):
-            return
-        if not reverse:
-            forget_permissions(_users_in_groups([instance.pk]))
-        elif pk_set is not None:
-            forget_permissions(_users_in_groups(pk_set))
-        else:
-            forget_permissions(_users_with_permission([instance.pk]))
+        return receiver
+
+    user_groups_changed = on_change(
+        forward=lambda user: [user.pk],
+        named=lambda user_ids: user_ids,
+        cleared=lambda group: _users_in_groups([group.pk]),
+    )
+    user_permissions_changed = on_change(
+        forward=lambda user: [user.pk],
+        named=lambda user_ids: user_ids,
+        cleared=lambda permission: User.objects.filter(user_permissions=permission).values_list(
+            "pk", flat=True
+        ),
+    )
+    group_permissions_changed = on_change(
+        forward=lambda group: _users_in_groups([group.pk]),
+        named=_users_in_groups,
+        cleared=lambda permission: _users_with_permission([permission.pk]),
+    )
 
     def group_deleted(sender, instance, **kwargs):
         forget_permissions(_users_in_groups([instance.pk]))
