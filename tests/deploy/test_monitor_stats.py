@@ -159,34 +159,9 @@ def test_monitor_alerts_on_a_stopped_worker_and_raised_error_rate_with_real_stat
     assert {item.split(":")[0] for item in payload["alerts"]} == {"process", "error-rate"}
 
 
-def test_monitor_alerts_on_failed_payouts_and_a_low_cache_hit_rate(local_server, tmp_path):
-    healthy(local_server)
-    commands = tmp_path / "portal" / "management" / "commands"
-    commands.mkdir(parents=True)
-    (commands / "monitor_stats.py").write_text("# stand-in\n")
-    fake_manage = tmp_path / "fake-manage"
-    fake_manage.write_text(
-        "#!/bin/bash\n"
-        'echo \'{"failed_tasks": 0, "failed_payments": 0, "failed_disbursements": 4,'
-        ' "cache_hit_rate": 0.42, "db_connections_pct": 93.5}\'\n'
-    )
-    fake_manage.chmod(0o755)
-    result = run_script(
-        "monitor.sh",
-        env=monitor_env(
-            local_server.url,
-            MONITOR_APP_DIR=str(tmp_path),
-            MONITOR_MANAGE_CMD=str(fake_manage),
-            MONITOR_MIN_CACHE_HIT_RATE="0.8",
-        ),
-    )
-    assert result.returncode == 1
-    assert re.search(r"^ALERT failed-payouts\s+4 payouts failed .*limit 3", result.stdout, re.M)
-    assert re.search(r"^ALERT cache\s+hit rate 0.42 below 0.8", result.stdout, re.M)
-    assert re.search(r"^ALERT db-connections\s+93.5% of max_connections", result.stdout, re.M)
-
-
-def _partition_stats(local_server, tmp_path, stats: str):
+def monitor_with_stats(local_server, tmp_path, stats: str, **env):
+    """monitor.sh against a healthy server, with ``manage.py monitor_stats`` answering
+    ``stats`` (a stand-in command in an app tree of its own)."""
     healthy(local_server)
     commands = tmp_path / "portal" / "management" / "commands"
     commands.mkdir(parents=True)
@@ -197,13 +172,30 @@ def _partition_stats(local_server, tmp_path, stats: str):
     return run_script(
         "monitor.sh",
         env=monitor_env(
-            local_server.url, MONITOR_APP_DIR=str(tmp_path), MONITOR_MANAGE_CMD=str(fake_manage)
+            local_server.url,
+            MONITOR_APP_DIR=str(tmp_path),
+            MONITOR_MANAGE_CMD=str(fake_manage),
+            **env,
         ),
     )
 
 
+def test_monitor_alerts_on_failed_payouts_and_a_low_cache_hit_rate(local_server, tmp_path):
+    result = monitor_with_stats(
+        local_server,
+        tmp_path,
+        '{"failed_tasks": 0, "failed_payments": 0, "failed_disbursements": 4,'
+        ' "cache_hit_rate": 0.42, "db_connections_pct": 93.5}',
+        MONITOR_MIN_CACHE_HIT_RATE="0.8",
+    )
+    assert result.returncode == 1
+    assert re.search(r"^ALERT failed-payouts\s+4 payouts failed .*limit 3", result.stdout, re.M)
+    assert re.search(r"^ALERT cache\s+hit rate 0.42 below 0.8", result.stdout, re.M)
+    assert re.search(r"^ALERT db-connections\s+93.5% of max_connections", result.stdout, re.M)
+
+
 def test_monitor_alerts_when_next_months_partition_is_missing(local_server, tmp_path):
-    result = _partition_stats(
+    result = monitor_with_stats(
         local_server,
         tmp_path,
         '{"failed_tasks": 0, "partition_future_months_min": 0, "partition_default_rows": 0}',
@@ -213,7 +205,7 @@ def test_monitor_alerts_when_next_months_partition_is_missing(local_server, tmp_
 
 
 def test_monitor_alerts_on_rows_in_a_default_partition(local_server, tmp_path):
-    result = _partition_stats(
+    result = monitor_with_stats(
         local_server,
         tmp_path,
         '{"failed_tasks": 0, "partition_future_months_min": 3, "partition_default_rows": 12}',
@@ -223,13 +215,13 @@ def test_monitor_alerts_on_rows_in_a_default_partition(local_server, tmp_path):
 
 
 def test_monitor_is_quiet_about_healthy_partitions_and_sqlite(local_server, tmp_path):
-    result = _partition_stats(
+    result = monitor_with_stats(
         local_server,
         tmp_path,
         '{"failed_tasks": 0, "partition_future_months_min": 3, "partition_default_rows": 0}',
     )
     assert re.search(r"^OK\s+partitions\s+3 months ahead", result.stdout, re.M), result.stdout
-    sqlite = _partition_stats(
+    sqlite = monitor_with_stats(
         local_server,
         tmp_path / "sqlite",
         '{"failed_tasks": 0, "partition_future_months_min": null, "partition_default_rows": null}',
