@@ -42,26 +42,21 @@ def _invalid_token(message="The bearer token is unknown, expired or revoked."):
     )
 
 
-def _loader(model, connection, alias: str):
-    """Column list and a row → instance function for ``model`` (the ORM's own converters)."""
+def _loader(model, alias: str, quote):
+    """Column list and a row → instance function for ``model`` (the ORM's own converters,
+    asked of the connection that ran the query: connections are per thread)."""
     fields = model._meta.concrete_fields
-    quote = connection.ops.quote_name
     columns = ", ".join(f"{alias}.{quote(f.column)}" for f in fields)
-    converters = []
-    for field in fields:
-        col = field.get_col(alias)
-        converters.append(
-            (col, connection.ops.get_db_converters(col) + field.get_db_converters(connection))
-        )
+    cols = [(field, field.get_col(alias)) for field in fields]
     names = [f.attname for f in fields]
 
-    def load(values, using):
+    def load(values, connection):
         converted = []
-        for value, (col, funcs) in zip(values, converters, strict=True):
-            for func in funcs:
+        for value, (field, col) in zip(values, cols, strict=True):
+            for func in connection.ops.get_db_converters(col) + field.get_db_converters(connection):
                 value = func(value, col, connection)
             converted.append(value)
-        return model.from_db(using, names, converted)
+        return model.from_db(connection.alias, names, converted)
 
     return columns, len(fields), load
 
@@ -72,9 +67,9 @@ def _token_query(vendor: str):
     from django.db import connection
 
     User = get_user_model()
-    token_columns, token_width, load_token = _loader(ApiToken, connection, "t")
-    user_columns, _, load_user = _loader(User, connection, "u")
     quote = connection.ops.quote_name
+    token_columns, token_width, load_token = _loader(ApiToken, "t", quote)
+    user_columns, _, load_user = _loader(User, "u", quote)
     # Only quoted identifiers from the models' metadata; the token hash is a parameter.
     sql = (
         f"SELECT {token_columns}, {user_columns} "  # noqa: S608
@@ -102,8 +97,8 @@ def _token_with_user(token_hash: str) -> ApiToken | None:
         row = cursor.fetchone()
     if row is None:
         return None
-    token = load_token(row[:width], connection.alias)
-    token.user = load_user(row[width:], connection.alias)
+    token = load_token(row[:width], connection)
+    token.user = load_user(row[width:], connection)
     return token
 
 
