@@ -2,8 +2,10 @@
 benchmark runs Django with against one of its databases."""
 
 import os
+import statistics
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -52,3 +54,25 @@ def django_environment(database: str) -> dict:
     }
     env.pop("REDIS_URL", None)
     return env
+
+
+def timed(client, url, params=None, headers=None, repeat=15):
+    """Server time of ``repeat`` GETs through Django's test client after two warm-ups:
+    median and p95 ms, and the queries of one more request."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    headers = headers or {}
+    for _ in range(2):  # warm caches (templates, plans, shared buffers)
+        response = client.get(url, params or {}, headers=headers)
+        assert response.status_code == 200, (url, params, response.status_code)
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        client.get(url, params or {}, headers=headers)
+        times.append((time.perf_counter() - started) * 1000)
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(url, params or {}, headers=headers)
+    times.sort()
+    p95 = times[min(len(times) - 1, round(0.95 * (len(times) - 1)))]
+    return {"median": statistics.median(times), "p95": p95, "queries": len(ctx), "body": response}

@@ -30,9 +30,8 @@ import os
 import statistics
 import subprocess
 import sys
-import time
 
-from common import ROOT, database_exists, django_environment, psql
+from common import ROOT, database_exists, django_environment, psql, timed
 
 
 def environment(database: str) -> dict:
@@ -56,9 +55,7 @@ def measure(database: str, repeat: int) -> dict:
     import django
 
     django.setup()
-    from django.db import connection
     from django.test import Client
-    from django.test.utils import CaptureQueriesContext
     from django.utils import timezone
 
     from api.models import ApiToken
@@ -129,17 +126,8 @@ def measure(database: str, repeat: int) -> dict:
     ]
     results = {"_rows": rows, "_applications": total}
     for label, client, url, params, headers in pages:
-        for _ in range(2):  # warm: templates, plans, shared buffers, caches
-            response = client.get(url, params, headers=headers)
-            assert response.status_code == 200, (label, response.status_code)
-        times = []
-        for _ in range(repeat):
-            started = time.perf_counter()
-            client.get(url, params, headers=headers)
-            times.append((time.perf_counter() - started) * 1000)
-        with CaptureQueriesContext(connection) as queries:
-            client.get(url, params, headers=headers)
-        results[label] = {"median": statistics.median(times), "queries": len(queries)}
+        figures = timed(client, url, params, headers, repeat)
+        results[label] = {"median": figures["median"], "queries": figures["queries"]}
     return results
 
 

@@ -24,9 +24,8 @@ import argparse
 import os
 import statistics
 import sys
-import time
 
-from common import ROOT, django_environment
+from common import ROOT, django_environment, timed
 
 sys.path.insert(0, str(ROOT))
 os.chdir(ROOT)
@@ -74,26 +73,6 @@ def stock_admin_urls():
 
 
 urlpatterns: list = []
-
-
-def timed(client, url, params=None, headers=None, repeat=15):
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    headers = headers or {}
-    for _ in range(2):  # warm caches (templates, plans, shared buffers)
-        response = client.get(url, params or {}, headers=headers)
-        assert response.status_code == 200, (url, params, response.status_code)
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        client.get(url, params or {}, headers=headers)
-        times.append((time.perf_counter() - started) * 1000)
-    with CaptureQueriesContext(connection) as ctx:
-        response = client.get(url, params or {}, headers=headers)
-    times.sort()
-    p95 = times[min(len(times) - 1, round(0.95 * (len(times) - 1)))]
-    return {"median": statistics.median(times), "p95": p95, "queries": len(ctx), "body": response}
 
 
 def keyset_cursor_for_page(queryset, page: int) -> str:
