@@ -319,6 +319,16 @@ ACCOUNT_RATE_LIMITS = {
     "change_password": "5/m/user",
     "reauthenticate": "10/m/user",
 }
+# The per-account ("key") limit above counts only browsers that never signed in to the
+# account (members/lockout.py), so nobody can lock an owner out. Failing addresses wait
+# instead: after LOGIN_IP_FREE_FAILURES failures in LOGIN_IP_WINDOW_SECONDS each attempt
+# doubles the wait, up to LOGIN_IP_MAX_DELAY_SECONDS. The owner gets one e-mail per
+# LOGIN_NOTICE_WINDOW_SECONDS once LOGIN_NOTICE_AFTER_FAILURES attempts were refused.
+LOGIN_IP_FREE_FAILURES = 10
+LOGIN_IP_WINDOW_SECONDS = 60 * 60
+LOGIN_IP_MAX_DELAY_SECONDS = 60 * 60
+LOGIN_NOTICE_AFTER_FAILURES = 5
+LOGIN_NOTICE_WINDOW_SECONDS = 60 * 60
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "AllaweePlus"
 # Staff must enrol in TOTP before using the back office when DEBUG=False.
@@ -451,9 +461,12 @@ if not DEBUG:
     CSRF_COOKIE_HTTPONLY = False  # htmx reads the token from the page, not the cookie
 
 # Behind nginx every request comes from 127.0.0.1; nginx overwrites X-Real-IP with the
-# client's address, so rate limits and the audit log use that header instead.
+# client's address, so rate limits and the audit log use that header instead — but only
+# when the direct peer is one of TRUSTED_PROXIES (addresses or CIDRs): anyone else could
+# send the header themselves. portal.audit.client_ip is the one place that decides, and
+# allauth asks it too (members.adapters.AccountAdapter.get_client_ip).
 TRUSTED_CLIENT_IP_HEADER = env("TRUSTED_CLIENT_IP_HEADER", "" if DEBUG else "X-Real-IP")
-ALLAUTH_TRUSTED_CLIENT_IP_HEADER = TRUSTED_CLIENT_IP_HEADER or None
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES", "127.0.0.1,::1")
 
 CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS")
 CORS_URLS_REGEX = r"^/api/.*$"
