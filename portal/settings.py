@@ -547,7 +547,21 @@ if PAYMENTS_PROVIDER == "simulated" and not ALLOW_SIMULATED_PROVIDER:
 PAYSTACK_SECRET_KEY = env("PAYSTACK_SECRET_KEY", "")
 PAYSTACK_BASE_URL = env("PAYSTACK_BASE_URL", "https://api.paystack.co")
 PAYSTACK_TIMEOUT_SECONDS = env_int("PAYSTACK_TIMEOUT_SECONDS", 10)
-SIMULATED_PROVIDER_SECRET = env("SIMULATED_PROVIDER_SECRET", SECRET_KEY)
+# The simulated provider signs its webhooks with a secret of its own: whoever learns it can
+# post "payment successful", so never SECRET_KEY itself. Required for a loopback demo with
+# DEBUG=false; development derives one.
+SIMULATED_PROVIDER_SECRET = env("SIMULATED_PROVIDER_SECRET", "")
+if not SIMULATED_PROVIDER_SECRET and DEBUG:
+    import hashlib
+
+    SIMULATED_PROVIDER_SECRET = hashlib.sha256(
+        f"simulated-provider:{SECRET_KEY}".encode()
+    ).hexdigest()
+elif not SIMULATED_PROVIDER_SECRET and ALLOW_SIMULATED_PROVIDER:
+    raise ImproperlyConfigured(
+        "SIMULATED_PROVIDER_SECRET is required when DEBUG=False and ALLOW_SIMULATED_PROVIDER=true "
+        "(the simulated webhook is signed with it; it never falls back to SECRET_KEY)."
+    )
 SIMULATED_TRANSFER_OUTCOME = env("SIMULATED_TRANSFER_OUTCOME", "success")
 SIMULATED_FAIL_ACCOUNTS = env_list("SIMULATED_FAIL_ACCOUNTS")
 SIMULATED_WEBHOOK_DELIVERY = env("SIMULATED_WEBHOOK_DELIVERY", "inline")

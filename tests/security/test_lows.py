@@ -203,3 +203,89 @@ def test_a_forged_x_real_ip_from_an_untrusted_peer_changes_nothing(client, setti
 
     request = RequestFactory().get("/", REMOTE_ADDR="203.0.113.12", HTTP_X_REAL_IP="9.9.9.9")
     assert AccountAdapter().get_client_ip(request) == "203.0.113.12"
+
+
+# --- The demo seeder and development routes in production -----------------------------------
+
+
+def test_seed_demo_refuses_to_run_with_debug_false(settings):
+    from django.core.management import CommandError, call_command
+
+    from members.models import User
+
+    settings.DEBUG = False
+    with pytest.raises(CommandError, match="DEBUG=true"):
+        call_command("seed_demo")
+    assert not User.objects.filter(is_superuser=True).exists()
+    assert not User.objects.filter(email__endswith="@allaweeplus.test").exists()
+
+
+def _production(code: str, **extra):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DEBUG", "SECRET", "PII", "ALLOWED", "DATABASE", "REDIS", "SIMULATED"))
+        and k not in {"ALLOW_SIMULATED_PROVIDER", "PAYMENTS_PROVIDER", "SMS_PROVIDER"}
+    }
+    env.update(
+        DEBUG="false",
+        SECRET_KEY="s" * 60,
+        ALLOWED_HOSTS="allaweeplus.example",
+        PII_ENCRYPTION_KEYS="ZmVybmV0LWtleS1mb3ItdGVzdHMtb25seS0xMjM0NTY=",
+        PII_HMAC_KEY="hmac",
+        DJANGO_SETTINGS_MODULE="portal.settings",
+        **extra,
+    )
+    return subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()\n" + code],
+        cwd=Path(__file__).resolve().parents[2],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+
+
+ROUTES_OF = """
+from django.urls import Resolver404, resolve
+for path in ("/webhooks/simulated", "/payments/simulated/checkout/CHK123/"):
+    try:
+        resolve(path)
+        print("routed", path)
+    except Resolver404:
+        print("404", path)
+"""
+
+
+def test_development_routes_are_not_routed_in_production():
+    result = _production(ROUTES_OF, PAYMENTS_PROVIDER="paystack")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [
+        "404",
+        "/webhooks/simulated",
+        "404",
+        "/payments/simulated/checkout/CHK123/",
+    ]
+
+
+def test_the_loopback_demo_needs_a_simulated_provider_secret_of_its_own():
+    demo = {"PAYMENTS_PROVIDER": "simulated", "ALLOW_SIMULATED_PROVIDER": "true"}
+    result = _production(ROUTES_OF, **demo)
+    assert result.returncode != 0 and "SIMULATED_PROVIDER_SECRET is required" in result.stderr
+    result = _production(
+        ROUTES_OF + "from django.conf import settings\n"
+        "print(settings.SIMULATED_PROVIDER_SECRET != settings.SECRET_KEY)",
+        SIMULATED_PROVIDER_SECRET="demo-webhook-secret",
+        **demo,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "routed /webhooks/simulated" in result.stdout and result.stdout.split()[-1] == "True"
+
+
+def test_development_never_signs_simulated_webhooks_with_the_secret_key(settings):
+    assert settings.SIMULATED_PROVIDER_SECRET
+    assert settings.SIMULATED_PROVIDER_SECRET != settings.SECRET_KEY
