@@ -45,6 +45,43 @@ class RequestIdMiddleware:
         return response
 
 
+class PrivateResponsesMiddleware:
+    """``Cache-Control: private, no-store`` on every answer that may belong to one person.
+
+    That is any request by a signed-in user, any request carrying a session cookie or an
+    ``Authorization`` header (API tokens), and any response that sets a cookie: no shared
+    cache (proxy, CDN) and no browser back/forward store may keep it. Anonymous public
+    answers (the product list, the sign-in page without cookies) keep their own headers.
+    Placed outside the session and authentication middleware, so it also sees their
+    redirects and the session cookie they add.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if self._is_personal(request, response):
+            patch_cache_control(response, private=True, no_store=True)
+            if "max-age" in response["Cache-Control"]:
+                # A lifetime next to no-store would only mislead a cache that ignores no-store.
+                response["Cache-Control"] = ", ".join(
+                    part
+                    for part in response["Cache-Control"].split(", ")
+                    if not part.startswith(("max-age", "s-maxage"))
+                )
+        return response
+
+    @staticmethod
+    def _is_personal(request, response) -> bool:
+        if response.cookies:
+            return True
+        if settings.SESSION_COOKIE_NAME in request.COOKIES or "Authorization" in request.headers:
+            return True
+        user = getattr(request, "user", None)
+        return bool(user is not None and user.is_authenticated)
+
+
 # Paths a staff member may use before enrolling in MFA or while logged out by idle timeout.
 _MFA_EXEMPT_PREFIXES = ("/accounts/", "/static/", "/healthz", "/readyz", "/metrics")
 
@@ -74,11 +111,7 @@ class StaffSecurityMiddleware:
             response = self._check_staff(request, user)
             if response is not None:
                 return response
-            response = self.get_response(request)
-            # A back-office page is for this user only: no shared cache (proxy, CDN, browser
-            # back/forward store) may keep it.
-            patch_cache_control(response, private=True, no_store=True)
-            return response
+        # Back-office pages are marked private, no-store by PrivateResponsesMiddleware.
         return self.get_response(request)
 
     def _check_staff(self, request, user):
