@@ -82,6 +82,40 @@ class PrivateResponsesMiddleware:
         return bool(user is not None and user.is_authenticated)
 
 
+class SessionAgeMiddleware:
+    """Every signed-in session ends SESSION_ABSOLUTE_AGE_SECONDS after sign-in (ASVS V3).
+
+    Django's SESSION_COOKIE_AGE is renewed whenever the session is written (the staff idle
+    stamp, a flash message), so an active session never expired. The sign-in time is kept in
+    the session and checked on every request, for members and staff alike.
+    """
+
+    SESSION_SIGNED_IN_AT = "signed_in_at"
+
+    @classmethod
+    def stamp_login(cls, sender, request, user, **kwargs):
+        if hasattr(request, "session"):
+            request.session[cls.SESSION_SIGNED_IN_AT] = int(time.time())
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        session = getattr(request, "session", None)
+        if user is not None and session is not None and user.is_authenticated:
+            now = int(time.time())
+            signed_in_at = session.get(self.SESSION_SIGNED_IN_AT)
+            if signed_in_at is None:
+                # A session from before this check existed: its clock starts now.
+                session[self.SESSION_SIGNED_IN_AT] = now
+            elif now - signed_in_at >= settings.SESSION_ABSOLUTE_AGE_SECONDS:
+                logout(request)
+                messages.info(request, "Your session has ended. Please sign in again.")
+                return redirect(f"{reverse('account_login')}?next={request.path}")
+        return self.get_response(request)
+
+
 # Paths a staff member may use before enrolling in MFA or while logged out by idle timeout.
 _MFA_EXEMPT_PREFIXES = ("/accounts/", "/static/", "/healthz", "/readyz", "/metrics")
 

@@ -130,6 +130,7 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     # Before StaffSecurityMiddleware so its redirects become JSON errors under /api/.
     "api.middleware.ApiMiddleware",
+    "portal.middleware.SessionAgeMiddleware",
     "portal.middleware.StaffSecurityMiddleware",
 ]
 
@@ -337,6 +338,13 @@ MFA_TOTP_ISSUER = "AllaweePlus"
 MFA_REQUIRED_FOR_STAFF = env_bool("MFA_REQUIRED_FOR_STAFF", not DEBUG)
 STAFF_IDLE_TIMEOUT_SECONDS = env_int("STAFF_IDLE_TIMEOUT_SECONDS", 30 * 60)
 REAUTHENTICATION_MAX_AGE_SECONDS = env_int("REAUTHENTICATION_MAX_AGE_SECONDS", 15 * 60)
+# allauth's reauthentication_required reads its own setting; without this line the variable
+# above changed nothing (allauth's 5 minutes applied).
+ACCOUNT_REAUTHENTICATION_TIMEOUT = REAUTHENTICATION_MAX_AGE_SECONDS
+# Every session (staff and members) ends this long after sign-in, however active it is: the
+# cookie's age alone slides, because each session write (the staff idle stamp, a message)
+# renews it. portal.middleware.SessionAgeMiddleware holds the sign-in time in the session.
+SESSION_ABSOLUTE_AGE_SECONDS = env_int("SESSION_ABSOLUTE_AGE_SECONDS", 8 * 60 * 60)
 # After an administrator approves a member's deletion request, personal data is kept this
 # many days (records a lender must keep, e.g. for the regulator) and then anonymised.
 MEMBER_DATA_RETENTION_DAYS = env_int("MEMBER_DATA_RETENTION_DAYS", 5 * 365)
@@ -437,7 +445,7 @@ X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
-SESSION_COOKIE_AGE = 8 * 60 * 60
+SESSION_COOKIE_AGE = SESSION_ABSOLUTE_AGE_SECONDS
 SECURE_CSP = {
     "default-src": [CSP.SELF],
     "script-src": [CSP.SELF, CSP.NONCE],
