@@ -101,9 +101,10 @@ class SessionAgeMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        user = getattr(request, "user", None)
         session = getattr(request, "session", None)
-        if user is not None and session is not None and user.is_authenticated:
+        # Only sessions that hold a sign-in (API token requests carry none, and must not get
+        # a session created for them here).
+        if session is not None and session.get("_auth_user_id") is not None:
             now = int(time.time())
             signed_in_at = session.get(self.SESSION_SIGNED_IN_AT)
             if signed_in_at is None:

@@ -189,3 +189,14 @@ def test_body_and_file_limits_are_the_documented_numbers():
     assert reconciliation.MAX_FILE_BYTES == 5 * 1024 * 1024
     assert settings.DATA_UPLOAD_MAX_MEMORY_SIZE == 6 * 1024 * 1024
     assert settings.DATA_UPLOAD_MAX_NUMBER_FIELDS == 1000
+
+
+def test_token_requests_get_no_session_from_the_age_check():
+    from tests.api.conftest import token_for
+
+    member = MemberFactory()
+    response = Client().get(
+        "/api/v1/me", headers={"Authorization": f"Bearer {token_for(member.user)}"}
+    )
+    assert response.status_code == 200
+    assert settings.SESSION_COOKIE_NAME not in response.cookies
