@@ -165,6 +165,7 @@ EMAIL_PORT=$smtp_port
 EMAIL_USE_TLS=false
 PAYMENTS_PROVIDER=simulated
 ALLOW_SIMULATED_PROVIDER=true
+SIMULATED_PROVIDER_SECRET=$(head -c 48 /dev/urandom | base64 -w0 | tr -dc 'A-Za-z0-9' | head -c 48)
 GUNICORN_THREADS=4
 METRICS_TOKEN=$(head -c 48 /dev/urandom | base64 -w0 | tr -dc 'A-Za-z0-9' | head -c 40)
 PROMETHEUS_MULTIPROC_DIR=$state/metrics
@@ -256,6 +257,9 @@ start() {
   # An env file from before /metrics existed gets a scrape token of its own.
   grep -q '^METRICS_TOKEN=' "$env_file" ||
     printf 'METRICS_TOKEN=%s\n' "$(head -c 48 /dev/urandom | base64 -w0 | tr -dc 'A-Za-z0-9' | head -c 40)" >>"$env_file"
+  # The simulated provider needs its own webhook secret when DEBUG=false (no SECRET_KEY fallback).
+  grep -q '^SIMULATED_PROVIDER_SECRET=' "$env_file" ||
+    printf 'SIMULATED_PROVIDER_SECRET=%s\n' "$(head -c 48 /dev/urandom | base64 -w0 | tr -dc 'A-Za-z0-9' | head -c 48)" >>"$env_file"
   load_env_file "$env_file" override
   # Prometheus counters of this run only: every process of the stack is stopped here.
   export PROMETHEUS_MULTIPROC_DIR=${PROMETHEUS_MULTIPROC_DIR:-$state/metrics}

@@ -24,7 +24,9 @@ TEMPLATE = "payments/simulated_checkout.html"
 
 
 def simulated_checkout_enabled() -> bool:
-    return settings.PAYMENTS_PROVIDER == "simulated" or settings.DEBUG
+    return settings.ALLOW_SIMULATED_PROVIDER and (
+        settings.PAYMENTS_PROVIDER == "simulated" or settings.DEBUG
+    )
 
 
 @never_cache

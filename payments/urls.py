@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.urls import path
 
 from payments import simulated_views, views
@@ -6,12 +7,6 @@ app_name = "payments"
 
 urlpatterns = [
     path("webhooks/paystack", views.paystack_webhook, name="paystack_webhook"),
-    path("webhooks/simulated", views.simulated_webhook, name="simulated_webhook"),
-    path(
-        "payments/simulated/checkout/<str:reference>/",
-        simulated_views.simulated_checkout,
-        name="simulated_checkout",
-    ),
     path("loans/<str:reference>/pay/", views.pay, name="pay"),
     path("payments/return/", views.checkout_return, name="checkout_return"),
     path(
@@ -40,3 +35,16 @@ urlpatterns = [
     path("backoffice/payments/<int:pk>/reverse/", views.reverse_payment, name="reverse"),
     path("backoffice/ledger/", views.trial_balance, name="trial_balance"),
 ]
+
+# The simulated provider lets anyone mark a checkout paid (and its webhook says "paid"): its
+# pages are routed only where it is allowed (development, a loopback demo), never in
+# production, whatever PAYMENTS_PROVIDER says.
+if settings.ALLOW_SIMULATED_PROVIDER:
+    urlpatterns += [
+        path("webhooks/simulated", views.simulated_webhook, name="simulated_webhook"),
+        path(
+            "payments/simulated/checkout/<str:reference>/",
+            simulated_views.simulated_checkout,
+            name="simulated_checkout",
+        ),
+    ]

@@ -25,8 +25,11 @@ class PortalConfig(AppConfig):
 
         from django.contrib.auth.signals import user_logged_in
 
-        from portal.middleware import StaffSecurityMiddleware
+        from portal.middleware import SessionAgeMiddleware, StaffSecurityMiddleware
 
         user_logged_in.connect(
             StaffSecurityMiddleware.stamp_login, dispatch_uid="portal.staff_last_seen"
+        )
+        user_logged_in.connect(
+            SessionAgeMiddleware.stamp_login, dispatch_uid="portal.session_signed_in_at"
         )

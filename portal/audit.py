@@ -8,19 +8,42 @@ from portal.logging import current_request_id
 from portal.models import AuditEvent
 
 
+def _trusted_proxies():
+    networks = []
+    for item in settings.TRUSTED_PROXIES:
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            continue
+    return networks
+
+
 def client_ip(request) -> str | None:
-    """The client address: nginx's X-Real-IP when configured (it overwrites any value the
-    client sent), else REMOTE_ADDR."""
+    """The client address, computed here for everyone (audit, allauth's rate limits, the API
+    limiter, consent records).
+
+    nginx overwrites ``TRUSTED_CLIENT_IP_HEADER`` (X-Real-IP) with the address it saw, but
+    anyone who reaches gunicorn directly can send the header too: it is believed only when
+    the direct peer (REMOTE_ADDR) is one of ``TRUSTED_PROXIES``."""
     if request is None:
         return None
+    remote = request.META.get("REMOTE_ADDR") or None
     header = settings.TRUSTED_CLIENT_IP_HEADER
-    if header:
+    if header and remote and _peer_is_trusted(remote):
         value = request.headers.get(header, "").strip()
         try:
             return str(ipaddress.ip_address(value))
         except ValueError:
             pass
-    return request.META.get("REMOTE_ADDR") or None
+    return remote
+
+
+def _peer_is_trusted(remote: str) -> bool:
+    try:
+        peer = ipaddress.ip_address(remote)
+    except ValueError:
+        return False
+    return any(peer in network for network in _trusted_proxies())
 
 
 def record(*, actor, action: str, obj=None, changes: dict | None = None, request=None):

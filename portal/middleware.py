@@ -45,6 +45,78 @@ class RequestIdMiddleware:
         return response
 
 
+class PrivateResponsesMiddleware:
+    """``Cache-Control: private, no-store`` on every answer that may belong to one person.
+
+    That is any request by a signed-in user, any request carrying a session cookie or an
+    ``Authorization`` header (API tokens), and any response that sets a cookie: no shared
+    cache (proxy, CDN) and no browser back/forward store may keep it. Anonymous public
+    answers (the product list, the sign-in page without cookies) keep their own headers.
+    Placed outside the session and authentication middleware, so it also sees their
+    redirects and the session cookie they add.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if self._is_personal(request, response):
+            patch_cache_control(response, private=True, no_store=True)
+            if "max-age" in response["Cache-Control"]:
+                # A lifetime next to no-store would only mislead a cache that ignores no-store.
+                response["Cache-Control"] = ", ".join(
+                    part
+                    for part in response["Cache-Control"].split(", ")
+                    if not part.startswith(("max-age", "s-maxage"))
+                )
+        return response
+
+    @staticmethod
+    def _is_personal(request, response) -> bool:
+        if response.cookies:
+            return True
+        if settings.SESSION_COOKIE_NAME in request.COOKIES or "Authorization" in request.headers:
+            return True
+        user = getattr(request, "user", None)
+        return bool(user is not None and user.is_authenticated)
+
+
+class SessionAgeMiddleware:
+    """Every signed-in session ends SESSION_ABSOLUTE_AGE_SECONDS after sign-in (ASVS V3).
+
+    Django's SESSION_COOKIE_AGE is renewed whenever the session is written (the staff idle
+    stamp, a flash message), so an active session never expired. The sign-in time is kept in
+    the session and checked on every request, for members and staff alike.
+    """
+
+    SESSION_SIGNED_IN_AT = "signed_in_at"
+
+    @classmethod
+    def stamp_login(cls, sender, request, user, **kwargs):
+        if hasattr(request, "session"):
+            request.session[cls.SESSION_SIGNED_IN_AT] = int(time.time())
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        session = getattr(request, "session", None)
+        # Only sessions that hold a sign-in (API token requests carry none, and must not get
+        # a session created for them here).
+        if session is not None and session.get("_auth_user_id") is not None:
+            now = int(time.time())
+            signed_in_at = session.get(self.SESSION_SIGNED_IN_AT)
+            if signed_in_at is None:
+                # A session from before this check existed: its clock starts now.
+                session[self.SESSION_SIGNED_IN_AT] = now
+            elif now - signed_in_at >= settings.SESSION_ABSOLUTE_AGE_SECONDS:
+                logout(request)
+                messages.info(request, "Your session has ended. Please sign in again.")
+                return redirect(f"{reverse('account_login')}?next={request.path}")
+        return self.get_response(request)
+
+
 # Paths a staff member may use before enrolling in MFA or while logged out by idle timeout.
 _MFA_EXEMPT_PREFIXES = ("/accounts/", "/static/", "/healthz", "/readyz", "/metrics")
 
@@ -74,11 +146,7 @@ class StaffSecurityMiddleware:
             response = self._check_staff(request, user)
             if response is not None:
                 return response
-            response = self.get_response(request)
-            # A back-office page is for this user only: no shared cache (proxy, CDN, browser
-            # back/forward store) may keep it.
-            patch_cache_control(response, private=True, no_store=True)
-            return response
+        # Back-office pages are marked private, no-store by PrivateResponsesMiddleware.
         return self.get_response(request)
 
     def _check_staff(self, request, user):

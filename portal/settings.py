@@ -116,6 +116,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "portal.middleware.RequestIdMiddleware",
+    # Outside sessions and authentication: sees their cookies and redirects too.
+    "portal.middleware.PrivateResponsesMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -128,6 +130,7 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     # Before StaffSecurityMiddleware so its redirects become JSON errors under /api/.
     "api.middleware.ApiMiddleware",
+    "portal.middleware.SessionAgeMiddleware",
     "portal.middleware.StaffSecurityMiddleware",
 ]
 
@@ -319,12 +322,29 @@ ACCOUNT_RATE_LIMITS = {
     "change_password": "5/m/user",
     "reauthenticate": "10/m/user",
 }
+# The per-account ("key") limit above counts only browsers that never signed in to the
+# account (members/lockout.py), so nobody can lock an owner out. Failing addresses wait
+# instead: after LOGIN_IP_FREE_FAILURES failures in LOGIN_IP_WINDOW_SECONDS each attempt
+# doubles the wait, up to LOGIN_IP_MAX_DELAY_SECONDS. The owner gets one e-mail per
+# LOGIN_NOTICE_WINDOW_SECONDS once LOGIN_NOTICE_AFTER_FAILURES attempts were refused.
+LOGIN_IP_FREE_FAILURES = 10
+LOGIN_IP_WINDOW_SECONDS = 60 * 60
+LOGIN_IP_MAX_DELAY_SECONDS = 60 * 60
+LOGIN_NOTICE_AFTER_FAILURES = 5
+LOGIN_NOTICE_WINDOW_SECONDS = 60 * 60
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "AllaweePlus"
 # Staff must enrol in TOTP before using the back office when DEBUG=False.
 MFA_REQUIRED_FOR_STAFF = env_bool("MFA_REQUIRED_FOR_STAFF", not DEBUG)
 STAFF_IDLE_TIMEOUT_SECONDS = env_int("STAFF_IDLE_TIMEOUT_SECONDS", 30 * 60)
 REAUTHENTICATION_MAX_AGE_SECONDS = env_int("REAUTHENTICATION_MAX_AGE_SECONDS", 15 * 60)
+# allauth's reauthentication_required reads its own setting; without this line the variable
+# above changed nothing (allauth's 5 minutes applied).
+ACCOUNT_REAUTHENTICATION_TIMEOUT = REAUTHENTICATION_MAX_AGE_SECONDS
+# Every session (staff and members) ends this long after sign-in, however active it is: the
+# cookie's age alone slides, because each session write (the staff idle stamp, a message)
+# renews it. portal.middleware.SessionAgeMiddleware holds the sign-in time in the session.
+SESSION_ABSOLUTE_AGE_SECONDS = env_int("SESSION_ABSOLUTE_AGE_SECONDS", 8 * 60 * 60)
 # After an administrator approves a member's deletion request, personal data is kept this
 # many days (records a lender must keep, e.g. for the regulator) and then anonymised.
 MEMBER_DATA_RETENTION_DAYS = env_int("MEMBER_DATA_RETENTION_DAYS", 5 * 365)
@@ -425,7 +445,7 @@ X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
-SESSION_COOKIE_AGE = 8 * 60 * 60
+SESSION_COOKIE_AGE = SESSION_ABSOLUTE_AGE_SECONDS
 SECURE_CSP = {
     "default-src": [CSP.SELF],
     "script-src": [CSP.SELF, CSP.NONCE],
@@ -451,9 +471,12 @@ if not DEBUG:
     CSRF_COOKIE_HTTPONLY = False  # htmx reads the token from the page, not the cookie
 
 # Behind nginx every request comes from 127.0.0.1; nginx overwrites X-Real-IP with the
-# client's address, so rate limits and the audit log use that header instead.
+# client's address, so rate limits and the audit log use that header instead — but only
+# when the direct peer is one of TRUSTED_PROXIES (addresses or CIDRs): anyone else could
+# send the header themselves. portal.audit.client_ip is the one place that decides, and
+# allauth asks it too (members.adapters.AccountAdapter.get_client_ip).
 TRUSTED_CLIENT_IP_HEADER = env("TRUSTED_CLIENT_IP_HEADER", "" if DEBUG else "X-Real-IP")
-ALLAUTH_TRUSTED_CLIENT_IP_HEADER = TRUSTED_CLIENT_IP_HEADER or None
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES", "127.0.0.1,::1")
 
 CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS")
 CORS_URLS_REGEX = r"^/api/.*$"
@@ -534,7 +557,21 @@ if PAYMENTS_PROVIDER == "simulated" and not ALLOW_SIMULATED_PROVIDER:
 PAYSTACK_SECRET_KEY = env("PAYSTACK_SECRET_KEY", "")
 PAYSTACK_BASE_URL = env("PAYSTACK_BASE_URL", "https://api.paystack.co")
 PAYSTACK_TIMEOUT_SECONDS = env_int("PAYSTACK_TIMEOUT_SECONDS", 10)
-SIMULATED_PROVIDER_SECRET = env("SIMULATED_PROVIDER_SECRET", SECRET_KEY)
+# The simulated provider signs its webhooks with a secret of its own: whoever learns it can
+# post "payment successful", so never SECRET_KEY itself. Required for a loopback demo with
+# DEBUG=false; development derives one.
+SIMULATED_PROVIDER_SECRET = env("SIMULATED_PROVIDER_SECRET", "")
+if not SIMULATED_PROVIDER_SECRET and DEBUG:
+    import hashlib
+
+    SIMULATED_PROVIDER_SECRET = hashlib.sha256(
+        f"simulated-provider:{SECRET_KEY}".encode()
+    ).hexdigest()
+elif not SIMULATED_PROVIDER_SECRET and ALLOW_SIMULATED_PROVIDER:
+    raise ImproperlyConfigured(
+        "SIMULATED_PROVIDER_SECRET is required when DEBUG=False and ALLOW_SIMULATED_PROVIDER=true "
+        "(the simulated webhook is signed with it; it never falls back to SECRET_KEY)."
+    )
 SIMULATED_TRANSFER_OUTCOME = env("SIMULATED_TRANSFER_OUTCOME", "success")
 SIMULATED_FAIL_ACCOUNTS = env_list("SIMULATED_FAIL_ACCOUNTS")
 SIMULATED_WEBHOOK_DELIVERY = env("SIMULATED_WEBHOOK_DELIVERY", "inline")

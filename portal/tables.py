@@ -424,9 +424,11 @@ class HtmxTableView(SingleTableMixin, FilterView):
         return filterset
 
     def search_cache_key(self) -> str | None:
-        """Searches (a ``q`` term) are cached per view, query string and generation of the
-        model (any save starts a new generation). Only reached after the view's permission
-        check, and the lists are not narrowed per user within a permission."""
+        """Searches (a ``q`` term) are cached per user, view, query string and generation of
+        the model (any save starts a new generation). Per user because a list's rows depend
+        on who asks: a member's messages are theirs alone, and a back-office list may narrow
+        per user within a permission; a key without the user served one member's page and
+        count to the next member who typed the same search."""
         if not self.request.GET.get("q", "").strip():
             return None
         from portal import caching
@@ -434,7 +436,8 @@ class HtmxTableView(SingleTableMixin, FilterView):
         model = self.object_list.model._meta.label_lower
         params = sorted((k, v) for k, v in self.request.GET.lists() if k != "_")
         key = caching.query_key(type(self).__name__, params)
-        return f"{type(self).__name__}:{caching.generation(model)}:{key}"
+        user = f"u{self.request.user.pk}" if self.request.user.is_authenticated else "anon"
+        return f"{type(self).__name__}:{user}:{caching.generation(model)}:{key}"
 
     def row_count(self) -> str:
         filtered = self.is_filtered()

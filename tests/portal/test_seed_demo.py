@@ -12,6 +12,12 @@ from reports.models import DailyReport
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def _development_mode(settings):
+    # pytest-django runs with DEBUG=False; the demo seeder refuses that (test_lows.py).
+    settings.DEBUG = True
+
+
 def test_demo_data_loads_twice_without_duplicates_and_fills_the_desks(client, capsys):
     call_command("seed_demo")
     loans = Loan.objects.count()

@@ -67,3 +67,75 @@ def test_member_b_and_anonymous_never_get_member_a_data_from_a_cache():
                     body = response.content.decode(errors="replace")
                 for secret in _secrets_of_a(w):
                     assert secret not in body, f"{role} got {secret!r} of member A from {url}"
+
+
+def _message(member, subject):
+    from django.utils import timezone
+
+    from notifications.models import Message
+
+    return Message.objects.create(
+        member=member,
+        channel="email",
+        kind=Message._meta.get_field("kind").choices[0][0],
+        subject=subject,
+        body=subject,
+        scheduled_for=timezone.now(),
+    )
+
+
+def test_every_cached_list_gives_each_user_their_own_rows():
+    """The class: every list that caches a search (portal.tables.HtmxTableView, the
+    ``search`` cache) is warmed by one user and read by another with the same query string.
+    A member's own list (messages) is per member; a back-office list warmed by one staff
+    user must not answer another either (lists may narrow per user within a permission)."""
+    w = build_world()
+    for i in range(3):
+        _message(w.member_a, f"Message A{i} for {w.member_a.full_name}")
+    _message(w.member_b, "Message B0 of member B")
+    lists = [
+        ("member_a", "member_b", "/me/messages/"),
+        ("officer", "finance", "/backoffice/applications/"),
+        ("finance", "administrator", "/backoffice/members/"),
+    ]
+    for first, second, path in lists:
+        for query in ("?q=e", "?q=e&channel=email"):
+            for headers in ({}, {"HX-Request": "true"}):
+                _empty_cache()
+                warm = w.client(first).get(path + query, headers=headers)
+                assert warm.status_code == 200, (first, path)
+                mine = w.client(second).get(path + query, headers=headers)
+                assert mine.status_code == 200, (second, path)
+                body = mine.content.decode()
+                if path == "/me/messages/":
+                    assert "Message B0 of member B" in body, "member B got A's cached page"
+                    assert "Message A" not in body
+                    assert "3 messages" not in body and "3 rows" not in body
+
+
+def _empty_cache():
+    from django.core.cache import cache
+
+    if hasattr(cache, "delete_pattern"):
+        cache.delete_pattern("*")
+    else:
+        cache.clear()
+
+
+def test_search_cache_keys_name_the_user():
+    """Every key of the per-request search cache carries the user's id."""
+    from django.test import RequestFactory
+
+    from notifications.views import MemberMessagesView
+
+    w = build_world()
+    keys = []
+    for member in (w.member_a, w.member_b):
+        request = RequestFactory().get("/me/messages/", {"q": "loan"})
+        request.user = member.user
+        view = MemberMessagesView()
+        view.setup(request)
+        view.object_list = view.get_queryset()
+        keys.append(view.search_cache_key())
+    assert keys[0] != keys[1]
+    assert f"u{w.member_a.user.pk}:" in keys[0] and f"u{w.member_b.user.pk}:" in keys[1]

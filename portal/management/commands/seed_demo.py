@@ -1,6 +1,7 @@
 from importlib import import_module
 
-from django.core.management.base import BaseCommand
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
 
 from members.demo import DEMO_PASSWORD
 
@@ -12,6 +13,14 @@ class Command(BaseCommand):
         parser.add_argument("--members", type=int, default=24)
 
     def handle(self, *args, members, **options):
+        if not settings.DEBUG:
+            # The demo's logins (an administrator and a superuser among them) share the
+            # password printed in the README: on a site with DEBUG=false that is a back door.
+            raise CommandError(
+                "seed_demo only runs with DEBUG=true: it creates staff accounts and a superuser "
+                "with the password published in the README. Create real staff with "
+                "`manage.py createsuperuser` and the admin instead."
+            )
         from members.demo import seed_members
 
         logins = seed_members(count=members)
