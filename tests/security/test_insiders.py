@@ -486,3 +486,20 @@ def test_staff_identity_is_recorded_by_another_administrator_and_audited():
     assert identity.bvn_last4 == "8901" and "12345678901" not in identity.bvn_encrypted
     assert StaffIdentity.objects.get(user=first).recorded_by == second
     assert "staff.identity_recorded" in _actions(first)
+
+
+@pytest.mark.django_db
+def test_a_member_changing_their_own_account_loses_the_confirmation():
+    from members.services import update_member_profile
+
+    member = MemberFactory(kyc_status=KycStatus.REJECTED)
+    member.mark_payout_confirmed(member.full_name)
+    member.save()
+    new_account = make_valid_nuban("058", "666666666")
+    update_member_profile(
+        member=member, actor=member.user, data={"bank_code": "058", "account_number": new_account}
+    )
+    member.refresh_from_db()
+    assert member.account_number == new_account
+    assert not member.account_name_confirmed and not member.confirmed_account_number
+    assert "member.payout_account_changed" in _actions(member)
