@@ -310,7 +310,8 @@ class StaffIdentityAdmin(admin.ModelAdmin):
             account_number=data["account_number"],
             request=request,
         )
-        obj.pk = saved.pk
+        for field in StaffIdentity._meta.concrete_fields:
+            setattr(obj, field.attname, getattr(saved, field.attname))
         obj._state.adding = False
 
 

@@ -503,3 +503,31 @@ def test_a_member_changing_their_own_account_loses_the_confirmation():
     assert member.account_number == new_account
     assert not member.account_name_confirmed and not member.confirmed_account_number
     assert "member.payout_account_changed" in _actions(member)
+
+
+@pytest.mark.django_db
+def test_the_admin_forms_record_identities_and_refuse_self_service_with_a_message(client):
+    administrator, officer = make_admin(), make_officer(identity=False)
+    client.force_login(administrator)
+    account = make_valid_nuban("044", "555555555")
+    response = client.post(
+        reverse("admin:members_staffidentity_add"),
+        {
+            "user": officer.pk,
+            "bvn": "12312312312",
+            "phone": "0803 555 0101",
+            "bank_code": "044",
+            "account_number": account,
+        },
+    )
+    assert response.status_code == 302
+    identity = StaffIdentity.objects.get(user=officer)
+    assert (identity.phone, identity.account_number) == ("+2348035550101", account)
+    assert identity.recorded_by == administrator
+
+    own = client.post(
+        reverse("admin:members_rolegrantrequest_add"),
+        {"user": administrator.pk, "role": FINANCE, "kind": "grant", "reason": "Pay my friend"},
+    )
+    assert own.status_code == 200 and "another administrator must" in own.content.decode()
+    assert not RoleGrantRequest.objects.filter(user=administrator).exists()
