@@ -45,8 +45,8 @@ def seed(stdout=None):
     for member, (days_past_due, paid_share) in zip(borrowers, PORTFOLIO, strict=False):
         with transaction.atomic():
             member.passing_out = timezone.localdate() + timedelta(days=300)
-            member.account_name, member.account_name_confirmed = member.full_name, True
-            member.save(update_fields=["passing_out", "account_name", "account_name_confirmed"])
+            fields = member.mark_payout_confirmed(member.full_name)
+            member.save(update_fields=["passing_out", *fields])
             application = loan_services.start_application(
                 member=member, actor=member.user, product=product, amount=50_000_00, tenure=3
             )

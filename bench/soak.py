@@ -191,7 +191,7 @@ def prepare_data(args):
     for member in members:
         member.passing_out = date(2030, 1, 1)
         member.monthly_allowance = 500_000_00
-        member.account_name, member.account_name_confirmed = member.full_name, True
+        member.mark_payout_confirmed(member.full_name)
         member.save()
         amount = max(product.min_principal, 50_000_00)
         application = loan_services.start_application(

@@ -32,6 +32,7 @@ from loans.models import (
 )
 from loans.schedule import Schedule, build_schedule
 from members.models import Member
+from members.staff_identity import check_independent
 from portal import audit
 from portal.errors import Conflict, DomainError, NotAllowed, check_transition
 from portal.money import format_naira
@@ -451,6 +452,7 @@ def _lock_for_decision(application, actor) -> Application:
     )
     if application.member.user_id == actor.pk:
         raise NotAllowed("You cannot decide on your own application.")
+    check_independent(actor=actor, member=application.member, action="decide_application")
     if application.status != ApplicationStatus.IN_REVIEW:
         raise Conflict(
             f"This application is already {application.get_status_display().lower()}"
@@ -478,12 +480,20 @@ def approve_application(
     problems = failed(product_limit_rules(product, amount, tenure))
     if problems:
         raise DomainError(" ".join(p.reason for p in problems))
-    previous = list(application.approvals.all())
+    previous = list(application.approvals.select_related("officer"))
     if any(a.officer_id == actor.pk for a in previous):
         raise Conflict(
             "You already approved this application; a different officer must give "
             "the second approval."
         )
+    # The first approver and the officer who verified the KYC are the other half of the
+    # pair: a member who shares one of their identities is an accomplice's file.
+    check_independent(
+        actor=actor,
+        member=application.member,
+        counterparts=[a.officer for a in previous] + [application.member.kyc_reviewed_by],
+        action="approve_application",
+    )
     if previous and (previous[0].amount, previous[0].tenure_months) != (amount, tenure):
         raise DomainError(
             f"The first approval was for {format_naira(previous[0].amount)} over "

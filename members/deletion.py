@@ -120,7 +120,7 @@ def anonymise_member(member: Member) -> None:
     member.state_code = None
     member.ppa_name = ""
     member.account_number = ""
-    member.account_name = ""
+    member.clear_payout_confirmation()  # also the confirmed account copy
     member.kyc_rejection_reason = ""
     member.save()
     for document in member.documents.all():

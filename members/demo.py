@@ -45,6 +45,26 @@ def _user(email, password, *, name="", staff=False, superuser=False):
     return user
 
 
+def _staff_identity(user, index):
+    """Fake staff identities (BVN 9…, phone +234905…, bank 011) that no demo member shares,
+    so the demo officers and finance user may decide (maker-checker needs an identity)."""
+    from members.models import StaffIdentity
+    from portal.crypto import bvn_blind_index, pii_cipher
+
+    bvn = f"9{index:010d}"
+    StaffIdentity.objects.get_or_create(
+        user=user,
+        defaults={
+            "bvn_encrypted": pii_cipher().encrypt(bvn),
+            "bvn_hash": bvn_blind_index(bvn),
+            "bvn_last4": bvn[-4:],
+            "phone": f"+234905{index:07d}",
+            "bank_code": "011",
+            "account_number": make_valid_nuban("011", f"9{index:08d}"),
+        },
+    )
+
+
 def _fill_member(member, fake, rng, index, status):
     state = rng.choice(list(NYSC_STATES))
     year = rng.choice([24, 25])
@@ -76,9 +96,10 @@ def seed_members(*, count: int = 24, stdout=None) -> list[tuple[str, str]]:
     Faker.seed(2026)
     rng = random.Random(2026)
     logins = []
-    for email, name, roles, superuser in STAFF:
+    for index, (email, name, roles, superuser) in enumerate(STAFF, start=1):
         user = _user(email, DEMO_PASSWORD, name=name, staff=True, superuser=superuser)
         user.groups.add(*Group.objects.filter(name__in=roles))
+        _staff_identity(user, index)
         logins.append((email, ", ".join(roles)))
 
     demo = _user(DEMO_MEMBER, DEMO_PASSWORD)

@@ -122,6 +122,20 @@ class Member(models.Model):
     account_number = models.CharField("NUBAN account number", max_length=10, blank=True)
     account_name = models.CharField(max_length=150, blank=True)
     account_name_confirmed = models.BooleanField(default=False)
+    # The exact account the confirmation (name match or second-person override) was about: a
+    # payout goes only to this bank code + NUBAN, whatever the fields above say at send time.
+    confirmed_bank_code = models.CharField(max_length=8, blank=True, editable=False)
+    confirmed_account_number = models.CharField(max_length=10, blank=True, editable=False)
+    # A name mismatch is overridden by two finance users: the first asks, a second confirms.
+    account_override_requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        editable=False,
+    )
+    account_override_requested_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     kyc_status = models.CharField(
         max_length=12, choices=KycStatus.choices, default=KycStatus.INCOMPLETE
@@ -189,6 +203,49 @@ class Member(models.Model):
     @property
     def bank_name(self) -> str:
         return bank_name(self.bank_code) if self.bank_code else ""
+
+    @property
+    def payout_account_confirmed(self) -> bool:
+        """Confirmed, and for the account the member holds now (not one changed since)."""
+        return (
+            self.account_name_confirmed
+            and bool(self.confirmed_account_number)
+            and (self.confirmed_bank_code, self.confirmed_account_number)
+            == (self.bank_code, self.account_number)
+        )
+
+    def mark_payout_confirmed(self, account_name: str) -> list[str]:
+        """Bind the confirmation to the current account; returns the fields to save."""
+        self.account_name = account_name[:150]
+        self.account_name_confirmed = True
+        self.confirmed_bank_code = self.bank_code
+        self.confirmed_account_number = self.account_number
+        self.account_override_requested_by = None
+        self.account_override_requested_at = None
+        return [
+            "account_name",
+            "account_name_confirmed",
+            "confirmed_bank_code",
+            "confirmed_account_number",
+            "account_override_requested_by",
+            "account_override_requested_at",
+        ]
+
+    def clear_payout_confirmation(self) -> list[str]:
+        self.account_name = ""
+        self.account_name_confirmed = False
+        self.confirmed_bank_code = ""
+        self.confirmed_account_number = ""
+        self.account_override_requested_by = None
+        self.account_override_requested_at = None
+        return [
+            "account_name",
+            "account_name_confirmed",
+            "confirmed_bank_code",
+            "confirmed_account_number",
+            "account_override_requested_by",
+            "account_override_requested_at",
+        ]
 
     @property
     def monthly_income(self) -> int:
@@ -295,3 +352,107 @@ class DeletionRequest(models.Model):
 
     def __str__(self):
         return f"Deletion request {self.pk} of member {self.member_id}"
+
+
+class StaffIdentity(models.Model):
+    """Who a staff account is, so the back office can tell when someone decides on a member
+    who is (or shares an identity with) themselves or the other person of a maker-checker
+    pair. Same storage as the member's BVN: ciphertext, keyed blind index, last 4."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="staff_identity"
+    )
+    bvn_encrypted = models.TextField(editable=False)
+    bvn_hash = models.CharField(max_length=64, editable=False)
+    bvn_last4 = models.CharField(max_length=4, editable=False)
+    phone = models.CharField("phone (E.164)", max_length=16)
+    bank_code = models.CharField(max_length=8, choices=BANK_CHOICES)
+    account_number = models.CharField("NUBAN account number", max_length=10)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "staff identities"
+        constraints = [
+            models.UniqueConstraint(fields=["bvn_hash"], name="staff_identity_unique_bvn"),
+        ]
+        indexes = [
+            models.Index(fields=["phone"], name="staff_identity_phone"),
+            models.Index(fields=["bank_code", "account_number"], name="staff_identity_account"),
+        ]
+
+    def __str__(self):
+        return f"Identity of {self.user}"
+
+    @property
+    def bvn_masked(self) -> str:
+        from portal.crypto import mask
+
+        return mask(self.bvn_last4) if self.bvn_last4 else ""
+
+
+class RoleChangeKind(models.TextChoices):
+    GRANT = "grant", "Grant"
+    REVOKE = "revoke", "Revoke"
+
+
+class RoleChangeStatus(models.TextChoices):
+    PENDING = "pending", "Waiting for a second administrator"
+    APPLIED = "applied", "Applied"
+    REJECTED = "rejected", "Rejected"
+
+
+ROLE_CHANGE_TRANSITIONS = {
+    RoleChangeStatus.PENDING: {RoleChangeStatus.APPLIED, RoleChangeStatus.REJECTED},
+    RoleChangeStatus.APPLIED: set(),
+    RoleChangeStatus.REJECTED: set(),
+}
+
+
+class RoleGrantRequest(models.Model):
+    """One change of a staff member's role, written only by ``members.role_changes``.
+
+    Revokes and Loan officer grants apply at once; grants of Finance or Administrators wait
+    for a second administrator (neither the requester nor the grantee)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="role_changes"
+    )
+    role = models.CharField(max_length=40)
+    kind = models.CharField(max_length=6, choices=RoleChangeKind.choices)
+    reason = models.TextField()
+    status = models.CharField(
+        max_length=8, choices=RoleChangeStatus.choices, default=RoleChangeStatus.PENDING
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    requested_at = models.DateTimeField(auto_now_add=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+        permissions = [("approve_rolegrantrequest", "Can approve another administrator's grant")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=RoleChangeStatus.values), name="role_change_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(kind__in=RoleChangeKind.values), name="role_change_kind_valid"
+            ),
+            models.UniqueConstraint(
+                fields=["user", "role"],
+                condition=Q(status="pending"),
+                name="role_change_one_pending_per_user_role",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "-requested_at"], name="role_change_status")]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.role} to {self.user}"

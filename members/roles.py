@@ -59,8 +59,15 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "members.edit_service_dates",
         "members.view_user",
         "members.change_user",
+        # Roles change through members.role_changes (reason, audit, a second administrator
+        # for Finance and Administrators), never by editing a group or a user's groups.
+        "members.view_rolegrantrequest",
+        "members.add_rolegrantrequest",
+        "members.approve_rolegrantrequest",
+        "members.view_staffidentity",
+        "members.add_staffidentity",
+        "members.change_staffidentity",
         "auth.view_group",
-        "auth.change_group",
         "loans.view_loanproduct",
         "loans.add_loanproduct",
         "loans.change_loanproduct",
@@ -98,3 +105,25 @@ def sync_role_permissions(apps, schema_editor=None):
             if perm is not None:
                 wanted.append(perm)
         group.permissions.add(*wanted)
+
+
+# Permissions a role once held and must lose (sync only ever adds).
+REMOVED_ROLE_PERMISSIONS: dict[str, list[str]] = {
+    # H2 of the second outside review: with it an administrator could give its own role
+    # any permission (e.g. payments.add_payment).
+    ADMINISTRATORS: ["auth.change_group"],
+}
+
+
+def remove_role_permissions(apps, schema_editor=None):
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    for role, names in REMOVED_ROLE_PERMISSIONS.items():
+        group = Group.objects.filter(name=role).first()
+        if group is None:
+            continue
+        for name in names:
+            app_label, codename = name.split(".")
+            group.permissions.remove(
+                *Permission.objects.filter(content_type__app_label=app_label, codename=codename)
+            )

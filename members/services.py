@@ -14,6 +14,7 @@ from members.models import (
     Member,
     MemberDocument,
 )
+from members.staff_identity import check_independent
 from portal import audit
 from portal.crypto import bvn_blind_index, pii_cipher
 from portal.errors import Conflict, DomainError, NotAllowed, check_transition
@@ -96,6 +97,13 @@ def update_member_profile(
         if field not in PROFILE_FIELDS:
             raise DomainError(f"{field} cannot be set here.")
         setattr(member, field, value)
+    account_changed = (member.bank_code, member.account_number) != (
+        before["bank_code"] or "",
+        before["account_number"] or "",
+    )
+    if account_changed and (member.account_name or member.account_name_confirmed):
+        # A confirmation is about one account; a new account is checked again.
+        member.clear_payout_confirmation()
     changed_bvn = False
     if bvn:
         new_hash = bvn_blind_index(bvn)
@@ -115,6 +123,70 @@ def update_member_profile(
         changes["bvn"] = "changed"  # never the value itself
     audit.record(
         actor=actor, action="member.profile_updated", obj=member, changes=changes, request=request
+    )
+    if account_changed:
+        audit.record(
+            actor=actor,
+            action="member.payout_account_changed",
+            obj=member,
+            changes={
+                "bank_code": [before["bank_code"], member.bank_code],
+                "account_number": [before["account_number"], member.account_number],
+                "confirmation_cleared": True,
+            },
+            request=request,
+        )
+    return member
+
+
+@transaction.atomic
+def change_payout_account(
+    *, member: Member, actor, bank_code: str, account_number: str, reason: str, request=None
+) -> Member:
+    """Staff change a member's bank account (support case): the name confirmation and any
+    pending override are cleared, so nothing is paid to the new account before its name is
+    resolved again. Audited with the reason."""
+    from django.core.exceptions import ValidationError
+
+    from members.banks import bank_by_code
+    from members.validators import validate_nuban
+
+    if not (actor.is_authenticated and actor.is_staff and actor.has_perm("members.change_member")):
+        raise NotAllowed("You do not have permission to change a member's bank account.")
+    reason = (reason or "").strip()
+    if len(reason) < 10:
+        raise DomainError("Say why the account changes (at least 10 characters).")
+    if bank_by_code(bank_code) is None:
+        raise DomainError("Choose a bank from the list.")
+    try:
+        account_number = validate_nuban(account_number, bank_code)
+    except ValidationError as exc:
+        raise DomainError(" ".join(exc.messages)) from exc
+    member = Member.objects.select_for_update().get(pk=member.pk)
+    if member.user_id == actor.pk:
+        raise NotAllowed("You cannot change your own payout account here.")
+    before = (member.bank_code, member.account_number)
+    if before == (bank_code, account_number):
+        raise Conflict("This is already the member's account.")
+    member.bank_code, member.account_number = bank_code, account_number
+    fields = ["bank_code", "account_number", *member.clear_payout_confirmation(), "updated_at"]
+    try:
+        with transaction.atomic():
+            member.save(update_fields=fields)
+    except IntegrityError as exc:
+        message = _UNIQUE_MESSAGES["member_unique_bank_account"][1]
+        raise Conflict(message) from exc
+    audit.record(
+        actor=actor,
+        action="member.payout_account_changed",
+        obj=member,
+        changes={
+            "bank_code": [before[0], bank_code],
+            "account_number": [before[1], account_number],
+            "confirmation_cleared": True,
+            "reason": reason,
+        },
+        request=request,
     )
     return member
 
@@ -214,6 +286,7 @@ def verify_kyc(*, member: Member, actor, request=None) -> Member:
     member = Member.objects.select_for_update().get(pk=member.pk)
     if member.user_id == actor.pk:
         raise NotAllowed("You cannot review your own KYC.")
+    check_independent(actor=actor, member=member, action="verify_kyc")
     check_transition(KYC_TRANSITIONS, member.kyc_status, KycStatus.VERIFIED, what="profile")
     return _move_kyc(member, KycStatus.VERIFIED, actor=actor, request=request)
 
@@ -229,6 +302,7 @@ def reject_kyc(*, member: Member, actor, reason: str, request=None) -> Member:
     member = Member.objects.select_for_update().get(pk=member.pk)
     if member.user_id == actor.pk:
         raise NotAllowed("You cannot review your own KYC.")
+    check_independent(actor=actor, member=member, action="reject_kyc")
     check_transition(KYC_TRANSITIONS, member.kyc_status, KycStatus.REJECTED, what="profile")
     return _move_kyc(member, KycStatus.REJECTED, actor=actor, request=request, reason=reason)
 

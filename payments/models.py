@@ -141,6 +141,11 @@ class Disbursement(models.Model):
         max_length=10, choices=DisbursementStatus.choices, default=DisbursementStatus.QUEUED
     )
     recipient_code = models.CharField(max_length=60, blank=True)
+    # The confirmed account this payout is bound to (copied when it is requested): the
+    # transfer goes here, and is refused if the member's account has changed since.
+    bank_code = models.CharField(max_length=8, blank=True)
+    account_number = models.CharField(max_length=10, blank=True)
+    account_name = models.CharField(max_length=150, blank=True)
     provider_reference = models.CharField(max_length=80, blank=True)
     bank_reference = models.CharField(
         max_length=80, blank=True, help_text="Manual provider: the bank's reference."

@@ -78,10 +78,12 @@ def names_match(member_name: str, account_name: str) -> bool:
 
 
 def resolve_payout_account(*, member, actor, request=None) -> bool:
-    """Ask the provider whose account this is; a matching name confirms it automatically."""
+    """Ask the provider whose account this is; a matching name confirms it automatically,
+    bound to exactly the bank code and account number that were resolved."""
+    bank_code, account_number = member.bank_code, member.account_number
     try:
         resolution = get_provider().resolve_account(
-            account_number=member.account_number, bank_code=member.bank_code
+            account_number=account_number, bank_code=bank_code
         )
     except ProviderError as exc:
         raise DomainError(f"The bank could not confirm the account: {exc}") from exc
@@ -89,37 +91,89 @@ def resolve_payout_account(*, member, actor, request=None) -> bool:
         from members.models import Member
 
         member = Member.objects.select_for_update().get(pk=member.pk)
-        member.account_name = resolution.account_name[:150]
-        member.account_name_confirmed = names_match(member.full_name, resolution.account_name)
-        member.save(update_fields=["account_name", "account_name_confirmed", "updated_at"])
+        if (member.bank_code, member.account_number) != (bank_code, account_number):
+            raise Conflict("The member's account changed while it was being checked; try again.")
+        matches = names_match(member.full_name, resolution.account_name)
+        if matches:
+            fields = member.mark_payout_confirmed(resolution.account_name)
+        else:
+            fields = member.clear_payout_confirmation()
+            member.account_name = resolution.account_name[:150]
+        member.save(update_fields=[*fields, "updated_at"])
         audit.record(
             actor=actor,
             action="member.account_resolved",
             obj=member,
             request=request,
-            changes={"name_matches": member.account_name_confirmed},
+            changes={
+                "name_matches": matches,
+                "bank_code": bank_code,
+                "account_number": account_number,
+                "account_name": member.account_name,
+            },
         )
-    return member.account_name_confirmed
+    return matches
 
 
 @transaction.atomic
 def confirm_payout_account(*, member, actor, request=None):
-    """A person confirms a mismatching account name belongs to the member (audited)."""
-    if not actor.has_perm("loans.disburse_loan"):
+    """Override a mismatching account name (maker-checker): a first finance user asks, a
+    second one confirms; neither may share an identity with the member or with each other's
+    member. Returns the member; ``payout_account_confirmed`` says which step this was."""
+    if not (actor.is_authenticated and actor.is_staff and actor.has_perm("loans.disburse_loan")):
         raise NotAllowed("You cannot confirm payout accounts.")
     from members.models import Member
+    from members.staff_identity import check_independent
 
     member = Member.objects.select_for_update().get(pk=member.pk)
     if not member.account_name:
         raise DomainError("Resolve the account name with the provider first.")
-    member.account_name_confirmed = True
-    member.save(update_fields=["account_name_confirmed", "updated_at"])
+    if member.payout_account_confirmed:
+        raise Conflict("This account is already confirmed.")
+    requester = member.account_override_requested_by
+    check_independent(
+        actor=actor, member=member, counterparts=[requester], action="account_override"
+    )
+    now = timezone.now()
+    if requester is None:
+        member.account_override_requested_by = actor
+        member.account_override_requested_at = now
+        member.save(
+            update_fields=[
+                "account_override_requested_by",
+                "account_override_requested_at",
+                "updated_at",
+            ]
+        )
+        audit.record(
+            actor=actor,
+            action="member.account_override_requested",
+            obj=member,
+            request=request,
+            changes={
+                "account_name": member.account_name,
+                "bank_code": member.bank_code,
+                "account_number": member.account_number,
+            },
+        )
+        return member
+    if requester.pk == actor.pk:
+        raise NotAllowed(
+            "You asked for this override; a second finance user must confirm it (maker-checker)."
+        )
+    fields = member.mark_payout_confirmed(member.account_name)
+    member.save(update_fields=[*fields, "updated_at"])
     audit.record(
         actor=actor,
         action="member.account_confirmed",
         obj=member,
         request=request,
-        changes={"account_name": member.account_name},
+        changes={
+            "account_name": member.account_name,
+            "bank_code": member.bank_code,
+            "account_number": member.account_number,
+            "override_requested_by": requester.pk,
+        },
     )
     return member
 
@@ -128,12 +182,30 @@ def confirm_payout_account(*, member, actor, request=None):
 
 
 def _check_disburser(loan, actor):
+    from members.staff_identity import check_independent
+
     if not (actor.is_authenticated and actor.is_staff and actor.has_perm("loans.disburse_loan")):
         raise NotAllowed("You do not have permission to disburse loans.")
-    if loan.application.approvals.filter(officer=actor).exists():
+    approvers = [a.officer for a in loan.application.approvals.select_related("officer")]
+    if any(officer.pk == actor.pk for officer in approvers):
         raise NotAllowed("You approved this loan, so someone else must pay it out (maker-checker).")
     if loan.member.user_id == actor.pk:
         raise NotAllowed("You cannot pay out your own loan.")
+    # The officers who approved are the other half of the pair: a member who shares their
+    # identity (or the payer's) is not paid by this pair.
+    check_independent(
+        actor=actor, member=loan.member, counterparts=approvers, action="disbursement"
+    )
+
+
+def _check_bound_account(member):
+    if not member.payout_account_confirmed:
+        if member.account_name_confirmed:
+            raise DomainError(
+                "The member's bank account changed after its name was confirmed; check the "
+                "account name again before paying out."
+            )
+        raise DomainError("The account name has not been matched or confirmed yet.")
 
 
 @transaction.atomic
@@ -145,8 +217,7 @@ def request_disbursement(*, loan: Loan, actor, request=None) -> Disbursement:
         raise Conflict(
             f"Loan {loan.reference} is {loan.get_status_display().lower()}; it cannot be paid out."
         )
-    if not loan.member.account_name_confirmed:
-        raise DomainError("The account name has not been matched or confirmed yet.")
+    _check_bound_account(loan.member)
     if Disbursement.objects.filter(
         loan=loan,
         status__in=[
@@ -166,6 +237,9 @@ def request_disbursement(*, loan: Loan, actor, request=None) -> Disbursement:
                 amount=loan.disbursed_amount,
                 provider=provider.name,
                 initiated_by=actor,
+                bank_code=loan.member.confirmed_bank_code,
+                account_number=loan.member.confirmed_account_number,
+                account_name=loan.member.account_name,
             )
     except IntegrityError as exc:
         raise Conflict(f"Loan {loan.reference} is already being paid out.") from exc
@@ -174,7 +248,12 @@ def request_disbursement(*, loan: Loan, actor, request=None) -> Disbursement:
         action="disbursement.requested",
         obj=loan,
         request=request,
-        changes={"disbursement": disbursement.reference, "amount": disbursement.amount},
+        changes={
+            "disbursement": disbursement.reference,
+            "amount": disbursement.amount,
+            "bank_code": disbursement.bank_code,
+            "account_number": disbursement.account_number,
+        },
     )
     from payments import tasks
 
@@ -194,6 +273,10 @@ def send_disbursement(*, disbursement_id: int) -> Disbursement:
         )
         if disbursement.status not in (DisbursementStatus.QUEUED, DisbursementStatus.SENT):
             return disbursement
+        changed = _account_changed_since_request(disbursement)
+        if changed and disbursement.status == DisbursementStatus.QUEUED:
+            # Never handed to the provider: refuse rather than pay an account nobody checked.
+            return fail_disbursement(reference=disbursement.reference, reason=changed)
         # Mark as sent *before* calling out: if we die after the provider accepted it, the
         # sweeper sees "sent" and verifies instead of sending blindly.
         disbursement.status = DisbursementStatus.SENT
@@ -205,10 +288,15 @@ def send_disbursement(*, disbursement_id: int) -> Disbursement:
     member = disbursement.loan.member
     try:
         if not disbursement.recipient_code:
+            changed = _account_changed_since_request(disbursement)
+            if changed:
+                return fail_disbursement(reference=disbursement.reference, reason=changed)
+            # The recipient is the account bound at request time, never whatever the
+            # member's record says now.
             code = provider.create_recipient(
                 name=member.full_name,
-                account_number=member.account_number,
-                bank_code=member.bank_code,
+                account_number=disbursement.account_number,
+                bank_code=disbursement.bank_code,
             )
             Disbursement.objects.filter(pk=disbursement.pk).update(recipient_code=code)
             disbursement.recipient_code = code
@@ -229,6 +317,29 @@ def send_disbursement(*, disbursement_id: int) -> Disbursement:
         Disbursement.objects.filter(pk=disbursement.pk).update(failure_reason=str(exc)[:500])
         return disbursement
     return apply_transfer_result(reference=disbursement.reference, result=result)
+
+
+def _account_changed_since_request(disbursement) -> str:
+    """Why this payout may not go out to the member's account (empty when it may)."""
+    from members.models import Member
+
+    member = Member.objects.get(pk=disbursement.loan.member_id)
+    bound = (disbursement.bank_code, disbursement.account_number)
+    if not disbursement.account_number:
+        return "Payout not bound to a confirmed account; request it again."
+    if (
+        not member.payout_account_confirmed
+        or (
+            member.bank_code,
+            member.account_number,
+        )
+        != bound
+    ):
+        return (
+            "The member's bank account changed after the payout was requested; nothing was "
+            "sent. Confirm the new account and request the payout again."
+        )
+    return ""
 
 
 def apply_transfer_result(*, reference: str, result) -> Disbursement:
@@ -358,6 +469,7 @@ def record_manual_disbursement(
     _check_disburser(loan, actor)
     if loan.status != LoanStatus.PENDING_DISBURSEMENT:
         raise Conflict(f"Loan {loan.reference} is {loan.get_status_display().lower()}.")
+    _check_bound_account(loan.member)
     attempt = Disbursement.objects.filter(loan=loan).count() + 1
     try:
         with transaction.atomic():
@@ -370,6 +482,9 @@ def record_manual_disbursement(
                 bank_reference=bank_reference,
                 initiated_by=actor,
                 sent_at=timezone.now(),
+                bank_code=loan.member.confirmed_bank_code,
+                account_number=loan.member.confirmed_account_number,
+                account_name=loan.member.account_name,
             )
     except IntegrityError as exc:
         raise Conflict(f"Loan {loan.reference} is already being paid out.") from exc

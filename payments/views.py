@@ -273,14 +273,22 @@ def resolve_account(request, reference):
 @require_POST
 @staff_perm_required("loans.view_loan", "loans.disburse_loan")
 def confirm_account(request, reference):
-    return _finance_action(
-        request,
-        reference,
-        lambda loan: services.confirm_payout_account(
+    loan = loan_for(request.user, reference)
+    try:
+        member = services.confirm_payout_account(
             member=loan.member, actor=request.user, request=request
-        ),
-        "Account confirmed.",
-    )
+        )
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(
+            request,
+            "Account confirmed."
+            if member.payout_account_confirmed
+            else "Override requested: a second finance user must confirm the account before "
+            "it can be paid.",
+        )
+    return redirect("payments:staff_loan", reference=loan.reference)
 
 
 @require_POST

@@ -44,6 +44,11 @@ def _current_user_id() -> int | None:
     return None
 
 
+def current_request():
+    """The request this thread is serving, if any (audit of changes made outside a service)."""
+    return getattr(_local, "request", None)
+
+
 def current_request_id() -> str | None:
     return getattr(_local, "request_id", None)
 

@@ -367,6 +367,10 @@ def build_batch(ctx: Context, ids: IdAllocator, first: int, count: int) -> list[
             account_number=make_valid_nuban(bank.code, f"{index:09d}") if complete else "",
             account_name=name.upper() if complete else "",
             account_name_confirmed=complete,
+            confirmed_bank_code=bank.code if complete else "",
+            confirmed_account_number=make_valid_nuban(bank.code, f"{index:09d}")
+            if complete
+            else "",
             kyc_status=kyc,
             kyc_reviewed_by_id=rng.choice(ctx.officers)
             if kyc in ("verified", "rejected")

@@ -31,10 +31,33 @@ class UserFactory(factory.django.DjangoModelFactory):
             self.save()
 
 
+def give_staff_identity(user, *, bvn=None, phone=None, bank_code="044", account_number=None):
+    """A staff identity that matches no factory member (BVN 33…, phone +234909…, bank 044)
+    unless told otherwise; written directly (the service refuses tests' self-made staff)."""
+    from members.models import StaffIdentity
+    from portal.crypto import bvn_blind_index, pii_cipher
+
+    bvn = bvn or f"33{user.pk:09d}"
+    identity, _ = StaffIdentity.objects.update_or_create(
+        user=user,
+        defaults={
+            "bvn_encrypted": pii_cipher().encrypt(bvn),
+            "bvn_hash": bvn_blind_index(bvn),
+            "bvn_last4": bvn[-4:],
+            "phone": phone or f"+234909{user.pk:07d}",
+            "bank_code": bank_code,
+            "account_number": account_number or make_valid_nuban(bank_code, f"7{user.pk:08d}"),
+        },
+    )
+    return identity
+
+
 def _staff(role):
-    def make(**kwargs):
+    def make(*, identity=True, **kwargs):
         user = UserFactory(is_staff=True, **kwargs)
         user.groups.add(Group.objects.get(name=role))
+        if identity:
+            give_staff_identity(user)
         return User.objects.get(pk=user.pk)  # fresh permission cache
 
     return make

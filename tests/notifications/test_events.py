@@ -49,7 +49,7 @@ def test_every_member_message_of_the_journey_is_logged_and_sent_once():
     with on_commit(execute=True):
         loan_services.approve_application(application=application, actor=make_officer())
     loan = application.loan
-    member.account_name, member.account_name_confirmed = member.full_name, True
+    member.mark_payout_confirmed(member.full_name)
     member.save()
     with on_commit(execute=True):
         payment_services.record_manual_disbursement(

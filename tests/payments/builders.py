@@ -48,8 +48,7 @@ def approved_loan(*, amount=60_000_00, tenure=3, member=None, officer=None, **pr
     loan_services.assess_application(application_id=application.pk)
     application.refresh_from_db()
     loan_services.approve_application(application=application, actor=officer or make_officer())
-    member.account_name = member.full_name
-    member.account_name_confirmed = True
+    member.mark_payout_confirmed(member.full_name)
     member.save()
     return application.loan
 

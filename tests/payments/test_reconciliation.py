@@ -87,8 +87,7 @@ def active_loan(*, member=None, amount=60_000_00, tenure=3):
     loan_services.assess_application(application_id=application.pk)
     application.refresh_from_db()
     loan_services.approve_application(application=application, actor=make_officer())
-    member.account_name = member.full_name
-    member.account_name_confirmed = True
+    member.mark_payout_confirmed(member.full_name)
     member.save()
     loan = application.loan
     record_manual_disbursement(loan=loan, actor=make_finance(), bank_reference="FT123456")

@@ -135,6 +135,16 @@ def build_world() -> World:
     from loans import services as loan_services
 
     Authenticator.objects.create(user=member_b.user, type="totp", data={"secret": "JBSWY3DP"})
+    from members.role_changes import request_role_change
+    from members.roles import FINANCE
+
+    request_role_change(
+        user=officer,
+        role=FINANCE,
+        kind="grant",
+        actor=administrator,
+        reason="Covers the finance desk while the team is short.",
+    )
     loan_services.add_note(application=loan.application, actor=officer, text="Called the PPA.")
     arrears_services.log_contact(
         loan=loan, actor=officer, channel="call", outcome="reached", note="Will pay on the 27th"
