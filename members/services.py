@@ -7,6 +7,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from members.lookups import NEUTRAL_MESSAGES
 from members.models import (
     KYC_TRANSITIONS,
     REQUIRED_DOCUMENTS,
@@ -42,14 +43,13 @@ PROFILE_FIELDS = (
     "account_number",
 )
 
-_UNIQUE_MESSAGES = {
-    "member_unique_bvn": ("bvn", "This BVN is already registered to another member."),
-    "member_unique_phone": ("phone", "This phone number is already registered."),
-    "member_unique_state_code": ("state_code", "This NYSC state code is already registered."),
-    "member_unique_bank_account": (
-        "account_number",
-        "This bank account is already registered to another member.",
-    ),
+# A unique constraint that fires anyway (two members saving at once) gets the same neutral
+# answer as members.lookups gives: it must not say the value belongs to someone else.
+_UNIQUE_FIELDS = {
+    "member_unique_bvn": "bvn",
+    "member_unique_phone": "phone",
+    "member_unique_state_code": "state_code",
+    "member_unique_bank_account": "account_number",
 }
 
 
@@ -106,8 +106,9 @@ def update_member_profile(
         with transaction.atomic():
             member.save()
     except IntegrityError as exc:
-        for constraint, (field, message) in _UNIQUE_MESSAGES.items():
+        for constraint, field in _UNIQUE_FIELDS.items():
             if constraint in str(exc):
+                message = NEUTRAL_MESSAGES[field]
                 raise Conflict(message, fields={field: message}) from exc
         raise
     changes = _changed(before, _snapshot(member))

@@ -396,6 +396,8 @@ CHECKOUT_PENDING_MINUTES = env_int("CHECKOUT_PENDING_MINUTES", 30)
 # Lookups that can tell whether someone is a customer (M4): per user, per window.
 IDENTITY_LOOKUP_LIMIT = env_int("IDENTITY_LOOKUP_LIMIT", 10)
 IDENTITY_LOOKUP_WINDOW_SECONDS = env_int("IDENTITY_LOOKUP_WINDOW_SECONDS", 3600)
+# Inline (HTMX) profile validation, formats only, per user in the same window.
+PROFILE_VALIDATE_LIMIT = env_int("PROFILE_VALIDATE_LIMIT", 40)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 6 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
