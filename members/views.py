@@ -6,10 +6,11 @@ from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from members import lookups, services
+from members import lookups, services, uploads
 from members.filters import MemberFilter
 from members.forms import DocumentUploadForm, KycRejectForm, MemberProfileForm
 from members.selectors import document_visible_to, member_for_staff, member_list_for_staff
@@ -164,11 +165,33 @@ def profile_validate(request):
     return HttpResponse(html)
 
 
+@csrf_exempt  # checked below by csrf_protect, once the size limit is in place (Django docs)
 @login_required
 @require_POST
 def upload_document(request):
+    """Limits first, body second: the hourly allowance and Content-Length are checked before
+    anything is read, and the per-file cap while it is read (``members.uploads``)."""
     member = member_for_request(request)
+    if not member.is_kyc_editable:
+        messages.error(
+            request, "Your documents are under review or verified and cannot be changed."
+        )
+        return redirect("members:profile")
+    refusal = uploads.refuse_before_reading(request, member)
+    if refusal:
+        messages.error(request, refusal)
+        return redirect("members:profile")
+    limit = uploads.DocumentSizeLimitHandler(request, max_bytes=uploads.upload_cap(member))
+    request.upload_handlers.insert(0, limit)
+    return _store_document(request, member, limit)
+
+
+@csrf_protect
+def _store_document(request, member, limit):
     form = DocumentUploadForm(request.POST, request.FILES)
+    if limit.refused:
+        messages.error(request, uploads.too_large_message())
+        return redirect("members:profile")
     if not form.is_valid():
         for errors in form.errors.values():
             for error in errors:

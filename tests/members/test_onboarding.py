@@ -163,7 +163,7 @@ def test_disguised_and_oversized_uploads_are_refused(client, settings):
     response = client.post(
         reverse("members:upload_document"), {"kind": "id_card", "file": big}, follow=True
     )
-    assert "larger than 5 MB" in response.content.decode()
+    assert "larger than 1.0" in response.content.decode()  # the configured cap
     assert not Member.objects.get(user=user).documents.exists()
 
 

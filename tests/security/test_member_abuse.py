@@ -116,3 +116,84 @@ def test_saving_a_profile_without_changing_identity_details_looks_nothing_up(cli
     for name in ("Chiamaka Obi-Eze", "Chiamaka Obi", "Chiamaka N. Obi"):
         # The BVN field is left empty once one is on file: "keep it".
         assert client.post(url, valid_profile(full_name=name, bvn="")).status_code == 302
+
+
+# --- M7: document uploads ----------------------------------------------------------------
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + b"\x00" * 64
+
+
+def _upload(client, kind="id_card", body=PNG, name="card.png"):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return client.post(
+        reverse("members:upload_document"),
+        {"kind": kind, "file": SimpleUploadedFile(name, body, content_type="image/png")},
+        follow=True,
+    ).text
+
+
+def test_eleven_uploads_from_a_fresh_sign_up_meet_the_hourly_quota_at_the_eleventh(client):
+    user = signed_in_member(client)
+    kinds = ["id_card", "call_up_letter"]
+    pages = [_upload(client, kind=kinds[n % 2]) for n in range(11)]
+    assert all("Document uploaded." in page for page in pages[:10])
+    assert "10 documents in the last hour" in pages[10]
+    assert "Document uploaded." not in pages[10]
+    uploaded = AuditEvent.objects.filter(action="member.document_uploaded", actor_id=user.pk)
+    assert uploaded.count() == 10
+
+
+def test_an_oversized_upload_is_refused_by_django_before_it_is_read(client, settings):
+    user = signed_in_member(client)
+    settings.DOCUMENT_MAX_BYTES = 5 * 1024 * 1024
+    page = _upload(client, body=PNG + b"\x00" * (6 * 1024 * 1024))
+    assert "larger than 5 MB" in page
+    assert not Member.objects.get(user=user).documents.exists()
+
+
+def test_a_file_over_the_cap_is_stopped_while_the_body_is_read(client, settings, monkeypatch):
+    from django.core.files.uploadhandler import MemoryFileUploadHandler
+
+    settings.DOCUMENT_MAX_BYTES = 100_000  # Content-Length passes the first check
+    received = []
+    original = MemoryFileUploadHandler.receive_data_chunk
+
+    def counting(self, raw_data, start):
+        received.append(start + len(raw_data))
+        return original(self, raw_data, start)
+
+    monkeypatch.setattr(MemoryFileUploadHandler, "receive_data_chunk", counting)
+    user = signed_in_member(client)
+    page = _upload(client, body=PNG + b"\x00" * 400_000)
+    assert "larger than" in page
+    # The handlers that keep the file never got past the cap.
+    assert max(received, default=0) <= 100_000
+    assert not Member.objects.get(user=user).documents.exists()
+
+
+def test_a_replaced_document_is_gone_from_storage_and_the_table(
+    client, django_capture_on_commit_callbacks
+):
+    user = signed_in_member(client)
+    _upload(client, kind="id_card")
+    first = Member.objects.get(user=user).documents.get()
+    storage, name = first.file.storage, first.file.name
+    assert storage.exists(name)
+    with django_capture_on_commit_callbacks(execute=True):
+        page = _upload(client, kind="id_card", body=PNG + b"\x01" * 32)
+    assert "Document uploaded." in page
+    documents = Member.objects.get(user=user).documents.all()
+    assert [d.kind for d in documents] == ["id_card"] and documents[0].pk != first.pk
+    assert not storage.exists(name)
+    event = AuditEvent.objects.filter(action="member.document_uploaded").order_by("-id")[0]
+    assert event.changes["replaced_document_ids"] == [first.pk]
+
+
+def test_the_total_size_quota_refuses_what_would_pass_it(client, settings):
+    settings.DOCUMENT_MAX_TOTAL_BYTES = 1024
+    user = signed_in_member(client)
+    assert "Document uploaded." in _upload(client, kind="id_card", body=PNG + b"\x00" * 600)
+    page = _upload(client, kind="call_up_letter", body=PNG + b"\x00" * 600)
+    assert "larger than" in page or "more than" in page
+    assert Member.objects.get(user=user).documents.count() == 1
