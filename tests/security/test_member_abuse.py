@@ -197,3 +197,22 @@ def test_the_total_size_quota_refuses_what_would_pass_it(client, settings):
     page = _upload(client, kind="call_up_letter", body=PNG + b"\x00" * 600)
     assert "larger than" in page or "more than" in page
     assert Member.objects.get(user=user).documents.count() == 1
+
+
+def test_the_upload_view_still_checks_csrf_after_its_limits():
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    user = signed_in_member(client)
+    response = _upload_raw(client)
+    assert response.status_code == 403
+    assert not Member.objects.get(user=user).documents.exists()
+
+
+def _upload_raw(client):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return client.post(
+        reverse("members:upload_document"),
+        {"kind": "id_card", "file": SimpleUploadedFile("c.png", PNG, content_type="image/png")},
+    )
