@@ -9,48 +9,20 @@ Limits and window come from settings (``API_RATE_LIMIT_ANON``, ``API_RATE_LIMIT_
 import logging
 import math
 import time
-from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.cache import cache
 
 from api.auth import rate_limit_identity
+from portal import throttle
 from portal.audit import client_ip
+from portal.throttle import Verdict
 
 logger = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class Verdict:
-    allowed: bool
-    limit: int
-    remaining: int
-    retry_after: int
-
-
 def _count(key: str, *, ttl: int) -> int | None:
-    """Add one to the window's counter and return it; None when the cache cannot count."""
-    if settings.REDIS_URL:
-        # One round trip: INCR creates the counter, EXPIRE NX gives it the window's lifetime
-        # only the first time; MULTI keeps the two together.
-        try:
-            from django_redis import get_redis_connection
-
-            pipe = get_redis_connection("default").pipeline(transaction=True)
-            full_key = cache.make_key(key)
-            pipe.incr(full_key)
-            pipe.expire(full_key, ttl, nx=True)
-            return int(pipe.execute()[0])
-        except Exception:  # noqa: BLE001 - Redis down: the caller fails open
-            logger.debug("rate limit counter unavailable", exc_info=True)
-            return None
-    # add() creates the counter with the window's lifetime only if missing; incr() is atomic.
-    cache.add(key, 0, timeout=ttl)
-    try:
-        return cache.incr(key)
-    except ValueError:  # evicted between add and incr
-        cache.add(key, 1, timeout=ttl)
-        return 1
+    """One counter for the whole site (``portal.throttle``)."""
+    return throttle.count(key, ttl=ttl)
 
 
 def check_rate_limit(request) -> Verdict:

@@ -4,6 +4,7 @@ allowance-delay switch. Thin: parse, call a service or selector, render."""
 from allauth.account.decorators import reauthentication_required
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
@@ -18,6 +19,7 @@ from loans.selectors import loan_for
 from payments import ledger
 from portal.errors import DomainError
 from portal.feedback import attempt
+from portal.form_tokens import submitted_once
 from portal.permissions import StaffPermissionRequiredMixin, staff_perm_required
 from portal.tables import HtmxTableView
 
@@ -96,6 +98,10 @@ def log_contact(request, reference):
     return redirect("arrears:loan", reference=loan.reference)
 
 
+def _arrears_loan_page(request, reference, **kwargs):
+    return reverse("arrears:loan", args=[reference])
+
+
 def _write_off_action(request, reference, action, success):
     loan = loan_for(request.user, reference)
     attempt(request, lambda: action(loan), success=success)
@@ -105,6 +111,7 @@ def _write_off_action(request, reference, action, success):
 @require_POST
 @staff_perm_required("arrears.request_write_off", "loans.view_loan")
 @reauthentication_required
+@submitted_once(back=_arrears_loan_page)
 def request_write_off(request, reference):
     form = WriteOffRequestForm(request.POST)
     if not form.is_valid():
@@ -125,6 +132,7 @@ def request_write_off(request, reference):
 @require_POST
 @staff_perm_required("arrears.approve_write_off", "loans.view_loan")
 @reauthentication_required
+@submitted_once(back=_arrears_loan_page)
 def decide_write_off(request, reference, pk):
     form = DecisionForm(request.POST)
     form.is_valid()

@@ -15,7 +15,6 @@ from members.validators import (
     validate_bvn,
     validate_nuban,
 )
-from portal.crypto import bvn_blind_index
 from portal.forms import DateInput, NairaField
 
 MIN_AGE, MAX_AGE = 18, 35
@@ -118,9 +117,6 @@ class MemberProfileForm(forms.Form):
             "account_number": member.account_number,
         }
 
-    def _others(self):
-        return Member.objects.exclude(pk=self.member.pk)
-
     def clean_full_name(self):
         name = " ".join(self.cleaned_data["full_name"].split())
         if len(name.split(" ")) < 2:
@@ -138,29 +134,18 @@ class MemberProfileForm(forms.Form):
         return born
 
     def clean_phone(self):
-        phone = normalise_phone(self.cleaned_data["phone"])
-        if self._others().filter(phone=phone).exists():
-            raise ValidationError("This phone number is already registered.", code="duplicate")
-        return phone
+        return normalise_phone(self.cleaned_data["phone"])
 
     def clean_bvn(self):
         value = self.cleaned_data.get("bvn", "")
         if not value:
             return ""
-        bvn = validate_bvn(value)
-        if self._others().filter(bvn_hash=bvn_blind_index(bvn)).exists():
-            raise ValidationError(
-                "This BVN is already registered to another member.", code="duplicate"
-            )
-        return bvn
+        return validate_bvn(value)
 
     def clean_state_code(self):
         code = parse_state_code(self.cleaned_data["state_code"])
-        normalised = str(code)
-        if self._others().filter(state_code=normalised).exists():
-            raise ValidationError("This NYSC state code is already registered.", code="duplicate")
         self.parsed_state_code = code
-        return normalised
+        return str(code)
 
     def clean_account_number(self):
         value = self.cleaned_data["account_number"].strip()
@@ -176,15 +161,6 @@ class MemberProfileForm(forms.Form):
                 validate_nuban(account, bank)
             except ValidationError as exc:
                 self.add_error("account_number", exc)
-            else:
-                if self._others().filter(bank_code=bank, account_number=account).exists():
-                    self.add_error(
-                        "account_number",
-                        ValidationError(
-                            "This bank account is already registered to another member.",
-                            code="duplicate",
-                        ),
-                    )
         code = getattr(self, "parsed_state_code", None)
         if code is not None:
             if not data.get("deployment_state"):
@@ -200,6 +176,14 @@ class MemberProfileForm(forms.Form):
         if data.get("other_income") is None:
             data["other_income"] = 0
         return data
+
+    def identity_values(self) -> dict:
+        """What ``members.lookups.identity_conflicts`` checks against other members. The
+        form itself never looks other members up: that is counted and audited there."""
+        return {
+            key: self.cleaned_data.get(key)
+            for key in ("phone", "bvn", "state_code", "bank_code", "account_number")
+        }
 
     def profile_data(self) -> dict:
         data = dict(self.cleaned_data)

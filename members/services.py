@@ -7,6 +7,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from members.lookups import NEUTRAL_MESSAGES
 from members.models import (
     KYC_TRANSITIONS,
     REQUIRED_DOCUMENTS,
@@ -43,14 +44,13 @@ PROFILE_FIELDS = (
     "account_number",
 )
 
-_UNIQUE_MESSAGES = {
-    "member_unique_bvn": ("bvn", "This BVN is already registered to another member."),
-    "member_unique_phone": ("phone", "This phone number is already registered."),
-    "member_unique_state_code": ("state_code", "This NYSC state code is already registered."),
-    "member_unique_bank_account": (
-        "account_number",
-        "This bank account is already registered to another member.",
-    ),
+# A unique constraint that fires anyway (two members saving at once) gets the same neutral
+# answer as members.lookups gives: it must not say the value belongs to someone else.
+_UNIQUE_FIELDS = {
+    "member_unique_bvn": "bvn",
+    "member_unique_phone": "phone",
+    "member_unique_state_code": "state_code",
+    "member_unique_bank_account": "account_number",
 }
 
 
@@ -114,8 +114,9 @@ def update_member_profile(
         with transaction.atomic():
             member.save()
     except IntegrityError as exc:
-        for constraint, (field, message) in _UNIQUE_MESSAGES.items():
+        for constraint, field in _UNIQUE_FIELDS.items():
             if constraint in str(exc):
+                message = NEUTRAL_MESSAGES[field]
                 raise Conflict(message, fields={field: message}) from exc
         raise
     changes = _changed(before, _snapshot(member))
@@ -201,6 +202,21 @@ def upload_document(*, member: Member, actor, kind: str, uploaded_file, request=
         raise Conflict("Your documents are under review or verified and cannot be changed.")
     if uploaded_file.size > settings.DOCUMENT_MAX_BYTES:
         raise DomainError("The file is larger than 5 MB.", fields={"file": "Too large"})
+    # Quotas after this upload, a document of the same kind being replaced (issue 15, M7).
+    replaced = list(member.documents.filter(kind=kind))
+    kept = member.documents.exclude(pk__in=[d.pk for d in replaced])
+    kept_count, kept_bytes = kept.count(), sum(kept.values_list("size", flat=True))
+    if kept_count + 1 > settings.DOCUMENT_MAX_PER_MEMBER:
+        raise DomainError(
+            f"You have {kept_count} documents, the most we keep for one member.",
+            fields={"file": "Quota"},
+        )
+    if kept_bytes + uploaded_file.size > settings.DOCUMENT_MAX_TOTAL_BYTES:
+        raise DomainError(
+            "Your documents would take more than "
+            f"{settings.DOCUMENT_MAX_TOTAL_BYTES // (1024 * 1024)} MB; upload a smaller file.",
+            fields={"file": "Quota"},
+        )
     head = uploaded_file.read(8192)
     uploaded_file.seek(0)
     kind_guess = filetype.guess(head)
@@ -226,11 +242,23 @@ def upload_document(*, member: Member, actor, kind: str, uploaded_file, request=
         f"upload.{ALLOWED_DOCUMENT_TYPES[kind_guess.mime]}", uploaded_file, save=False
     )
     document.save()
+    # The new document replaces the old one of its kind: row gone now, file gone once the
+    # change is committed (a rollback keeps the old file with its row).
+    replaced_ids = [old.pk for old in replaced]
+    for old in replaced:
+        name, storage = old.file.name, old.file.storage
+        old.delete()
+        transaction.on_commit(lambda name=name, storage=storage: storage.delete(name))
     audit.record(
         actor=actor,
         action="member.document_uploaded",
         obj=member,
-        changes={"kind": kind, "document_id": document.pk, "content_type": kind_guess.mime},
+        changes={
+            "kind": kind,
+            "document_id": document.pk,
+            "content_type": kind_guess.mime,
+            **({"replaced_document_ids": replaced_ids} if replaced_ids else {}),
+        },
         request=request,
     )
     return document

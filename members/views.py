@@ -1,14 +1,16 @@
 from allauth.account.decorators import reauthentication_required
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from members import services
+from members import lookups, services, uploads
 from members.filters import MemberFilter
 from members.forms import DocumentUploadForm, KycRejectForm, MemberProfileForm
 from members.selectors import document_visible_to, member_for_staff, member_list_for_staff
@@ -66,11 +68,26 @@ def register_dashboard_panel(func):
 @vary_on_headers("HX-Request")
 def profile(request):
     member = member_for_request(request)
+    status, throttled_retry_after = 200, 0
     if request.method == "POST":
         if not member.is_kyc_editable:
             messages.error(request, "Your profile is under review or verified and is locked.")
             return redirect("members:profile")
         form = MemberProfileForm(request.POST, member=member)
+        if form.is_valid():
+            try:
+                conflicts = lookups.identity_conflicts(
+                    member=member,
+                    actor=request.user,
+                    values=form.identity_values(),
+                    request=request,
+                )
+            except lookups.LookupsThrottled as exc:
+                form.add_error(None, exc.message)
+                status, throttled_retry_after = 429, exc.retry_after
+            else:
+                for field, message in conflicts.items():
+                    form.add_error(field, message)
         if form.is_valid():
             try:
                 services.update_member_profile(
@@ -90,7 +107,7 @@ def profile(request):
                 return redirect("members:profile")
     else:
         form = MemberProfileForm(member=member)
-    return render(
+    response = render(
         request,
         "members/profile.html",
         {
@@ -103,14 +120,37 @@ def profile(request):
                 status__in=["requested", "approved"]
             ).first(),
         },
+        status=status,
     )
+    if status == 429:
+        response["Retry-After"] = str(throttled_retry_after)
+    return response
 
 
 @login_required
 @require_POST
 def profile_validate(request):
-    """HTMX inline validation of the field that changed; the full POST still validates all."""
+    """HTMX inline validation of the field that changed; the full POST still validates all.
+
+    Formats only: whether another member holds a BVN, phone, state code or account is
+    looked up on the save alone (``members.lookups``, counted and audited). A locked profile
+    gets nothing, and the endpoint itself is counted per user."""
+    request.POST  # noqa: B018 - read first: an oversized or overstuffed body is a 400 anyway
     member = member_for_request(request)
+    if not member.is_kyc_editable:
+        return HttpResponse(status=409)
+    try:
+        lookups.throttle_identity_requests(
+            scope="profile-validate",
+            actor=request.user,
+            limit=settings.PROFILE_VALIDATE_LIMIT,
+            member=member,
+            request=request,
+        )
+    except lookups.LookupsThrottled as exc:
+        response = HttpResponse(exc.message, status=429, content_type="text/plain")
+        response["Retry-After"] = str(exc.retry_after)
+        return response
     form = MemberProfileForm(request.POST, member=member)
     form.is_valid()
     # Only fields the member has filled in get their errors shown; inputs are never replaced,
@@ -125,11 +165,33 @@ def profile_validate(request):
     return HttpResponse(html)
 
 
+@csrf_exempt  # checked below by csrf_protect, once the size limit is in place (Django docs)
 @login_required
 @require_POST
 def upload_document(request):
+    """Limits first, body second: the hourly allowance and Content-Length are checked before
+    anything is read, and the per-file cap while it is read (``members.uploads``)."""
     member = member_for_request(request)
+    if not member.is_kyc_editable:
+        messages.error(
+            request, "Your documents are under review or verified and cannot be changed."
+        )
+        return redirect("members:profile")
+    refusal = uploads.refuse_before_reading(request, member)
+    if refusal:
+        messages.error(request, refusal)
+        return redirect("members:profile")
+    limit = uploads.DocumentSizeLimitHandler(request, max_bytes=uploads.upload_cap(member))
+    request.upload_handlers.insert(0, limit)
+    return _store_document(request, member, limit)
+
+
+@csrf_protect
+def _store_document(request, member, limit):
     form = DocumentUploadForm(request.POST, request.FILES)
+    if limit.refused:
+        messages.error(request, uploads.too_large_message())
+        return redirect("members:profile")
     if not form.is_valid():
         for errors in form.errors.values():
             for error in errors:

@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
+from django.db.models.functions import Lower
 
 # --- Ledger ----------------------------------------------------------------------------------
 
@@ -222,7 +223,15 @@ class Payment(models.Model):
         ordering = ["-created_at", "-id"]
         permissions = [("reverse_payment", "Can reverse a payment")]
         constraints = [
-            models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_positive")
+            models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_positive"),
+            # One receipt / bank reference pays once per channel (issue 15, M5); a reversed
+            # payment frees it so the money can be entered again against the right loan.
+            models.UniqueConstraint(
+                F("channel"),
+                Lower("evidence"),
+                condition=Q(channel="manual") & ~Q(evidence="") & ~Q(status="reversed"),
+                name="payment_unique_manual_evidence",
+            ),
         ]
         indexes = [
             models.Index(fields=["status", "-created_at", "-id"], name="payment_status_created"),

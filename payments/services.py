@@ -8,6 +8,7 @@ import logging
 import secrets
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -662,6 +663,18 @@ def _lock_active_loan(loan) -> Loan:
     return loan
 
 
+def _lock_loan_for_checkout(loan) -> Loan:
+    """Money the member paid through the provider is ours to post even if the loan closed
+    after the checkout started (it becomes member credit); other states refuse as before."""
+    loan = Loan.objects.select_for_update().get(pk=loan.pk)
+    if loan.status not in (LoanStatus.ACTIVE, LoanStatus.CLOSED):
+        raise Conflict(
+            f"Loan {loan.reference} is {loan.get_status_display().lower()}; "
+            "repayments go to active loans."
+        )
+    return loan
+
+
 @transaction.atomic
 def record_payment(
     *,
@@ -727,27 +740,87 @@ def record_manual_payment(*, loan, actor, amount, reason, evidence="", request=N
             "Say why this payment is entered by hand (at least 5 characters).",
             fields={"reason": "Required"},
         )
-    return record_payment(
-        loan=loan,
-        amount=amount,
-        channel=PaymentChannel.MANUAL,
-        reference=_reference("MAN"),
-        provider="manual",
-        actor=actor,
-        reason=reason,
-        evidence=evidence,
-        request=request,
+    evidence = " ".join((evidence or "").split())[:200]
+    duplicate = (
+        Payment.objects.filter(channel=PaymentChannel.MANUAL, evidence__iexact=evidence)
+        .exclude(status=PaymentStatus.REVERSED)
+        .first()
+        if evidence
+        else None
+    )
+    if duplicate is not None:
+        raise Conflict(
+            f"Receipt reference {evidence} is already recorded as payment "
+            f"{duplicate.reference}; one receipt pays once."
+        )
+    try:
+        with transaction.atomic():
+            return record_payment(
+                loan=loan,
+                amount=amount,
+                channel=PaymentChannel.MANUAL,
+                reference=_reference("MAN"),
+                provider="manual",
+                actor=actor,
+                reason=reason,
+                evidence=evidence,
+                request=request,
+            )
+    except IntegrityError as exc:
+        # Two finance users entering one receipt at the same moment: the unique index
+        # lets the first through and refuses the second.
+        if "payment_unique_manual_evidence" in str(exc):
+            raise Conflict(
+                f"Receipt reference {evidence} is already recorded; one receipt pays once."
+            ) from exc
+        raise
+
+
+class CheckoutInProgress(Conflict):
+    """The member already has a checkout waiting for the provider on this loan."""
+
+    def __init__(self, payment: Payment):
+        self.payment = payment
+        super().__init__(
+            "You have a payment in progress for this loan "
+            f"({format_naira(payment.amount)}, reference {payment.reference}). Finish it or "
+            "wait until it is confirmed before starting another one."
+        )
+
+
+def pending_checkout(loan: Loan) -> Payment | None:
+    """The loan's checkout still waiting for the provider, if it is younger than
+    ``CHECKOUT_PENDING_MINUTES``. An older one no longer blocks a new "Pay": a provider
+    page left open that long is abandoned; if its money still arrives, it is posted like any
+    other (to the loan, or as member credit when the loan is already repaid)."""
+    cutoff = timezone.now() - timedelta(minutes=settings.CHECKOUT_PENDING_MINUTES)
+    return (
+        Payment.objects.filter(
+            loan=loan,
+            channel=PaymentChannel.CHECKOUT,
+            status=PaymentStatus.PENDING,
+            created_at__gte=cutoff,
+        )
+        .order_by("-created_at")
+        .first()
     )
 
 
 @transaction.atomic
 def start_checkout(*, loan: Loan, actor, amount: int, callback_url: str) -> tuple[Payment, str]:
-    """Member's "Pay": a pending payment, then the provider's hosted page."""
-    loan = Loan.objects.select_related("member__user").get(pk=loan.pk)
+    """Member's "Pay": a pending payment, then the provider's hosted page.
+
+    The loan row is locked so two clicks (two tabs, a double submit) are serialised: the
+    second sees the first's pending checkout and is refused instead of charging the member
+    twice for one balance."""
+    loan = Loan.objects.select_for_update().get(pk=loan.pk)
     if loan.member.user_id != actor.pk:
         raise NotAllowed("You can only pay your own loan.")
     if loan.status != LoanStatus.ACTIVE:
         raise Conflict("This loan is not active.")
+    in_progress = pending_checkout(loan)
+    if in_progress is not None:
+        raise CheckoutInProgress(in_progress)
     outstanding = ledger.loan_balance(loan)
     if not isinstance(amount, int) or amount <= 0 or amount > outstanding:
         raise DomainError(
@@ -769,6 +842,9 @@ def start_checkout(*, loan: Loan, actor, amount: int, callback_url: str) -> tupl
         email=loan.member.user.email,
         callback_url=callback_url,
     )
+    # Kept so "You have a payment in progress" can send the member back to the same page.
+    payment.raw_payload = {"authorization_url": session.authorization_url}
+    payment.save(update_fields=["raw_payload"])
     audit.record(
         actor=actor, action="payment.checkout_started", obj=payment, changes={"amount": amount}
     )
@@ -796,17 +872,26 @@ def confirm_checkout(*, reference: str) -> Payment:
             raise AmountMismatch(
                 f"Provider says {result.amount} kobo, we expected {payment.amount}."
             )
-        loan = _lock_active_loan(payment.loan)
+        loan = _lock_loan_for_checkout(payment.loan)
         payment.status = PaymentStatus.SUCCESSFUL
         payment.received_at = result.paid_at or timezone.now()
         payment.raw_payload = result.raw
         payment.save(update_fields=["status", "received_at", "raw_payload"])
+        # On a loan repaid meanwhile (a second checkout, a bank transfer) everything owed is
+        # zero, so allocation turns the whole amount into member credit: the member's money
+        # is posted and visible, never left pending.
         _apply_payment(payment, loan)
         audit.record(
             actor=None,
             action="payment.confirmed",
             obj=payment,
-            changes={"amount": payment.amount, "loan": loan.reference},
+            changes={
+                "amount": payment.amount,
+                "loan": loan.reference,
+                "to_member_credit": sum(
+                    a.amount for a in payment.allocations.all() if a.component == "credit"
+                ),
+            },
         )
         from payments import tasks
 

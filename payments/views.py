@@ -21,8 +21,10 @@ from payments.models import Payment
 from payments.providers import get_provider
 from payments.providers.base import ProviderError
 from payments.selectors import disbursement_queue, loan_disbursements, loan_payments
+from payments.services import CheckoutInProgress
 from portal.errors import DomainError
 from portal.feedback import attempt
+from portal.form_tokens import submitted_once
 from portal.forms import NairaField
 from portal.money import format_naira
 from portal.permissions import StaffPermissionRequiredMixin, staff_perm_required
@@ -100,7 +102,21 @@ def _next_due(loan) -> int:
     return 0
 
 
+def _pay_page(request, reference):
+    return reverse("payments:pay", args=[reference])
+
+
+def _staff_loan_page(request, reference, **kwargs):
+    return reverse("payments:staff_loan", args=[reference])
+
+
+def _reversed_payment_loan_page(request, pk):
+    payment = get_object_or_404(Payment.objects.select_related("loan"), pk=pk)
+    return reverse("payments:staff_loan", args=[payment.loan.reference])
+
+
 @login_required
+@submitted_once(back=_pay_page)
 def pay(request, reference):
     loan = loan_for(request.user, reference)
     if loan.member.user_id != request.user.pk:
@@ -117,6 +133,8 @@ def pay(request, reference):
                     amount=form.cleaned_data["amount"],
                     callback_url=callback,
                 )
+            except CheckoutInProgress as exc:
+                messages.error(request, exc.message)
             except (DomainError, ProviderError) as exc:
                 messages.error(request, getattr(exc, "message", str(exc)))
             else:
@@ -124,7 +142,14 @@ def pay(request, reference):
     else:
         form = PayForm(initial={"amount": _next_due(loan)})
     return render(
-        request, "payments/pay.html", {"loan": loan, "form": form, "outstanding": outstanding}
+        request,
+        "payments/pay.html",
+        {
+            "loan": loan,
+            "form": form,
+            "outstanding": outstanding,
+            "in_progress": services.pending_checkout(loan),
+        },
     )
 
 
@@ -294,6 +319,7 @@ def confirm_account(request, reference):
 @require_POST
 @staff_perm_required("loans.view_loan", "loans.disburse_loan")
 @reauthentication_required
+@submitted_once(back=_staff_loan_page)
 def disburse(request, reference):
     return _finance_action(
         request,
@@ -306,6 +332,7 @@ def disburse(request, reference):
 @require_POST
 @staff_perm_required("loans.view_loan", "loans.disburse_loan")
 @reauthentication_required
+@submitted_once(back=_staff_loan_page)
 def manual_disburse(request, reference):
     form = BankReferenceForm(request.POST)
     if not form.is_valid():
@@ -326,6 +353,7 @@ def manual_disburse(request, reference):
 
 @require_POST
 @staff_perm_required("loans.view_loan", "payments.add_payment")
+@submitted_once(back=_staff_loan_page)
 def manual_payment(request, reference):
     form = ManualPaymentForm(request.POST)
     if not form.is_valid():
@@ -351,6 +379,7 @@ def manual_payment(request, reference):
 
 @require_POST
 @staff_perm_required("payments.view_payment", "payments.reverse_payment")
+@submitted_once(back=_reversed_payment_loan_page)
 def reverse_payment(request, pk):
     payment = get_object_or_404(Payment.objects.select_related("loan"), pk=pk)
     form = ReasonForm(request.POST)

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from portal.models import AuditEvent
+from portal.models import AuditEvent, FormSubmission
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -28,3 +28,12 @@ class AuditEventAdmin(ReadOnlyAdmin):
     search_fields = ("=object_id", "action", "=request_id")
     list_select_related = ("actor",)
     date_hierarchy = None
+
+
+@admin.register(FormSubmission)
+class FormSubmissionAdmin(ReadOnlyAdmin):
+    """One-time tokens of money forms (purged after a month)."""
+
+    list_display = ("created_at", "user", "path", "result_url")
+    list_select_related = ("user",)
+    search_fields = ("=token",)

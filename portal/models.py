@@ -48,3 +48,27 @@ class AuditEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise ValueError("Audit events are append-only")
+
+
+class FormSubmission(models.Model):
+    """A money form's one-time token, consumed by its first submit (issue 15, M5).
+
+    The row is written in the same transaction as the business change; the unique
+    constraint makes a second submit of the same rendered form (double click, browser
+    retry, back-and-resubmit) wait for the first and then fail, in every process, so it
+    can only show the first result."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    token = models.CharField(max_length=64)
+    path = models.CharField(max_length=200)
+    result_url = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "token"], name="form_submission_once")
+        ]
+        indexes = [models.Index(fields=["created_at"], name="form_submission_created")]
+
+    def __str__(self):
+        return f"{self.path} by {self.user_id}"

@@ -406,6 +406,18 @@ STORAGES = {
     },
 }
 DOCUMENT_MAX_BYTES = 5 * 1024 * 1024
+# Per-member document quotas (issue 15, M7): enforced while the body is read
+# (members/uploads.py), before anything is stored.
+DOCUMENT_MAX_PER_MEMBER = env_int("DOCUMENT_MAX_PER_MEMBER", 6)
+DOCUMENT_MAX_TOTAL_BYTES = env_int("DOCUMENT_MAX_TOTAL_BYTES", 20 * 1024 * 1024)
+DOCUMENT_UPLOADS_PER_HOUR = env_int("DOCUMENT_UPLOADS_PER_HOUR", 10)
+# A member's checkout waiting for the provider blocks a second "Pay" this long (M6).
+CHECKOUT_PENDING_MINUTES = env_int("CHECKOUT_PENDING_MINUTES", 30)
+# Lookups that can tell whether someone is a customer (M4): per user, per window.
+IDENTITY_LOOKUP_LIMIT = env_int("IDENTITY_LOOKUP_LIMIT", 10)
+IDENTITY_LOOKUP_WINDOW_SECONDS = env_int("IDENTITY_LOOKUP_WINDOW_SECONDS", 3600)
+# Inline (HTMX) profile validation, formats only, per user in the same window.
+PROFILE_VALIDATE_LIMIT = env_int("PROFILE_VALIDATE_LIMIT", 40)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 6 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 

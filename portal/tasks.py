@@ -12,3 +12,11 @@ from portal.schedules import lagos_crontab
 @lock_task("maintain-partitions")
 def maintain_partitions_task():
     maintain_partitions()
+
+
+# 02:40 Lagos: one-time form tokens older than a month can no longer be resubmitted usefully.
+@db_periodic_task(lagos_crontab(hour=2, minute=40))
+def purge_form_submissions_task():
+    from portal.form_tokens import purge_old_submissions
+
+    purge_old_submissions()

@@ -18,6 +18,7 @@ from portal.errors import Conflict, DomainError, NotAllowed
 from portal.models import AuditEvent
 from tests.arrears import builders as arrears_builders
 from tests.factories import MemberFactory, make_finance, make_officer
+from tests.form_tokens import with_form_token
 
 LAGOS = ZoneInfo("Africa/Lagos")
 TODAY = date(2027, 6, 15)
@@ -194,7 +195,7 @@ def test_write_off_needs_two_people_and_clears_the_loan_in_the_ledger(client):
     assert loan.status == LoanStatus.ACTIVE
 
     reauthenticate(client, finance)
-    response = client.post(decide, {"decision": "approve", "note": "Agreed"})
+    response = client.post(decide, with_form_token({"decision": "approve", "note": "Agreed"}))
     assert response["Location"] == reverse("arrears:loan", args=[loan.reference])
     loan.refresh_from_db()
     write_off.refresh_from_db()

@@ -140,7 +140,10 @@ def test_duplicate_identity_of_another_member_is_refused(client, member, field):
     user = signed_in_member(client)
     response = client.post(reverse("members:profile"), valid_profile(**{field: taken[field]}))
     assert response.status_code == 200
-    assert "already registered" in str(response.context["form"].errors[field])
+    errors = str(response.context["form"].errors[field])
+    # Neutral (issue 15, M4): refused, without saying someone else holds it.
+    assert "could not accept" in errors and "contact support" in errors
+    assert "registered" not in errors and "another member" not in errors
     assert Member.objects.get(user=user).full_name == ""
 
 
@@ -160,7 +163,7 @@ def test_disguised_and_oversized_uploads_are_refused(client, settings):
     response = client.post(
         reverse("members:upload_document"), {"kind": "id_card", "file": big}, follow=True
     )
-    assert "larger than 5 MB" in response.content.decode()
+    assert "larger than 1.0" in response.content.decode()  # the configured cap
     assert not Member.objects.get(user=user).documents.exists()
 
 

@@ -28,6 +28,7 @@ from payments.models import (
 from payments.providers import get_provider
 from portal.errors import Conflict, DomainError, NotAllowed
 from tests.factories import make_finance, make_officer
+from tests.form_tokens import with_form_token
 from tests.payments.builders import active_loan, approved_loan, on_commit, schedule_outstanding
 
 pytestmark = pytest.mark.django_db
@@ -252,7 +253,9 @@ def test_officer_cannot_record_or_reverse_payments():
 def test_member_pays_by_checkout_and_the_webhook_posts_it_once(client):
     loan = active_loan()
     client.force_login(loan.member.user)
-    response = client.post(reverse("payments:pay", args=[loan.reference]), {"amount": "23000"})
+    response = client.post(
+        reverse("payments:pay", args=[loan.reference]), with_form_token({"amount": "23000"})
+    )
     assert response.status_code == 302
     payment = Payment.objects.get(loan=loan)
     assert payment.status == PaymentStatus.PENDING
@@ -306,7 +309,9 @@ def test_webhook_for_unknown_reference_is_flagged_not_posted(client):
 def test_amount_mismatch_is_flagged_for_finance_and_nothing_is_posted(client):
     loan = active_loan()
     client.force_login(loan.member.user)
-    client.post(reverse("payments:pay", args=[loan.reference]), {"amount": "23000"})
+    client.post(
+        reverse("payments:pay", args=[loan.reference]), with_form_token({"amount": "23000"})
+    )
     payment = Payment.objects.get(loan=loan)
     SimulatedProviderRecord.objects.filter(reference=payment.reference).update(
         status="success", amount=100

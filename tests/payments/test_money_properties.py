@@ -28,7 +28,8 @@ class LoanBooks(RuleBasedStateMachine):
                 actor=self.finance,
                 amount=amount,
                 reason="Property test",
-                evidence="P",
+                # One receipt pays once (payment_unique_manual_evidence): a new one per step.
+                evidence=f"P-{Payment.objects.count()}",
             )
         except DomainError:
             self.loan.refresh_from_db()

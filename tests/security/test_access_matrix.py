@@ -136,7 +136,8 @@ RULES: dict[str, R] = {
     "notifications:messages": R(MEMBER_ONLY),
     "notifications:message_detail": R(A_ONLY, kwargs=A_MESSAGE),
     "members:profile": R(MEMBER_ONLY),
-    "members:profile_validate": R("login 200 200 403 403 403", "POST"),
+    # member_a and member_b are verified: a locked profile gets no lookup at all (409).
+    "members:profile_validate": R("login 409 409 403 403 403", "POST"),
     # The data export asks for the password again first.
     "members:export_my_data_json": R("login reauth reauth reauth reauth reauth"),
     "members:export_my_data_csv": R("login reauth reauth reauth reauth reauth"),

@@ -23,6 +23,7 @@ from members.models import KycStatus, Member
 from payments import ledger, services
 from payments.models import JournalEntry, Payment, PaymentStatus, SimulatedProviderRecord
 from tests.factories import make_finance
+from tests.form_tokens import with_form_token
 from tests.payments.builders import active_loan, on_commit, schedule_outstanding
 from tests.security.world import build_world
 
@@ -57,7 +58,9 @@ def test_cancelling_after_disbursement_is_refused_on_the_page_and_in_the_api(cli
 def test_an_old_webhook_replayed_after_a_reversal_changes_nothing(client):
     loan = active_loan()
     client.force_login(loan.member.user)
-    client.post(reverse("payments:pay", args=[loan.reference]), {"amount": "23000"})
+    client.post(
+        reverse("payments:pay", args=[loan.reference]), with_form_token({"amount": "23000"})
+    )
     payment = Payment.objects.get(loan=loan, status=PaymentStatus.PENDING)
     SimulatedProviderRecord.objects.filter(reference=payment.reference).update(status="success")
     event = {
@@ -141,7 +144,9 @@ def test_member_posting_a_checkout_amount_above_what_is_owed_or_negative_is_refu
     loan = active_loan()
     client.force_login(loan.member.user)
     for amount in ("-500", "0", "999999999", "1e9", "23000.001"):
-        client.post(reverse("payments:pay", args=[loan.reference]), {"amount": amount})
+        client.post(
+            reverse("payments:pay", args=[loan.reference]), with_form_token({"amount": amount})
+        )
     assert not Payment.objects.filter(loan=loan).exists()
 
 
@@ -228,7 +233,9 @@ def _paid_checkout_with_lost_task(client, monkeypatch):
 
     loan = active_loan()
     client.force_login(loan.member.user)
-    client.post(reverse("payments:pay", args=[loan.reference]), {"amount": "23000"})
+    client.post(
+        reverse("payments:pay", args=[loan.reference]), with_form_token({"amount": "23000"})
+    )
     payment = Payment.objects.get(loan=loan, status=PaymentStatus.PENDING)
     SimulatedProviderRecord.objects.filter(reference=payment.reference).update(status="success")
     body = json.dumps(

@@ -24,6 +24,7 @@ from members.validators import make_valid_nuban
 from portal.crypto import pii_cipher
 from portal.logging import JsonFormatter, RequestIdFilter
 from tests.factories import MemberFactory, UserFactory, make_admin, make_finance
+from tests.form_tokens import with_form_token
 from tests.payments import builders
 from tests.security.world import PASSWORD, reauthenticate
 
@@ -82,7 +83,9 @@ def _run_flows(client):
     client.force_login(finance)
     client.post(
         reverse("payments:manual_payment", args=[loan.reference]),
-        {"amount": "5,000", "reason": "Cash paid at the branch", "evidence": "RCPT-1"},
+        with_form_token(
+            {"amount": "5,000", "reason": "Cash paid at the branch", "evidence": "RCPT-1"}
+        ),
     )
     client.force_login(loan.member.user)
     assert client.get("/api/v1/me").status_code == 200

@@ -162,6 +162,13 @@ def build_world() -> World:
     from members.deletion import request_deletion
 
     request_deletion(member=member_b, actor=member_b.user)
+    from portal.form_tokens import new_token
+    from portal.models import FormSubmission
+
+    # A money form submitted once (its one-time token, issue 15 M5).
+    FormSubmission.objects.create(
+        user=finance, token=new_token(), path=f"/backoffice/loans/{loan.reference}/payments/"
+    )
     report_day = today - timedelta(days=1)
     generate_daily_report(report_date=report_day)
     loan.refresh_from_db()
