@@ -175,7 +175,7 @@ def change_payout_account(
         with transaction.atomic():
             member.save(update_fields=fields)
     except IntegrityError as exc:
-        message = _UNIQUE_MESSAGES["member_unique_bank_account"][1]
+        message = NEUTRAL_MESSAGES["account_number"]
         raise Conflict(message) from exc
     audit.record(
         actor=actor,
