@@ -308,6 +308,27 @@ def test_changing_the_account_through_the_service_clears_the_confirmation():
 
 
 @pytest.mark.django_db
+def test_an_account_another_member_holds_is_refused_without_saying_whose():
+    administrator = make_admin()
+    holder, member = MemberFactory(), MemberFactory()
+    before = member.account_number
+    with pytest.raises(DomainError) as refused:
+        change_payout_account(
+            member=member,
+            actor=administrator,
+            bank_code=holder.bank_code,
+            account_number=holder.account_number,
+            reason="Member says this is the new account",
+        )
+    assert refused.value.message == (
+        "We could not accept this bank account. If you believe this is a mistake, contact support."
+    )
+    member.refresh_from_db()
+    assert member.account_number == before
+    assert not AuditEvent.objects.filter(action="member.payout_account_changed").exists()
+
+
+@pytest.mark.django_db
 def test_a_payout_is_not_sent_when_the_account_changed_after_it_was_requested():
     loan = approved_loan()
     finance = make_finance()
