@@ -192,15 +192,15 @@ def _parse_amount(value, *, row: int, column: str) -> int | None:
     """Kobo from a cell: ``1,500.00``, ``₦1,500``, ``NGN 1500``, ``(1,500.00)``, ``1500 CR``,
     ``1500-``, ``-1500``, ``1.500,00``; debits negative. The bank's markers are taken off
     here, then ``portal.money.parse_naira`` (the one amount parser) reads what is left."""
-    if _is_blank(value):
-        return None
     if isinstance(value, bool):
         raise StatementError(f"Row {row}, column “{column}”: “{value}” is not an amount.")
-    text = str(value)  # a number cell: str(1500.5) is "1500.5"; a huge one has an exponent
+    text = "" if value is None else str(value)  # str(1500.5) is "1500.5"; 1e16 has an exponent
     try:
-        # The parser's length cap, before any other work on the cell.
+        # The parser's length cap, before any other work on the cell (even the blank check).
         if len(text) > MAX_AMOUNT_TEXT_LENGTH:
             parse_naira(text)
+        if _is_blank(value):
+            return None
         text = "".join(text.split()).upper()
         negative = False
         if text.startswith("(") and text.endswith(")"):
