@@ -22,10 +22,13 @@ Nothing in the request path grows with the size of the table:
 
 import base64
 import json
+import re
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from django.core.exceptions import FieldDoesNotExist, ValidationError
+from django.core.paginator import EmptyPage, PageNotAnInteger
 from django.db import connections, models
 from django.db.models import Q
 from django.utils.cache import patch_vary_headers
@@ -82,7 +85,18 @@ def _encode_cursor(values, ordering) -> str:
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
+# A cursor is text from the URL: only what _encode_cursor writes is taken back. The cap on
+# its length keeps the base64 and JSON decoding small; the checks per value keep the query
+# from overflowing (a 400-digit id, a year-9999 instant west of UTC, a NaN).
+MAX_CURSOR_LENGTH = 1_000
+_BIGINT = 2**63
+
+
 def _decode_cursor(text: str, ordering) -> list | None:
+    """The sort values of a cursor this table gave out, or None for anything else (the
+    page then starts from the top)."""
+    if len(text) > MAX_CURSOR_LENGTH:
+        return None
     try:
         raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
         data = json.loads(raw)
@@ -90,9 +104,26 @@ def _decode_cursor(text: str, ordering) -> list | None:
             return None
         if data[0] != _ordering_key(ordering):
             return None
-        return [f.to_python(v) for (f, _), v in zip(ordering, data[1:], strict=True)]
-    except (ValueError, TypeError, ValidationError):
+        return [_cursor_value(f, v) for (f, _), v in zip(ordering, data[1:], strict=True)]
+    except (ValueError, TypeError, OverflowError, ValidationError):
         return None
+
+
+def _cursor_value(f, raw):
+    """One sort value as _encode_cursor wrote it (a JSON int for an integer column, else a
+    string), within what the column holds; ValueError otherwise."""
+    if isinstance(f, models.IntegerField):
+        if isinstance(raw, bool) or not isinstance(raw, int) or not -_BIGINT <= raw < _BIGINT:
+            raise ValueError("not an integer of the column")
+        return raw
+    if not isinstance(raw, str) or len(raw) > MAX_CURSOR_LENGTH:
+        raise ValueError("not a value this table wrote")
+    value = f.to_python(raw)
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise ValueError("an instant without its offset")
+        value.astimezone(UTC)  # OverflowError past year 9999 or before year 1 in UTC
+    return value
 
 
 def keyset_condition(ordering, values, *, backwards: bool = False) -> Q:
@@ -392,7 +423,7 @@ class HtmxTableView(SingleTableMixin, FilterView):
         RequestConfig(self.request, paginate=False).configure(table)
         params = self.request.GET
         after, before = params.get("after"), params.get("before")
-        number = _int(params.get("page"), 1)
+        number = _page_number(params.get("page"))
         if (after or before or number == 1) and paginate_keyset(
             table,
             per_page=self.per_page,
@@ -406,10 +437,14 @@ class HtmxTableView(SingleTableMixin, FilterView):
             table, per_page=self.per_page, number=number
         ):
             return table
-        RequestConfig(
-            self.request,
-            paginate={"paginator_class": self.paginator_class, "per_page": self.per_page},
-        ).configure(table)
+        # The page number parsed above and the view's page size, not django-tables2's own
+        # reading of the request (any int: ``per_page=10000000`` would load the whole list).
+        try:
+            table.paginate(
+                paginator_class=self.paginator_class, per_page=self.per_page, page=number
+            )
+        except (EmptyPage, PageNotAnInteger):
+            table.paginate(paginator_class=self.paginator_class, per_page=self.per_page, page=1)
         return table
 
     def get_filterset(self, filterset_class):
@@ -467,8 +502,13 @@ class HtmxTableView(SingleTableMixin, FilterView):
         return response
 
 
-def _int(value, default):
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return default
+# Old ``?page=N`` links: a page number is ASCII digits, at most this many pages deep (the
+# deferred OFFSET reads the ordering's index up to it); anything else is page 1.
+MAX_PAGE_NUMBER = 100_000
+_PAGE_NUMBER = re.compile(r"[1-9][0-9]{0,5}", re.ASCII)
+
+
+def _page_number(value) -> int:
+    if not isinstance(value, str) or not _PAGE_NUMBER.fullmatch(value):
+        return 1
+    return min(int(value), MAX_PAGE_NUMBER)
