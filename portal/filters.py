@@ -22,6 +22,29 @@ MAX_ID = 2**63 - 1
 _ASCII_ID = re.compile(r"[0-9]{1,19}", re.ASCII)
 
 
+# Old ``?page=N`` links: a page number is ASCII digits, at most this many pages deep (an
+# OFFSET reads everything before it); anything else is page 1.
+MAX_PAGE_NUMBER = 100_000
+_PAGE_NUMBER = re.compile(r"[1-9][0-9]{0,5}", re.ASCII)
+
+
+def query_id(value) -> int | None:
+    """A database id read from a query string (``?statement=12``), or None: ASCII digits,
+    1 to 2**63 - 1. ``str.isdigit()`` is no test (``"١٢٣".isdigit()`` is true) and an
+    unchecked id of 400 digits overflows in the query."""
+    if not isinstance(value, str) or not _ASCII_ID.fullmatch(value):
+        return None
+    number = int(value)
+    return number if 1 <= number <= MAX_ID else None
+
+
+def query_page_number(value) -> int:
+    """A page number read from a query string; 1 for anything that is not one."""
+    if not isinstance(value, str) or not _PAGE_NUMBER.fullmatch(value):
+        return 1
+    return min(int(value), MAX_PAGE_NUMBER)
+
+
 class FilterDateField(forms.DateField):
     """A date typed into a filter, inside ``FILTER_DATES``."""
 

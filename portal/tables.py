@@ -22,7 +22,6 @@ Nothing in the request path grows with the size of the table:
 
 import base64
 import json
-import re
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -35,6 +34,8 @@ from django.utils.cache import patch_vary_headers
 from django_filters.views import FilterView
 from django_tables2 import RequestConfig, SingleTableMixin
 from django_tables2.paginators import LazyPaginator
+
+from portal.filters import query_page_number
 
 # "1,000+": enough to tell an officer a filter is too broad, and counting more than that
 # would cost more than the page itself.
@@ -423,7 +424,7 @@ class HtmxTableView(SingleTableMixin, FilterView):
         RequestConfig(self.request, paginate=False).configure(table)
         params = self.request.GET
         after, before = params.get("after"), params.get("before")
-        number = _page_number(params.get("page"))
+        number = query_page_number(params.get("page"))
         if (after or before or number == 1) and paginate_keyset(
             table,
             per_page=self.per_page,
@@ -500,15 +501,3 @@ class HtmxTableView(SingleTableMixin, FilterView):
         response = super().render_to_response(context, **kwargs)
         patch_vary_headers(response, ("HX-Request",))
         return response
-
-
-# Old ``?page=N`` links: a page number is ASCII digits, at most this many pages deep (the
-# deferred OFFSET reads the ordering's index up to it); anything else is page 1.
-MAX_PAGE_NUMBER = 100_000
-_PAGE_NUMBER = re.compile(r"[1-9][0-9]{0,5}", re.ASCII)
-
-
-def _page_number(value) -> int:
-    if not isinstance(value, str) or not _PAGE_NUMBER.fullmatch(value):
-        return 1
-    return min(int(value), MAX_PAGE_NUMBER)
