@@ -308,3 +308,24 @@ def test_api_repeated_query_parameters_are_not_a_server_error():
         params = {name: ["1", "x", date.max.isoformat()] for name in query_params}
         response = Client().get(path, params, headers={"Authorization": f"Bearer {token}"})
         assert response.status_code < 500, (path, response.content[:200])
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/payments/return/?reference=%00",
+        "/backoffice/audit/?object_id=1%00",
+        "/api/v1/loans/LN%00",
+        "/api/v1/applications?q=%00",
+    ],
+)
+def test_a_nul_byte_in_the_address_is_a_400(url):
+    """PostgreSQL text cannot hold NUL: found on PostgreSQL as 500s on the checkout return
+    (``?reference=``) and the API's object paths; refused for every address instead."""
+    world = build_world()
+    client = Client(raise_request_exception=False)
+    client.force_login(world.finance)
+    response = client.get(url)
+    assert response.status_code == 400
+    if url.startswith("/api/"):
+        assert response.json()["error"]["code"] == "bad_request"
