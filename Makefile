@@ -66,6 +66,7 @@ test-postgres: venv
 
 # Benchmarks against the local PostgreSQL and Redis (see README); not part of make test.
 bench: venv
+	$(RUN) python bench/amount_parse.py
 	$(RUN) python bench/assessment_latency.py --count $${BENCH_COUNT:-200}
 	$(RUN) python bench/overdue_run.py --loans $${BENCH_LOANS:-170000}
 	$(RUN) python bench/login_latency.py --count $${BENCH_LOGINS:-100}

@@ -8,7 +8,7 @@ counting past earlier rows. There is no total count (no ``COUNT(*)`` of a big ta
 import base64
 import binascii
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.conf import settings
 from django.db.models import Q, QuerySet
@@ -45,13 +45,20 @@ def encode_cursor(created_at: datetime, pk: int) -> str:
 
 
 def decode_cursor(cursor: str) -> tuple[datetime, int]:
+    """The position a ``next_cursor`` names; a 400 for anything this API did not write,
+    including values no row can have (an id past bigint, an instant outside years 1–9999
+    once in UTC), which would otherwise overflow in the query."""
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         created, pk = json.loads(base64.urlsafe_b64decode(padded.encode()))
         moment = datetime.fromisoformat(created)
-    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError) as exc:
+        if moment.tzinfo is not None:
+            moment.astimezone(UTC)
+    except (ValueError, TypeError, OverflowError, binascii.Error, UnicodeDecodeError) as exc:
         raise _invalid_cursor() from exc
-    if not isinstance(pk, int) or isinstance(pk, bool) or pk < 1 or moment.tzinfo is None:
+    if not isinstance(pk, int) or isinstance(pk, bool) or not 1 <= pk < 2**63:
+        raise _invalid_cursor()
+    if moment.tzinfo is None:
         raise _invalid_cursor()
     return moment, pk
 

@@ -2,16 +2,36 @@
 ISO 8601 (due dates are Africa/Lagos calendar dates), timestamps ISO 8601 with offset."""
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from ninja import Field, Schema
-from pydantic import ConfigDict
+from pydantic import AfterValidator, ConfigDict, WithJsonSchema
+from pydantic_core import PydanticCustomError
 
-from portal.money import naira_to_kobo
+from portal.money import MoneyError, parse_naira
 
 # At most ₦999,999,999.99: anything larger is absurd for this lender and refused up front.
+API_MAX_KOBO = 999_999_999_99
+# What the OpenAPI document shows; the check itself is portal.money.parse_naira (plain).
 NAIRA_PATTERN = r"^(0|[1-9][0-9]{0,8})(\.[0-9]{1,2})?$"
 Money = str
+
+
+def _check_naira(value: str) -> str:
+    """Refuse an amount in words (code ``money_<rule>``), through the site's one parser."""
+    try:
+        parse_naira(value, plain=True, max_kobo=API_MAX_KOBO)
+    except MoneyError as exc:
+        raise PydanticCustomError(f"money_{exc.code}", exc.message) from None
+    return value
+
+
+# An amount sent to the API: ``"150000.00"``.
+NairaText = Annotated[
+    str,
+    AfterValidator(_check_naira),
+    WithJsonSchema({"type": "string", "pattern": NAIRA_PATTERN}),
+]
 
 
 class Strict(Schema):
@@ -21,14 +41,12 @@ class Strict(Schema):
 
 
 def naira_field(description: str, **kwargs):
-    return Field(
-        ..., pattern=NAIRA_PATTERN, description=description, examples=["150000.00"], **kwargs
-    )
+    return Field(..., description=description, examples=["150000.00"], **kwargs)
 
 
 def to_kobo(value: str) -> int:
-    """The pattern already allows only 0–999,999,999.99 with at most two decimals."""
-    return naira_to_kobo(value)
+    """Kobo of an amount the schema already checked (``NairaText``)."""
+    return parse_naira(value, plain=True, max_kobo=API_MAX_KOBO)
 
 
 class ProductOut(Schema):
@@ -122,7 +140,7 @@ class ApplicationPage(Schema):
 
 class ApplicationIn(Strict):
     product: int = Field(..., ge=1, le=2**31 - 1)
-    amount: str = naira_field('Amount in naira, e.g. "150000.00".')
+    amount: NairaText = naira_field('Amount in naira, e.g. "150000.00".')
     tenure_months: int = Field(..., ge=1, le=60)
 
 
@@ -132,9 +150,7 @@ class SubmitIn(Strict):
 
 
 class ApproveIn(Strict):
-    amount: str | None = Field(
-        default=None, pattern=NAIRA_PATTERN, description="Lower amount, optional."
-    )
+    amount: NairaText | None = Field(default=None, description="Lower amount, optional.")
     tenure_months: int | None = Field(default=None, ge=1, le=60)
 
 
@@ -204,7 +220,7 @@ class PaymentPage(Schema):
 
 class ManualPaymentIn(Strict):
     loan: str = Field(..., min_length=1, max_length=20, description="Loan reference.")
-    amount: str = naira_field("Amount received in naira.")
+    amount: NairaText = naira_field("Amount received in naira.")
     reason: str = Field(..., min_length=1, max_length=2000)
     evidence: str = Field(default="", max_length=200)
 

@@ -5,7 +5,7 @@ from django.db.models import Q
 from loans.models import Application, ApplicationStatus, Loan, LoanProduct, LoanStatus
 from loans.selectors import search_applications
 from members.validators import STATE_CHOICES
-from portal.filters import LocalDayFilter
+from portal.filters import DateFilter, LocalDayFilter
 from portal.forms import NairaField, QuickSelect
 
 
@@ -75,10 +75,10 @@ class LoanFilter(django_filters.FilterSet):
         choices=STATE_CHOICES,
         label="State",
     )
-    disbursed_from = django_filters.DateFilter(field_name="disbursed_on", lookup_expr="gte")
-    disbursed_to = django_filters.DateFilter(field_name="disbursed_on", lookup_expr="lte")
-    created_from = django_filters.DateFilter(field_name="created_at", lookup_expr="date__gte")
-    created_to = django_filters.DateFilter(field_name="created_at", lookup_expr="date__lte")
+    disbursed_from = DateFilter(field_name="disbursed_on", lookup_expr="gte")
+    disbursed_to = DateFilter(field_name="disbursed_on", lookup_expr="lte")
+    created_from = DateFilter(field_name="created_at", lookup_expr="date__gte")
+    created_to = DateFilter(field_name="created_at", lookup_expr="date__lte")
 
     class Meta:
         model = Loan

@@ -2,6 +2,7 @@ import django_filters
 from django.db.models import Q
 
 from payments.models import Payment, PaymentChannel, PaymentStatus
+from portal.filters import DateFilter
 from portal.forms import QuickSelect
 
 
@@ -10,8 +11,8 @@ class PaymentFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(widget=QuickSelect, choices=PaymentStatus.choices)
     channel = django_filters.ChoiceFilter(widget=QuickSelect, choices=PaymentChannel.choices)
     loan = django_filters.CharFilter(field_name="loan__reference", label="Loan reference")
-    received_from = django_filters.DateFilter(field_name="created_at", lookup_expr="date__gte")
-    received_to = django_filters.DateFilter(field_name="created_at", lookup_expr="date__lte")
+    received_from = DateFilter(field_name="created_at", lookup_expr="date__gte")
+    received_to = DateFilter(field_name="created_at", lookup_expr="date__lte")
 
     class Meta:
         model = Payment

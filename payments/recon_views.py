@@ -20,6 +20,7 @@ from django.views.decorators.http import require_POST
 from payments import reconciliation
 from payments.models import ColumnMapping, LineStatus, StatementImport, StatementLine
 from portal.errors import DomainError
+from portal.filters import query_id, query_page_number
 from portal.money import format_naira
 from portal.permissions import staff_perm_required
 
@@ -134,8 +135,9 @@ def _chosen_statement(value: str) -> tuple[StatementImport | None, str]:
     """The statement the screen shows: a given id, "all", or by default the latest import."""
     if value == "all":
         return None, "all"
-    if value.isdigit():
-        statement = get_object_or_404(StatementImport, pk=int(value))
+    statement_id = query_id(value)
+    if statement_id is not None:
+        statement = get_object_or_404(StatementImport, pk=statement_id)
         return statement, str(statement.pk)
     statement = StatementImport.objects.order_by("-created_at", "-id").first()
     return statement, (str(statement.pk) if statement else "all")
@@ -199,8 +201,9 @@ def upload(request):
     else:
         form = UploadForm(initial={"mapping": request.GET.get("mapping")})
     result = None
-    if request.GET.get("statement", "").isdigit():
-        result = StatementImport.objects.filter(pk=int(request.GET["statement"])).first()
+    statement_id = query_id(request.GET.get("statement"))
+    if statement_id is not None:
+        result = StatementImport.objects.filter(pk=statement_id).first()
     context = {
         "form": form,
         "has_mappings": ColumnMapping.objects.exists(),
@@ -227,8 +230,7 @@ def lines(request):
         status = ""
     groups = []
     if status:
-        page = request.GET.get("page", "1")
-        page = int(page) if page.isdigit() and int(page) > 0 else 1
+        page = query_page_number(request.GET.get("page"))
         start = (page - 1) * GROUP_SIZE
         rows = list(
             reconciliation.statement_lines(statement=statement, status=status)[
@@ -289,8 +291,8 @@ def lines(request):
 
 def _row_response(request, line: StatementLine, *, error: str = "", notice: str = ""):
     statement_choice = request.POST.get("statement", "")
-    if statement_choice.isdigit():
-        statement = StatementImport.objects.filter(pk=int(statement_choice)).first()
+    if query_id(statement_choice) is not None:
+        statement = StatementImport.objects.filter(pk=query_id(statement_choice)).first()
     else:
         statement, statement_choice = None, "all"
     context = {

@@ -17,7 +17,6 @@ import zipfile
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from decimal import Decimal
 
 from django.db import transaction
 from django.db.models import Max, Min, Q, Sum
@@ -38,7 +37,7 @@ from payments.models import (
 )
 from portal import audit
 from portal.errors import Conflict, DomainError, NotAllowed
-from portal.money import MoneyError, format_naira, naira_to_kobo
+from portal.money import MAX_AMOUNT_TEXT_LENGTH, MoneyError, format_naira, parse_naira
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 20_000
@@ -172,43 +171,56 @@ def _parse_date(value, fmt: str, *, row: int, column: str) -> date:
         except ValueError:
             continue
     raise StatementError(
-        f"Row {row}, column “{column}”: “{text}” is not a date in the format {fmt} (or YYYY-MM-DD)."
+        f"Row {row}, column “{column}”: “{_shown(text)}” is not a date in the format {fmt} "
+        "(or YYYY-MM-DD)."
     )
 
 
-_DECIMAL_COMMA = re.compile(r"^-?\d{1,3}(\.\d{3})*,\d{1,2}$|^-?\d+,\d{1,2}$")
+# "1.500,00" from a European-locale export: the comma is the decimal point.
+_DECIMAL_COMMA = re.compile(r"-?[0-9]{1,3}(?:\.[0-9]{3})*,[0-9]{1,2}|-?[0-9]+,[0-9]{1,2}", re.ASCII)
+# How much of a bad cell an error message repeats.
+SHOWN_CELL_CHARS = 40
+
+
+def _shown(value) -> str:
+    """A cell as an error message quotes it: a megabyte cell is not repeated to the user."""
+    text = _cell_text(value[: 5 * SHOWN_CELL_CHARS] if isinstance(value, str) else value)
+    return text if len(text) <= SHOWN_CELL_CHARS else text[: SHOWN_CELL_CHARS - 1] + "…"
 
 
 def _parse_amount(value, *, row: int, column: str) -> int | None:
-    """Kobo from a cell: ``1,500.00``, ``₦1,500``, ``NGN 1500``, ``(1,500.00)``, ``1500 CR``."""
-    if _is_blank(value):
-        return None
+    """Kobo from a cell: ``1,500.00``, ``₦1,500``, ``NGN 1500``, ``(1,500.00)``, ``1500 CR``,
+    ``1500-``, ``-1500``, ``1.500,00``; debits negative. The bank's markers are taken off
+    here, then ``portal.money.parse_naira`` (the one amount parser) reads what is left."""
     if isinstance(value, bool):
         raise StatementError(f"Row {row}, column “{column}”: “{value}” is not an amount.")
-    if isinstance(value, int | float | Decimal):
-        text = str(value)
-    else:
-        text = "".join(str(value).split()).upper()
-    negative = False
-    if text.startswith("(") and text.endswith(")"):
-        negative, text = True, text[1:-1]
-    if text.endswith("CR"):
-        text = text[:-2]
-    elif text.endswith("DR"):
-        negative, text = True, text[:-2]
-    if text.endswith("-"):
-        negative, text = True, text[:-1]
-    text = text.replace("NGN", "").replace("₦", "")
-    if text.startswith("N") and text[1:2].isdigit():
-        text = text[1:]
-    if _DECIMAL_COMMA.match(text):
-        # "1.500,00" from a European-locale export: the comma is the decimal point.
-        text = text.replace(".", "").replace(",", ".")
+    text = "" if value is None else str(value)  # str(1500.5) is "1500.5"; 1e16 has an exponent
     try:
-        kobo = naira_to_kobo(text)
-    except (MoneyError, TypeError):
+        # The parser's length cap, before any other work on the cell (even the blank check).
+        if len(text) > MAX_AMOUNT_TEXT_LENGTH:
+            parse_naira(text)
+        if _is_blank(value):
+            return None
+        text = "".join(text.split()).upper()
+        negative = False
+        if text.startswith("(") and text.endswith(")"):
+            negative, text = True, text[1:-1]
+        if text.endswith("CR"):
+            text = text[:-2]
+        elif text.endswith("DR"):
+            negative, text = True, text[:-2]
+        if text.endswith("-"):
+            negative, text = True, text[:-1]
+        text = text.replace("NGN", "").replace("₦", "")
+        if text.startswith("N") and "0" <= text[1:2] <= "9":
+            text = text[1:]
+        if _DECIMAL_COMMA.fullmatch(text):
+            text = text.replace(".", "").replace(",", ".")
+        kobo = parse_naira(text, allow_negative=True)
+    except MoneyError as exc:
         raise StatementError(
-            f"Row {row}, column “{column}”: “{_cell_text(value)}” is not an amount of money."
+            f"Row {row}, column “{column}”: “{_shown(value)}” is not an amount of money. "
+            f"{exc.message}"
         ) from None
     return -kobo if negative else kobo
 

@@ -2,16 +2,30 @@ from django import forms
 from django.utils.html import conditional_escape
 from django.utils.safestring import mark_safe
 
-from portal.money import MoneyError, format_naira, naira_to_kobo
+from portal.money import MAX_AMOUNT_TEXT_LENGTH, MoneyError, format_naira, parse_naira
 
 
 class NairaField(forms.CharField):
-    """A naira amount typed by a person (``150000``, ``150,000.50``) cleaned to int kobo."""
+    """A naira amount typed by a person (``150000``, ``150,000.50``, ``₦150,000.00``) cleaned
+    to int kobo by ``portal.money.parse_naira``; every refusal is a form error in words.
+
+    Also the field of the amount filters (``NairaFilter``), so a query string meets the same
+    parser as a form."""
 
     def __init__(self, *, min_kobo: int | None = 0, max_kobo: int | None = None, **kwargs):
         self.min_kobo, self.max_kobo = min_kobo, max_kobo
         kwargs.setdefault("widget", forms.TextInput(attrs={"inputmode": "decimal"}))
+        # CharField would strip first: whatever arrives meets the parser's length cap before
+        # any other work (the parser strips what it accepts).
+        kwargs["strip"] = False
         super().__init__(**kwargs)
+        # The browser stops at the parser's cap; the parser checks it again.
+        self.widget.attrs.setdefault("maxlength", str(MAX_AMOUNT_TEXT_LENGTH))
+
+    def _below_minimum(self):
+        return forms.ValidationError(
+            f"The amount must be at least {format_naira(self.min_kobo)}.", code="min_value"
+        )
 
     def prepare_value(self, value):
         if isinstance(value, int):
@@ -23,15 +37,15 @@ class NairaField(forms.CharField):
         if value in self.empty_values:
             return None
         try:
-            kobo = naira_to_kobo(value)
-        except (MoneyError, TypeError) as exc:
-            raise forms.ValidationError(
-                "Enter an amount in naira, e.g. 150000 or 150,000.00.", code="invalid"
-            ) from exc
+            kobo = parse_naira(value, allow_negative=self.min_kobo is None or self.min_kobo < 0)
+        except MoneyError as exc:
+            if exc.code == "required":  # only blanks: as empty as an empty field
+                return None
+            if exc.code == "negative":
+                raise self._below_minimum() from None
+            raise forms.ValidationError(exc.message, code=exc.code) from None
         if self.min_kobo is not None and kobo < self.min_kobo:
-            raise forms.ValidationError(
-                f"The amount must be at least {format_naira(self.min_kobo)}.", code="min_value"
-            )
+            raise self._below_minimum()
         if self.max_kobo is not None and kobo > self.max_kobo:
             raise forms.ValidationError(
                 f"The amount must be at most {format_naira(self.max_kobo)}.", code="max_value"

@@ -5,6 +5,7 @@ import uuid
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
+from django.http import HttpResponseBadRequest
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.cache import patch_cache_control
@@ -12,6 +13,29 @@ from django.utils.cache import patch_cache_control
 from portal.logging import set_request_context
 
 logger = logging.getLogger("portal.request")
+
+
+class NulByteMiddleware:
+    """A NUL byte in the address (path or query string) is a 400 before any view reads it.
+
+    PostgreSQL text cannot hold NUL, so a value that reaches a query with one is a
+    ``DataError``: a 500. Form fields refuse NUL already (Django's
+    ``ProhibitNullCharactersValidator``), but URL path parameters and the query values views
+    read themselves (``?reference=``, ``/api/v1/loans/<reference>``) do not. No address of
+    this site has a NUL in it; under ``/api/`` the answer becomes the JSON error shape."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if "\x00" in request.path_info or any(
+            "\x00" in key or any("\x00" in value for value in values)
+            for key, values in request.GET.lists()
+        ):
+            return HttpResponseBadRequest(
+                "The address contains a NUL character.", content_type="text/plain"
+            )
+        return self.get_response(request)
 
 
 class RequestIdMiddleware:

@@ -130,6 +130,8 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     # Before StaffSecurityMiddleware so its redirects become JSON errors under /api/.
     "api.middleware.ApiMiddleware",
+    # Inside ApiMiddleware, so its 400 for a NUL byte in the address is JSON under /api/.
+    "portal.middleware.NulByteMiddleware",
     "portal.middleware.SessionAgeMiddleware",
     "portal.middleware.StaffSecurityMiddleware",
 ]

@@ -24,14 +24,18 @@ import base64
 import json
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from django.core.exceptions import FieldDoesNotExist, ValidationError
+from django.core.paginator import EmptyPage, PageNotAnInteger
 from django.db import connections, models
 from django.db.models import Q
 from django.utils.cache import patch_vary_headers
 from django_filters.views import FilterView
 from django_tables2 import RequestConfig, SingleTableMixin
 from django_tables2.paginators import LazyPaginator
+
+from portal.filters import query_page_number
 
 # "1,000+": enough to tell an officer a filter is too broad, and counting more than that
 # would cost more than the page itself.
@@ -82,7 +86,18 @@ def _encode_cursor(values, ordering) -> str:
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
+# A cursor is text from the URL: only what _encode_cursor writes is taken back. The cap on
+# its length keeps the base64 and JSON decoding small; the checks per value keep the query
+# from overflowing (a 400-digit id, a year-9999 instant west of UTC, a NaN).
+MAX_CURSOR_LENGTH = 1_000
+_BIGINT = 2**63
+
+
 def _decode_cursor(text: str, ordering) -> list | None:
+    """The sort values of a cursor this table gave out, or None for anything else (the
+    page then starts from the top)."""
+    if len(text) > MAX_CURSOR_LENGTH:
+        return None
     try:
         raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
         data = json.loads(raw)
@@ -90,9 +105,26 @@ def _decode_cursor(text: str, ordering) -> list | None:
             return None
         if data[0] != _ordering_key(ordering):
             return None
-        return [f.to_python(v) for (f, _), v in zip(ordering, data[1:], strict=True)]
-    except (ValueError, TypeError, ValidationError):
+        return [_cursor_value(f, v) for (f, _), v in zip(ordering, data[1:], strict=True)]
+    except (ValueError, TypeError, OverflowError, ValidationError):
         return None
+
+
+def _cursor_value(f, raw):
+    """One sort value as _encode_cursor wrote it (a JSON int for an integer column, else a
+    string), within what the column holds; ValueError otherwise."""
+    if isinstance(f, models.IntegerField):
+        if isinstance(raw, bool) or not isinstance(raw, int) or not -_BIGINT <= raw < _BIGINT:
+            raise ValueError("not an integer of the column")
+        return raw
+    if not isinstance(raw, str) or len(raw) > MAX_CURSOR_LENGTH:
+        raise ValueError("not a value this table wrote")
+    value = f.to_python(raw)
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise ValueError("an instant without its offset")
+        value.astimezone(UTC)  # OverflowError past year 9999 or before year 1 in UTC
+    return value
 
 
 def keyset_condition(ordering, values, *, backwards: bool = False) -> Q:
@@ -392,7 +424,7 @@ class HtmxTableView(SingleTableMixin, FilterView):
         RequestConfig(self.request, paginate=False).configure(table)
         params = self.request.GET
         after, before = params.get("after"), params.get("before")
-        number = _int(params.get("page"), 1)
+        number = query_page_number(params.get("page"))
         if (after or before or number == 1) and paginate_keyset(
             table,
             per_page=self.per_page,
@@ -406,10 +438,14 @@ class HtmxTableView(SingleTableMixin, FilterView):
             table, per_page=self.per_page, number=number
         ):
             return table
-        RequestConfig(
-            self.request,
-            paginate={"paginator_class": self.paginator_class, "per_page": self.per_page},
-        ).configure(table)
+        # The page number parsed above and the view's page size, not django-tables2's own
+        # reading of the request (any int: ``per_page=10000000`` would load the whole list).
+        try:
+            table.paginate(
+                paginator_class=self.paginator_class, per_page=self.per_page, page=number
+            )
+        except (EmptyPage, PageNotAnInteger):
+            table.paginate(paginator_class=self.paginator_class, per_page=self.per_page, page=1)
         return table
 
     def get_filterset(self, filterset_class):
@@ -468,10 +504,3 @@ class HtmxTableView(SingleTableMixin, FilterView):
         response = super().render_to_response(context, **kwargs)
         patch_vary_headers(response, ("HX-Request",))
         return response
-
-
-def _int(value, default):
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return default

@@ -11,6 +11,7 @@ from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 
+from portal.filters import IdFilter
 from portal.models import AuditEvent
 from portal.permissions import StaffPermissionRequiredMixin
 from portal.tables import HtmxTableView
@@ -96,7 +97,7 @@ class AuditFilter(django_filters.FilterSet):
     action = django_filters.CharFilter(lookup_expr="istartswith", label="Action starts with")
     object_type = django_filters.CharFilter(label="Object type")
     object_id = django_filters.CharFilter(label="Object id")
-    actor = django_filters.NumberFilter(field_name="actor_id", label="Actor id")
+    actor = IdFilter(field_name="actor_id", label="Actor id")
 
     class Meta:
         model = AuditEvent

@@ -4,7 +4,7 @@ from ninja import Field, Query, Router, Schema
 from api import presenters
 from api.errors import ERROR_RESPONSES
 from api.routers.products import cached_json, products_visible_to
-from api.schemas import NAIRA_PATTERN, QuoteOut, to_kobo
+from api.schemas import NairaText, QuoteOut, to_kobo
 from loans import services
 from loans.services import lagos_today
 from members.models import Member
@@ -14,7 +14,7 @@ router = Router(tags=["quote"])
 
 class QuoteParams(Schema):
     product: int = Field(..., ge=1, le=2**31 - 1)
-    amount: str = Field(..., pattern=NAIRA_PATTERN, description='Naira, e.g. "150000.00".')
+    amount: NairaText = Field(..., description='Naira, e.g. "150000.00".')
     tenure_months: int = Field(..., ge=1, le=60)
 
 

@@ -24,6 +24,7 @@ import hmac
 import json
 
 from payments.providers.base import InvalidWebhook, WebhookNotice
+from portal.money import MoneyError, parse_kobo
 
 MAX_EVENT_ID_LENGTH = 120  # WebhookEvent.event_id
 
@@ -43,15 +44,14 @@ def signature_matches(secret: str, raw_body: bytes, signature: str | None) -> bo
 
 
 def as_kobo(value) -> int | None:
-    """An amount from a provider as integer kobo; anything that is not a whole number (a
-    float, a decimal string, a bool) is refused rather than rounded."""
-    if isinstance(value, bool):
+    """An amount from a provider as integer kobo; anything that is not a whole number of
+    kobo in range (a float, a decimal string, a bool, other scripts' digits, a number of a
+    thousand digits) is no amount (None) rather than rounded: the caller's amount check then
+    hands the payment to finance."""
+    try:
+        return parse_kobo(value)
+    except MoneyError:
         return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value.strip())
-    return None
 
 
 def event_id_for(event: str, data: dict) -> str:

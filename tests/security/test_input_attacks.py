@@ -150,7 +150,9 @@ def test_sql_meaningful_search_strings_are_plain_text(client, payload):
     api = Api(token_for(w.officer))
     for path in ("/applications", "/loans", "/payments"):
         response = api.get(path, data={"q": payload, "status": payload})
-        assert response.status_code in (200, 422), (path, payload, response.status_code)
+        # A NUL byte anywhere in the address is a 400 (portal.middleware.NulByteMiddleware).
+        expected = (400,) if "\x00" in payload else (200, 422)
+        assert response.status_code in expected, (path, payload, response.status_code)
         if response.status_code == 200:
             assert response.json()["items"] == []
 
