@@ -39,6 +39,7 @@ from payments.views import ManualPaymentForm, PayForm
 from portal.forms import NairaField
 from portal.money import MAX_NAIRA_DIGITS, MoneyError, parse_naira
 from tests.factories import MemberFactory, make_finance, make_officer
+from tests.form_tokens import with_form_token
 from tests.payments import builders
 
 pytestmark = pytest.mark.django_db
@@ -202,7 +203,9 @@ def test_money_actions_refuse_a_hostile_amount_and_change_nothing(text, message)
     client.force_login(finance)
     response = client.post(
         reverse("payments:manual_payment", args=[loan.reference]),
-        {"amount": text, "reason": "Cash paid at the branch", "evidence": "RCPT-1"},
+        with_form_token(
+            {"amount": text, "reason": "Cash paid at the branch", "evidence": "RCPT-1"}
+        ),
     )
     assert response.status_code == 302
     assert any(message in str(m) for m in get_messages(response.wsgi_request))
@@ -219,7 +222,9 @@ def test_money_actions_refuse_a_hostile_amount_and_change_nothing(text, message)
     assert not CollectionContact.objects.filter(loan=loan).exists()
 
     client.force_login(loan.member.user)
-    response = client.post(reverse("payments:pay", args=[loan.reference]), {"amount": text})
+    response = client.post(
+        reverse("payments:pay", args=[loan.reference]), with_form_token({"amount": text})
+    )
     assert response.status_code == 200
     assert message in _amount_errors(response)
     assert Payment.objects.count() == payments_before
