@@ -43,7 +43,7 @@ def django_environment(database: str) -> dict:
         **os.environ,
         "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{database}",
         "DATABASE_STATEMENT_TIMEOUT_MS": "0",
-        "DJANGO_SETTINGS_MODULE": "portal.settings",
+        "DJANGO_SETTINGS_MODULE": "config.settings",
         "DEBUG": "false",
         "TESTING": "true",  # static files without a collectstatic manifest
         "SECRET_KEY": "bench-" + "x" * 60,

@@ -67,9 +67,9 @@ def stock_admin_urls():
 
     site = admin.AdminSite(name="stockadmin")
     site.register(Application, StockApplicationAdmin)
-    import portal.urls
+    import config.urls
 
-    return [path("stock-admin/", site.urls), path("", include(portal.urls))]
+    return [path("stock-admin/", site.urls), path("", include(config.urls))]
 
 
 urlpatterns: list = []

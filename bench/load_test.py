@@ -65,7 +65,7 @@ def production_env(args, scratch: Path) -> dict:
     fernet, hmac_key = derive_dev_keys("allaweeplus-load-bench")
     return {
         **os.environ,
-        "DJANGO_SETTINGS_MODULE": "portal.settings",
+        "DJANGO_SETTINGS_MODULE": "config.settings",
         "DEBUG": "false",
         "SECRET_KEY": "load-bench-" + "k" * 60,
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
@@ -379,7 +379,7 @@ def main():
         redis.Redis.from_url(args.redis_url).flushdb()  # only our database number
 
         gunicorn = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py", "portal.wsgi"],
+            [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py", "config.wsgi"],
             cwd=ROOT,
             env=env,
             stderr=open(scratch / "gunicorn.log", "wb"),  # noqa: SIM115 - closed on exit

@@ -1,7 +1,7 @@
 """Reports and finance exports read from a PostgreSQL replica when one is configured.
 
 ``DATABASE_REPLICA_URL`` adds ``DATABASES["replica"]`` and installs ``ReplicaRouter``
-(portal/settings.py); without it nothing here runs. The router never picks the replica on
+(config/settings.py); without it nothing here runs. The router never picks the replica on
 its own: reads go to ``default`` unless the code is inside ``reading_from_replica()`` (a
 context manager and decorator, held in a context variable, so one thread's report never
 moves another thread's reads). Writes and migrations always go to ``default``.

@@ -40,14 +40,14 @@ from payments.reconciliation import (
     rematch,
 )
 from payments.services import record_manual_disbursement
-from portal import urls as portal_urls
+from config import urls as portal_urls
 from portal.errors import Conflict, DomainError, NotAllowed
 from portal.models import AuditEvent
 from tests.factories import MemberFactory, make_finance, make_officer
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
-# The lead mounts payments.recon_urls in portal/urls.py; until then this module adds it.
+# The lead mounts payments.recon_urls in config/urls.py; until then this module adds it.
 urlpatterns = list(portal_urls.urlpatterns)
 if not any(getattr(p, "namespace", None) == "recon" for p in urlpatterns):
     urlpatterns.append(path("", include("payments.recon_urls")))

@@ -38,7 +38,7 @@ def _replica_router(settings):
         replica.close_pool()
 
 
-SETTINGS = Path(__file__).resolve().parents[2] / "portal" / "settings.py"
+SETTINGS = Path(__file__).resolve().parents[2] / "config" / "settings.py"
 
 
 class Reads:

@@ -28,7 +28,7 @@ def run_python(code: str, **env) -> subprocess.CompletedProcess:
 
 
 def import_settings(**env) -> subprocess.CompletedProcess:
-    return run_python("import portal.settings", **env)
+    return run_python("import config.settings", **env)
 
 
 @pytest.mark.parametrize("hosts", ["allaweeplus.ng", "localhost,allaweeplus.ng", "*", "8.8.8.8"])
@@ -54,12 +54,12 @@ PRODUCTION = {
     "PII_HMAC_KEY": "hmac-key-for-tests",
     "PAYMENTS_PROVIDER": "manual",
     "TESTING": "true",
-    "DJANGO_SETTINGS_MODULE": "portal.settings",
+    "DJANGO_SETTINGS_MODULE": "config.settings",
 }
 
 _PROBE = """
 import json
-from portal.wsgi import application  # what gunicorn imports at start
+from config.wsgi import application  # what gunicorn imports at start
 from django.test import Client
 client = Client()
 health = client.get("/healthz")

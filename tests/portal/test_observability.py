@@ -404,7 +404,7 @@ def _sentry_state(**env):
     base = {k: v for k, v in os.environ.items() if not k.startswith(("SENTRY", "DJANGO"))}
     base.update(env)
     code = (
-        "import portal.settings, sentry_sdk\n"
+        "import config.settings, sentry_sdk\n"
         "client = sentry_sdk.get_client()\n"
         "print(client.is_active(), client.options.get('send_default_pii'),"
         " client.options.get('before_send').__name__ if client.is_active() else None)\n"

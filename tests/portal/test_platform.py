@@ -26,7 +26,7 @@ def run_settings(**env):
     }
     base.update(env)
     return subprocess.run(
-        [sys.executable, "-c", "import portal.settings as s; print(s.PASSWORD_HASHERS[0])"],
+        [sys.executable, "-c", "import config.settings as s; print(s.PASSWORD_HASHERS[0])"],
         cwd=ROOT,
         env=base,
         capture_output=True,

@@ -238,7 +238,7 @@ def _production(code: str, **extra):
         ALLOWED_HOSTS="allaweeplus.example",
         PII_ENCRYPTION_KEYS="ZmVybmV0LWtleS1mb3ItdGVzdHMtb25seS0xMjM0NTY=",
         PII_HMAC_KEY="hmac",
-        DJANGO_SETTINGS_MODULE="portal.settings",
+        DJANGO_SETTINGS_MODULE="config.settings",
         **extra,
     )
     return subprocess.run(
