@@ -11,7 +11,7 @@ What it does, in order:
    with ``manage.py seed_scale --members N`` (default 20,000 corps members with their
    applications, loans, schedules and payments; resumable);
 2. picks demo logins: ``--people`` seeded members that have a loan (they all share
-   ``portal.scale_seed.SEED_PASSWORD``), the 12 seeded loan officers (a verified e-mail
+   ``devdata.scale_seed.SEED_PASSWORD``), the 12 seeded loan officers (a verified e-mail
    address is added so allauth lets them in), and a read-scoped API token for some members
    and officers (``api.services.create_token``); they go to a JSON file for the locustfile;
 3. ``collectstatic`` and gunicorn with ``deploy/gunicorn.conf.py`` under production settings
@@ -113,9 +113,9 @@ def demo_people(*, members: int, api_members: int, api_officers: int, seed: int 
 
     from api.models import ApiToken
     from api.services import create_token
+    from devdata.scale_seed import OFFICER_DOMAIN, SEED_PASSWORD
     from loans.models import Application, Loan, LoanProduct
     from members.models import Member, User
-    from portal.scale_seed import OFFICER_DOMAIN, SEED_PASSWORD
 
     rng = random.Random(seed)
     candidates = list(

@@ -15,6 +15,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import include, path, reverse
 from django.utils import timezone
 
+from config import urls as portal_urls
 from loans import services as loan_services
 from loans.models import LoanProduct
 from payments import ledger
@@ -40,7 +41,6 @@ from payments.reconciliation import (
     rematch,
 )
 from payments.services import record_manual_disbursement
-from config import urls as portal_urls
 from portal.errors import Conflict, DomainError, NotAllowed
 from portal.models import AuditEvent
 from tests.factories import MemberFactory, make_finance, make_officer

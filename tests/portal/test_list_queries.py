@@ -1,7 +1,7 @@
 """Every back-office list stays index-driven and flat however big the tables get.
 
 On PostgreSQL (marker ``postgres``) a few thousand seeded members (≈ 40k rows across the
-tables, realistic distributions from portal.scale_seed) are ANALYZEd, every list page is
+tables, realistic distributions from devdata.scale_seed) are ANALYZEd, every list page is
 requested with each of its filters, searches, sort orders and a deep keyset page, and every
 query the page ran is EXPLAINed: a sequential scan of a big table fails the test. The planner
 is left alone (no ``enable_seqscan=off``): it must choose the index because it is cheaper.
@@ -16,7 +16,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from portal import scale_seed
+from devdata import scale_seed
 
 # Big enough that the planner weighs costs as it does on a real book (with a few hundred
 # rows a hash join over a sequential scan is the cheapest plan, and rightly so).

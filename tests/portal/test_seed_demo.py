@@ -4,8 +4,8 @@ import pytest
 from django.core.management import call_command
 
 from arrears.models import OverdueRun, PortfolioSnapshot
+from devdata.members import DEMO_PASSWORD
 from loans.models import Loan, LoanStatus
-from members.demo import DEMO_PASSWORD
 from payments import ledger
 from reports.models import DailyReport
 

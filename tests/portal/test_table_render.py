@@ -9,7 +9,7 @@ import pytest
 from django.test import override_settings
 from django.urls import reverse
 
-from portal import scale_seed
+from devdata import scale_seed
 from portal.table_render import LocalDateColumn, LocalDateTimeColumn, render_rows
 
 pytestmark = pytest.mark.django_db

@@ -148,7 +148,7 @@ def test_the_row_estimate_is_asked_once_a_minute_per_list(client, monkeypatch):
 
 
 def test_officer_queue_runs_the_same_few_queries_at_any_depth_html_and_htmx(client):
-    from portal import scale_seed
+    from devdata import scale_seed
     from tests.factories import UserFactory
 
     scale_seed.seed(members=150, batch_size=150)

@@ -1,9 +1,8 @@
-from importlib import import_module
-
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from members.demo import DEMO_PASSWORD
+from devdata import arrears, loans
+from devdata.members import DEMO_PASSWORD, seed_members
 
 
 class Command(BaseCommand):
@@ -21,15 +20,9 @@ class Command(BaseCommand):
                 "with the password published in the README. Create real staff with "
                 "`manage.py createsuperuser` and the admin instead."
             )
-        from members.demo import seed_members
-
         logins = seed_members(count=members)
-        # Each app contributes its demo data in order; a second run adds nothing.
-        for module in ("loans.demo", "arrears.demo"):
-            try:
-                seeder = import_module(module)
-            except ModuleNotFoundError:
-                continue
+        # Products, then loans in every state; a second run adds nothing.
+        for seeder in (loans, arrears):
             seeder.seed(stdout=self.stdout)
         self.stdout.write(
             self.style.SUCCESS(f"Demo data ready. Logins (password for all: {DEMO_PASSWORD}):")

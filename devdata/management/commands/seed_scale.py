@@ -1,4 +1,4 @@
-"""Seed a large, realistic data set for benchmarks (see portal/scale_seed.py).
+"""Seed a large, realistic data set for benchmarks (see devdata/scale_seed.py).
 
     python manage.py seed_scale [--members 500000] [--batch-size 5000]
                                 [--method auto|copy|bulk] [--compare 2000] [--no-progress]
@@ -13,7 +13,7 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
-from portal import scale_seed
+from devdata import scale_seed
 
 
 class Command(BaseCommand):

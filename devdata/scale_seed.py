@@ -242,7 +242,7 @@ def build_context(now: datetime | None = None) -> Context:
     from django.contrib.auth.hashers import make_password
     from django.contrib.auth.models import Group
 
-    from loans import demo as loan_demo
+    from devdata import loans as loan_demo
     from loans.models import LoanProduct
     from members.models import User
     from members.roles import LOAN_OFFICERS
