@@ -20,6 +20,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from notifications import sms
+from notifications.emails import render_member_email
 from notifications.models import (
     PENDING_STATUSES,
     Channel,
@@ -28,7 +29,6 @@ from notifications.models import (
     MessageKind,
     MessageStatus,
 )
-from portal.notify import render_member_email
 
 logger = logging.getLogger(__name__)
 

@@ -16,11 +16,3 @@ def render_member_email(*, member, template: str, context: dict) -> tuple[str, s
     text = render_to_string(f"emails/{template}.txt", context)
     html = render_to_string(f"emails/{template}.html", context)
     return subject, text, html
-
-
-def send_member_email(*, member, template: str, context: dict) -> None:
-    """Queue an e-mail to the member through the message log (sent on commit, in hours)."""
-    from notifications.models import Channel
-    from notifications.services import notify_member
-
-    notify_member(member=member, kind=template, context=context, channels=[Channel.EMAIL])
