@@ -7,8 +7,8 @@ from django.utils import timezone
 
 from api.auth import TOKEN_PREFIX, hash_token, new_token_value
 from api.models import ApiToken, TokenScope
-from portal import audit
-from portal.errors import Conflict, DomainError, NotAllowed
+from core import audit
+from core.errors import Conflict, DomainError, NotAllowed
 
 MAX_ACTIVE_TOKENS = 10
 

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_POST
 from api import services
 from api.errors import error_response
 from api.models import ApiToken, TokenScope
-from portal.errors import DomainError
+from core.errors import DomainError
 
 
 @csrf_exempt

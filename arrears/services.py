@@ -14,13 +14,13 @@ from arrears.models import (
     WriteOff,
     WriteOffStatus,
 )
+from core import audit
+from core.errors import Conflict, DomainError, NotAllowed, check_transition
 from loans.models import LOAN_TRANSITIONS, Loan, LoanStatus
 from loans.services import lagos_today
 from payments import ledger
 from payments.ledger import credit, debit
 from payments.models import EntryKind
-from portal import audit
-from portal.errors import Conflict, DomainError, NotAllowed, check_transition
 
 # Recovery contact only at reasonable hours (FCCPC digital lending regulations).
 CONTACT_HOURS = (time(8, 0), time(21, 0))

@@ -14,14 +14,14 @@ from arrears.forms import AllowanceDelayForm, ContactForm, DecisionForm, WriteOf
 from arrears.models import AllowanceDelay, WriteOff, WriteOffStatus
 from arrears.selectors import bucket_for, collections_worklist, days_past_due, loan_contacts
 from arrears.tables import CollectionsTable
+from core.errors import DomainError
+from core.feedback import attempt
+from core.form_tokens import submitted_once
+from core.permissions import StaffPermissionRequiredMixin, staff_perm_required
+from core.tables import HtmxTableView
 from loans.models import InstallmentStatus, LoanStatus
 from loans.selectors import loan_for
 from payments import ledger
-from portal.errors import DomainError
-from portal.feedback import attempt
-from portal.form_tokens import submitted_once
-from portal.permissions import StaffPermissionRequiredMixin, staff_perm_required
-from portal.tables import HtmxTableView
 
 
 class CollectionsView(StaffPermissionRequiredMixin, HtmxTableView):

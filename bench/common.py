@@ -34,7 +34,7 @@ def django_environment(database: str) -> dict:
     without Redis, for in-process benchmarks and the commands that seed for them."""
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
-    from portal.crypto import derive_dev_keys
+    from core.crypto import derive_dev_keys
 
     fernet, hmac_key = derive_dev_keys(DEV_SECRET)
     env = {

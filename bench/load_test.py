@@ -28,7 +28,7 @@ What it does, in order:
    another client of the same Redis server would be counted too, so ``--own-redis PORT``
    starts a private ``redis-server`` for a clean figure); and the app's own counters from
    ``manage.py monitor_stats`` (every ``cache.get`` of the site, and the read-through caches
-   of portal/caching.py per area).
+   of core/caching.py per area).
 
 gunicorn, locust and a private Redis are stopped, and the database dropped (unless
 ``--reuse``), on any exit (Ctrl-C included). Exit status 1 when the error rate is above 1 %.
@@ -59,7 +59,7 @@ TOKEN_NAME = "load-bench"
 
 
 def production_env(args, scratch: Path) -> dict:
-    from portal.crypto import derive_dev_keys
+    from core.crypto import derive_dev_keys
 
     # Fixed keys, so the BVNs of a reused database stay readable from one run to the next.
     fernet, hmac_key = derive_dev_keys("allaweeplus-load-bench")

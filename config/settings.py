@@ -101,7 +101,7 @@ INSTALLED_APPS = [
     "corsheaders",
     "ninja",
     "huey.contrib.djhuey",
-    "portal",
+    "core",
     "members",
     "loans",
     "payments",
@@ -113,12 +113,12 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "portal.metrics.MetricsMiddleware",
+    "core.metrics.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "portal.middleware.RequestIdMiddleware",
+    "core.middleware.RequestIdMiddleware",
     # Outside sessions and authentication: sees their cookies and redirects too.
-    "portal.middleware.PrivateResponsesMiddleware",
+    "core.middleware.PrivateResponsesMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -132,9 +132,9 @@ MIDDLEWARE = [
     # Before StaffSecurityMiddleware so its redirects become JSON errors under /api/.
     "api.middleware.ApiMiddleware",
     # Inside ApiMiddleware, so its 400 for a NUL byte in the address is JSON under /api/.
-    "portal.middleware.NulByteMiddleware",
-    "portal.middleware.SessionAgeMiddleware",
-    "portal.middleware.StaffSecurityMiddleware",
+    "core.middleware.NulByteMiddleware",
+    "core.middleware.SessionAgeMiddleware",
+    "core.middleware.StaffSecurityMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -151,9 +151,9 @@ TEMPLATES = [
                 "django.template.context_processors.csp",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "portal.context_processors.navigation",
+                "core.context_processors.navigation",
             ],
-            "builtins": ["portal.templatetags.money"],
+            "builtins": ["core.templatetags.money"],
         },
     }
 ]
@@ -201,7 +201,7 @@ else:
 DATABASE_REPLICA_URL = env("DATABASE_REPLICA_URL")
 DATABASE_ROUTERS = []
 if DATABASE_REPLICA_URL:
-    # A read replica for reports and finance exports only (portal/db_router.py says which).
+    # A read replica for reports and finance exports only (core/db_router.py says which).
     replica = dj_database_url.parse(DATABASE_REPLICA_URL, conn_max_age=0)
     if replica["ENGINE"] == DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         # Same pool, statement timeout and PgBouncer setting as the primary: a report on the
@@ -212,7 +212,7 @@ if DATABASE_REPLICA_URL:
     # Tests never create a second test database: the replica is the test database itself.
     replica["TEST"] = {"MIRROR": "default"}
     DATABASES["replica"] = replica
-    DATABASE_ROUTERS = ["portal.db_router.ReplicaRouter"]
+    DATABASE_ROUTERS = ["core.db_router.ReplicaRouter"]
 IS_POSTGRES = DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -223,7 +223,7 @@ REDIS_URL = env("REDIS_URL")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "portal.cache.CountingRedisCache",
+            "BACKEND": "core.cache.CountingRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "awp",
             "OPTIONS": {
@@ -242,7 +242,7 @@ if REDIS_URL:
 else:
     CACHES = {
         "default": {
-            "BACKEND": "portal.cache.CountingLocMemCache",
+            "BACKEND": "core.cache.CountingLocMemCache",
             "LOCATION": "allaweeplus",
         }
     }
@@ -282,8 +282,8 @@ else:
 # --- Authentication --------------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [
     # ModelBackend with each user's permission set cached across requests (invalidated on
-    # every role or permission change; see portal/auth_backends.py).
-    "portal.auth_backends.CachedPermissionsBackend",
+    # every role or permission change; see core/auth_backends.py).
+    "core.auth_backends.CachedPermissionsBackend",
     "allauth.account.auth_backends.AuthenticationBackend",
 ]
 PERMISSION_CACHE_SECONDS = env_int("PERMISSION_CACHE_SECONDS", 300)
@@ -346,14 +346,14 @@ REAUTHENTICATION_MAX_AGE_SECONDS = env_int("REAUTHENTICATION_MAX_AGE_SECONDS", 1
 ACCOUNT_REAUTHENTICATION_TIMEOUT = REAUTHENTICATION_MAX_AGE_SECONDS
 # Every session (staff and members) ends this long after sign-in, however active it is: the
 # cookie's age alone slides, because each session write (the staff idle stamp, a message)
-# renews it. portal.middleware.SessionAgeMiddleware holds the sign-in time in the session.
+# renews it. core.middleware.SessionAgeMiddleware holds the sign-in time in the session.
 SESSION_ABSOLUTE_AGE_SECONDS = env_int("SESSION_ABSOLUTE_AGE_SECONDS", 8 * 60 * 60)
 # After an administrator approves a member's deletion request, personal data is kept this
 # many days (records a lender must keep, e.g. for the regulator) and then anonymised.
 MEMBER_DATA_RETENTION_DAYS = env_int("MEMBER_DATA_RETENTION_DAYS", 5 * 365)
 
 # --- Monthly partitions (PostgreSQL) -----------------------------------------------------
-# The append-only tables are partitioned by UTC month (portal/partitions.py). The daily task
+# The append-only tables are partitioned by UTC month (core/partitions.py). The daily task
 # keeps this many months made ahead, and detaches (never drops) months older than the
 # retention: the audit trail 7 years (lender records a regulator may ask for), the webhook
 # inbox and the member message log 2 years. Detached months stay in the database as
@@ -375,7 +375,7 @@ if not PII_ENCRYPTION_KEYS or not PII_HMAC_KEY:
         raise ImproperlyConfigured(
             "PII_ENCRYPTION_KEYS and PII_HMAC_KEY are required when DEBUG=False."
         )
-    from portal.crypto import derive_dev_keys
+    from core.crypto import derive_dev_keys
 
     _dev_fernet, _dev_hmac = derive_dev_keys(SECRET_KEY)
     PII_ENCRYPTION_KEYS = PII_ENCRYPTION_KEYS or [_dev_fernet]
@@ -488,7 +488,7 @@ if not DEBUG:
 # Behind nginx every request comes from 127.0.0.1; nginx overwrites X-Real-IP with the
 # client's address, so rate limits and the audit log use that header instead — but only
 # when the direct peer is one of TRUSTED_PROXIES (addresses or CIDRs): anyone else could
-# send the header themselves. portal.audit.client_ip is the one place that decides, and
+# send the header themselves. core.audit.client_ip is the one place that decides, and
 # allauth asks it too (members.adapters.AccountAdapter.get_client_ip).
 TRUSTED_CLIENT_IP_HEADER = env("TRUSTED_CLIENT_IP_HEADER", "" if DEBUG else "X-Real-IP")
 TRUSTED_PROXIES = env_list("TRUSTED_PROXIES", "127.0.0.1,::1")
@@ -515,8 +515,8 @@ LOG_LEVEL = env("LOG_LEVEL", "INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "portal.logging.RequestIdFilter"}},
-    "formatters": {"json": {"()": "portal.logging.JsonFormatter"}},
+    "filters": {"request_id": {"()": "core.logging.RequestIdFilter"}},
+    "formatters": {"json": {"()": "core.logging.JsonFormatter"}},
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
@@ -539,11 +539,11 @@ METRICS_DB_CACHE_SECONDS = env_int("METRICS_DB_CACHE_SECONDS", 30)
 SENTRY_DSN = env("SENTRY_DSN")
 if SENTRY_DSN:
     # Off unless a DSN is set. No personal data leaves: no cookies, headers, bodies or user
-    # details (send_default_pii=False), and portal.logging.scrub_sentry_event strips the rest.
+    # details (send_default_pii=False), and core.logging.scrub_sentry_event strips the rest.
     import sentry_sdk
     from sentry_sdk.integrations.django import DjangoIntegration
 
-    from portal.logging import scrub_sentry_event
+    from core.logging import scrub_sentry_event
 
     sentry_sdk.init(
         dsn=SENTRY_DSN,

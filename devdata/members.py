@@ -48,8 +48,8 @@ def _user(email, password, *, name="", staff=False, superuser=False):
 def _staff_identity(user, index):
     """Fake staff identities (BVN 9…, phone +234905…, bank 011) that no demo member shares,
     so the demo officers and finance user may decide (maker-checker needs an identity)."""
+    from core.crypto import bvn_blind_index, pii_cipher
     from members.models import StaffIdentity
-    from portal.crypto import bvn_blind_index, pii_cipher
 
     bvn = f"9{index:010d}"
     StaffIdentity.objects.get_or_create(

@@ -30,7 +30,7 @@ from decimal import Decimal
 
 from django.db import connection, models, transaction
 
-from portal import partitions
+from core import partitions
 
 EMAIL_DOMAIN = "members.allaweeplus.test"
 OFFICER_DOMAIN = "staff.allaweeplus.test"
@@ -242,11 +242,11 @@ def build_context(now: datetime | None = None) -> Context:
     from django.contrib.auth.hashers import make_password
     from django.contrib.auth.models import Group
 
+    from core.crypto import bvn_blind_index, pii_cipher
     from devdata import loans as loan_demo
     from loans.models import LoanProduct
     from members.models import User
     from members.roles import LOAN_OFFICERS
-    from portal.crypto import bvn_blind_index, pii_cipher
 
     loan_demo.seed()
     products = list(LoanProduct.objects.filter(is_active=True).order_by("pk"))
@@ -286,12 +286,12 @@ def build_batch(ctx: Context, ids: IdAllocator, first: int, count: int) -> list[
     """Rows for members ``first … first + count - 1``, in the order they must be written."""
     from allauth.account.models import EmailAddress
 
+    from core.models import AuditEvent
     from loans.models import Application, ApplicationHistory, Installment, Loan
     from members.banks import BANKS
     from members.models import Member, User
     from members.validators import NYSC_STATES, make_valid_nuban
     from payments.models import Payment, WebhookEvent, WebhookEventKey
-    from portal.models import AuditEvent
 
     rng = random.Random(first)  # the same batch always gets the same people
     users, emails, members = Table(User), Table(EmailAddress), Table(Member)
@@ -683,10 +683,10 @@ def batch_exists(first: int) -> bool:
 def seed(
     *, members: int, batch_size: int = 5000, method: str = "auto", progress=None, ctx=None
 ) -> SeedResult:
+    from core.models import AuditEvent
     from loans.models import Application, ApplicationHistory, Loan
     from members.models import Member, User
     from payments.models import Payment, WebhookEvent
-    from portal.models import AuditEvent
 
     if method == "auto":
         method = "copy" if connection.vendor == "postgresql" else "bulk"
@@ -728,10 +728,10 @@ class _Rollback(Exception):
 def compare_writers(*, members: int = 2000, ctx=None) -> dict:
     """Write the same generated rows with ``bulk_create`` and with ``COPY``, each in a
     transaction that is rolled back, and return rows, seconds and µs per row of both."""
+    from core.models import AuditEvent
     from loans.models import Application, ApplicationHistory, Loan
     from members.models import Member, User
     from payments.models import Payment, WebhookEvent
-    from portal.models import AuditEvent
 
     ctx = ctx or build_context()
     ids = IdAllocator()

@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from core.audit import record
 from loans.models import (
     Application,
     ApplicationHistory,
@@ -9,7 +10,6 @@ from loans.models import (
     Loan,
     LoanProduct,
 )
-from portal.audit import record
 
 
 @admin.register(LoanProduct)

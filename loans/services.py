@@ -15,6 +15,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from core import audit
+from core.errors import Conflict, DomainError, NotAllowed, check_transition
+from core.money import format_naira
 from loans.eligibility import RuleResult, failed, member_rules, product_limit_rules
 from loans.models import (
     APPLICATION_TRANSITIONS,
@@ -33,9 +36,6 @@ from loans.models import (
 from loans.schedule import Schedule, build_schedule
 from members.models import Member
 from members.staff_identity import check_independent
-from portal import audit
-from portal.errors import Conflict, DomainError, NotAllowed, check_transition
-from portal.money import format_naira
 
 KEY_FACTS_VERSION = "kfs-2026-11"
 COMPLAINTS = (

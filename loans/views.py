@@ -6,6 +6,11 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
+from core.audit import client_ip
+from core.errors import DomainError
+from core.feedback import attempt
+from core.permissions import StaffPermissionRequiredMixin, staff_perm_required
+from core.tables import HtmxTableView
 from loans import services
 from loans.filters import ApplicationFilter
 from loans.forms import ApproveForm, ConsentForm, InfoRequestForm, NoteForm, QuoteForm, ReasonForm
@@ -18,11 +23,6 @@ from loans.selectors import (
 )
 from loans.tables import ApplicationTable
 from members.views import member_for_request
-from portal.audit import client_ip
-from portal.errors import DomainError
-from portal.feedback import attempt
-from portal.permissions import StaffPermissionRequiredMixin, staff_perm_required
-from portal.tables import HtmxTableView
 
 # --- Member: apply with a live preview -----------------------------------------------------
 
@@ -167,10 +167,10 @@ def loan_detail(request, reference):
 @login_required
 def loan_statement_csv(request, reference):
     """The member's statement: every installment and payment of the loan, as CSV."""
+    from core import audit
+    from core.exports import csv_bytes
+    from core.money import api_amount
     from payments.models import Payment
-    from portal import audit
-    from portal.exports import csv_bytes
-    from portal.money import api_amount
 
     loan = loan_for(request.user, reference)
     rows = [

@@ -4,8 +4,8 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 
+from core.audit import client_ip
 from members import lockout
-from portal.audit import client_ip
 
 
 class AccountAdapter(DefaultAccountAdapter):

@@ -5,6 +5,8 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 
+from core import audit
+from core.errors import DomainError
 from members.banks import BANK_CHOICES
 from members.models import (
     DeletionRequest,
@@ -16,8 +18,6 @@ from members.models import (
     User,
 )
 from members.roles import ROLES
-from portal import audit
-from portal.errors import DomainError
 
 # Only a superuser sees or sets these: they are who may do what.
 PRIVILEGE_FIELDS = ("is_staff", "is_superuser", "groups", "user_permissions")
@@ -402,7 +402,7 @@ class DeletionRequestAdmin(admin.ModelAdmin):
         return False
 
     def _decide(self, request, queryset, decide, **kwargs):
-        from portal.errors import DomainError
+        from core.errors import DomainError
 
         for deletion in queryset:
             try:

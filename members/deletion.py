@@ -14,9 +14,9 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from core import audit
+from core.errors import Conflict, DomainError, NotAllowed
 from members.models import DeletionRequest, DeletionStatus, Member
-from portal import audit
-from portal.errors import Conflict, DomainError, NotAllowed
 
 logger = logging.getLogger("members.deletion")
 

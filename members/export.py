@@ -8,11 +8,11 @@ decimal strings, dates in ISO 8601.
 from django.apps import apps
 
 from arrears.models import CollectionContact
+from core.models import AuditEvent
+from core.money import api_amount
 from loans.models import Application, Loan
 from members.models import Member
 from payments.models import Payment
-from portal.models import AuditEvent
-from portal.money import api_amount
 
 
 def _iso(value):

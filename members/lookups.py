@@ -18,10 +18,10 @@ another member already holds (they are unique), and every such refusal answers t
 from django.conf import settings
 from django.db.models import Q
 
+from core import audit, throttle
+from core.crypto import bvn_blind_index
+from core.errors import DomainError
 from members.models import Member
-from portal import audit, throttle
-from portal.crypto import bvn_blind_index
-from portal.errors import DomainError
 
 NEUTRAL = "We could not accept this {what}. If you believe this is a mistake, contact support."
 WHAT = {

@@ -196,7 +196,7 @@ class Member(models.Model):
 
     @property
     def bvn_masked(self) -> str:
-        from portal.crypto import mask
+        from core.crypto import mask
 
         return mask(self.bvn_last4) if self.bvn_last4 else ""
 
@@ -388,7 +388,7 @@ class StaffIdentity(models.Model):
 
     @property
     def bvn_masked(self) -> str:
-        from portal.crypto import mask
+        from core.crypto import mask
 
         return mask(self.bvn_last4) if self.bvn_last4 else ""
 

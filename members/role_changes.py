@@ -16,6 +16,8 @@ from django.contrib.auth.models import Group
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from core import audit
+from core.errors import Conflict, DomainError, NotAllowed, check_transition
 from members.models import (
     ROLE_CHANGE_TRANSITIONS,
     RoleChangeKind,
@@ -24,8 +26,6 @@ from members.models import (
     User,
 )
 from members.roles import ADMINISTRATORS, FINANCE, ROLES
-from portal import audit
-from portal.errors import Conflict, DomainError, NotAllowed, check_transition
 
 # Roles whose grant needs a second administrator.
 TWO_PERSON_ROLES = frozenset({FINANCE, ADMINISTRATORS})
@@ -191,7 +191,7 @@ def _audit_outside(sender, instance, action, reverse, model, pk_set, **kwargs):
     (shell, a superuser's admin form, a script) leaves an audit event too."""
     if _in_service.get() or action not in ("post_add", "post_remove", "pre_clear"):
         return
-    from portal.logging import current_request
+    from core.logging import current_request
 
     request = current_request()
     user = getattr(request, "_cached_user", None) if request is not None else None

@@ -7,6 +7,9 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from core import audit
+from core.crypto import bvn_blind_index, pii_cipher
+from core.errors import Conflict, DomainError, NotAllowed, check_transition
 from members.lookups import NEUTRAL_MESSAGES
 from members.models import (
     KYC_TRANSITIONS,
@@ -16,9 +19,6 @@ from members.models import (
     MemberDocument,
 )
 from members.staff_identity import check_independent
-from portal import audit
-from portal.crypto import bvn_blind_index, pii_cipher
-from portal.errors import Conflict, DomainError, NotAllowed, check_transition
 
 ALLOWED_DOCUMENT_TYPES = {
     "application/pdf": "pdf",

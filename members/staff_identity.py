@@ -18,11 +18,11 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 
+from core import audit
+from core.crypto import bvn_blind_index, pii_cipher
+from core.errors import Conflict, DomainError, NotAllowed
 from members.models import Member, StaffIdentity
 from members.validators import normalise_phone, validate_bvn, validate_nuban
-from portal import audit
-from portal.crypto import bvn_blind_index, pii_cipher
-from portal.errors import Conflict, DomainError, NotAllowed
 
 logger = logging.getLogger("portal.security")
 

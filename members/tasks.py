@@ -2,8 +2,8 @@
 
 from huey.contrib.djhuey import db_periodic_task
 
+from core.schedules import lagos_crontab
 from members.deletion import anonymise_due
-from portal.schedules import lagos_crontab
 
 
 @db_periodic_task(lagos_crontab(hour=3, minute=30))

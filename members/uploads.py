@@ -18,7 +18,7 @@ from django.core.files.uploadhandler import FileUploadHandler, StopUpload
 from django.db.models import Max, Sum
 from django.template.defaultfilters import filesizeformat
 
-from portal import throttle
+from core import throttle
 
 # Multipart boundaries, part headers, the CSRF token and the document kind.
 MULTIPART_OVERHEAD = 64 * 1024

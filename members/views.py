@@ -10,19 +10,19 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
+from core import caching
+from core.errors import DomainError
+from core.permissions import (
+    StaffPermissionRequiredMixin,
+    require_staff_perm,
+    staff_perm_required,
+)
+from core.tables import HtmxTableView
 from members import lookups, services, uploads
 from members.filters import MemberFilter
 from members.forms import DocumentUploadForm, KycRejectForm, MemberProfileForm
 from members.selectors import document_visible_to, member_for_staff, member_list_for_staff
 from members.tables import MemberTable
-from portal import caching
-from portal.errors import DomainError
-from portal.permissions import (
-    StaffPermissionRequiredMixin,
-    require_staff_perm,
-    staff_perm_required,
-)
-from portal.tables import HtmxTableView
 
 
 def member_for_request(request):
@@ -328,9 +328,9 @@ def export_my_data(request, fmt):
     """Everything we hold about the signed-in member, as JSON or CSV (audited)."""
     import json
 
+    from core import audit
+    from core.exports import csv_bytes
     from members.export import flatten, member_data
-    from portal import audit
-    from portal.exports import csv_bytes
 
     member = member_for_request(request)
     data = member_data(member)

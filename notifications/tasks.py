@@ -9,8 +9,8 @@ from django.utils import timezone
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task, lock_task
 
+from core.schedules import lagos_crontab
 from notifications import services
-from portal.schedules import lagos_crontab
 
 
 @db_task()

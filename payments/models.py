@@ -291,7 +291,7 @@ class WebhookEvent(models.Model):
     ``WebhookEventKey``), then processed by a task; a duplicate delivery finds the row and
     changes nothing.
 
-    On PostgreSQL the table is partitioned by month of ``received_at`` (portal/partitions.py):
+    On PostgreSQL the table is partitioned by month of ``received_at`` (core/partitions.py):
     its primary key there is ``(id, received_at)`` and a unique constraint would have to
     include ``received_at`` too, which a redelivery never shares, so uniqueness of the event
     lives in the small unpartitioned key table written in the same transaction.

@@ -17,12 +17,12 @@ from django.utils.cache import patch_vary_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from core.errors import DomainError
+from core.filters import query_id, query_page_number
+from core.money import format_naira
+from core.permissions import staff_perm_required
 from payments import reconciliation
 from payments.models import ColumnMapping, LineStatus, StatementImport, StatementLine
-from portal.errors import DomainError
-from portal.filters import query_id, query_page_number
-from portal.money import format_naira
-from portal.permissions import staff_perm_required
 
 PERMISSION = reconciliation.PERMISSION
 GROUP_SIZE = 50

@@ -23,6 +23,9 @@ from django.db.models import Max, Min, Q, Sum
 from django.forms.models import model_to_dict
 from django.utils import timezone
 
+from core import audit
+from core.errors import Conflict, DomainError, NotAllowed
+from core.money import MAX_AMOUNT_TEXT_LENGTH, MoneyError, format_naira, parse_naira
 from loans.models import INSTALLMENT_OUTSTANDING, Installment, InstallmentStatus, Loan, LoanStatus
 from payments import ledger
 from payments.models import (
@@ -35,9 +38,6 @@ from payments.models import (
     StatementImport,
     StatementLine,
 )
-from portal import audit
-from portal.errors import Conflict, DomainError, NotAllowed
-from portal.money import MAX_AMOUNT_TEXT_LENGTH, MoneyError, format_naira, parse_naira
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 20_000
@@ -191,7 +191,7 @@ def _shown(value) -> str:
 def _parse_amount(value, *, row: int, column: str) -> int | None:
     """Kobo from a cell: ``1,500.00``, ``₦1,500``, ``NGN 1500``, ``(1,500.00)``, ``1500 CR``,
     ``1500-``, ``-1500``, ``1.500,00``; debits negative. The bank's markers are taken off
-    here, then ``portal.money.parse_naira`` (the one amount parser) reads what is left."""
+    here, then ``core.money.parse_naira`` (the one amount parser) reads what is left."""
     if isinstance(value, bool):
         raise StatementError(f"Row {row}, column “{column}”: “{value}” is not an amount.")
     text = "" if value is None else str(value)  # str(1500.5) is "1500.5"; 1e16 has an exponent

@@ -13,6 +13,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from core import audit
+from core.errors import Conflict, DomainError, NotAllowed, check_transition
+from core.money import format_naira
 from loans.models import (
     LOAN_TRANSITIONS,
     Installment,
@@ -38,9 +41,6 @@ from payments.models import (
 )
 from payments.providers import get_provider
 from payments.providers.base import ChargeState, ProviderError, ProviderRejected, TransferState
-from portal import audit
-from portal.errors import Conflict, DomainError, NotAllowed, check_transition
-from portal.money import format_naira
 
 logger = logging.getLogger(__name__)
 

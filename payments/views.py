@@ -14,6 +14,14 @@ from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from core.errors import DomainError
+from core.feedback import attempt
+from core.form_tokens import submitted_once
+from core.forms import NairaField
+from core.money import format_naira
+from core.permissions import StaffPermissionRequiredMixin, staff_perm_required
+from core.table_render import LocalDateTimeColumn
+from core.tables import HtmxTableView
 from loans.models import Loan, LoanStatus
 from loans.selectors import loan_for
 from payments import ledger, services
@@ -22,14 +30,6 @@ from payments.providers import get_provider
 from payments.providers.base import ProviderError
 from payments.selectors import disbursement_queue, loan_disbursements, loan_payments
 from payments.services import CheckoutInProgress
-from portal.errors import DomainError
-from portal.feedback import attempt
-from portal.form_tokens import submitted_once
-from portal.forms import NairaField
-from portal.money import format_naira
-from portal.permissions import StaffPermissionRequiredMixin, staff_perm_required
-from portal.table_render import LocalDateTimeColumn
-from portal.tables import HtmxTableView
 
 security_log = logging.getLogger("security")
 MAX_WEBHOOK_BYTES = 64 * 1024

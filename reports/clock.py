@@ -2,7 +2,7 @@
 
 Reports are about Lagos days (Africa/Lagos is UTC+1 all year: WAT, no daylight saving), while
 timestamps are stored in UTC; the Lagos-day conversions live here (periodic tasks use
-``portal.schedules.lagos_crontab``).
+``core.schedules.lagos_crontab``).
 """
 
 from datetime import date, datetime, time, timedelta

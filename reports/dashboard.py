@@ -20,9 +20,9 @@ from django.db.models.functions import TruncDate, TruncMonth
 from django.utils import timezone
 
 from arrears.models import PortfolioSnapshot
+from core.db_router import reading_from_replica
 from loans.models import Application, ApplicationStatus, Installment, Loan, LoanStatus
 from payments.models import Payment, PaymentStatus
-from portal.db_router import reading_from_replica
 from reports.clock import LAGOS, lagos_day_bounds, lagos_today, month_start
 from reports.services import PAR30_BUCKETS
 

@@ -7,9 +7,9 @@ from datetime import date
 from django.db.models import F
 
 from arrears.models import Bucket
+from core.exports import XLSX_CONTENT_TYPE, csv_bytes, csv_lines, xlsx_bytes
+from core.money import kobo_to_decimal
 from payments.models import Payment, PaymentChannel, PaymentStatus
-from portal.exports import XLSX_CONTENT_TYPE, csv_bytes, csv_lines, xlsx_bytes
-from portal.money import kobo_to_decimal
 from reports.clock import LAGOS, lagos_day_bounds
 from reports.models import DailyReport
 

@@ -13,13 +13,13 @@ from django.urls import reverse
 from django.utils import timezone
 
 from arrears.models import Bucket, PortfolioSnapshot, WriteOff, WriteOffStatus
+from core import audit
+from core.errors import DomainError
 from loans.models import ApplicationHistory, ApplicationStatus, Loan
 from members.models import User
 from members.roles import FINANCE
 from payments import ledger
 from payments.models import Payment, PaymentChannel, PaymentStatus
-from portal import audit
-from portal.errors import DomainError
 from reports.clock import lagos_day_bounds, lagos_today
 from reports.models import DailyReport
 

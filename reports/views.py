@@ -3,10 +3,10 @@ from datetime import date
 from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
 
-from portal import audit
-from portal.db_router import iterate_from_replica, reading_from_replica
-from portal.permissions import StaffPermissionRequiredMixin, staff_perm_required
-from portal.tables import HtmxTableView
+from core import audit
+from core.db_router import iterate_from_replica, reading_from_replica
+from core.permissions import StaffPermissionRequiredMixin, staff_perm_required
+from core.tables import HtmxTableView
 from reports import exports
 from reports.forms import RangeExportForm
 from reports.models import DailyReport

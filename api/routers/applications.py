@@ -17,12 +17,12 @@ from api.schemas import (
     SubmitIn,
     to_kobo,
 )
+from core.audit import client_ip
 from loans import services
 from loans.filters import ApplicationFilter
 from loans.models import Application, ApplicationStatus, LoanProduct
 from loans.selectors import applications_visible_to
 from members.models import Member
-from portal.audit import client_ip
 
 router = Router(tags=["applications"])
 

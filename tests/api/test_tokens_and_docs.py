@@ -7,7 +7,7 @@ import pytest
 from django.test import Client
 
 from api.models import ApiToken
-from portal.models import AuditEvent
+from core.models import AuditEvent
 from tests.api.conftest import Api, new_member
 
 pytestmark = pytest.mark.django_db

@@ -7,8 +7,8 @@ import json
 import pytest
 from django.urls import reverse
 
+from core.models import AuditEvent
 from payments import services as payment_services
-from portal.models import AuditEvent
 from tests.factories import MemberFactory, make_finance, make_officer
 from tests.payments import builders
 

@@ -16,6 +16,8 @@ from django.urls import include, path, reverse
 from django.utils import timezone
 
 from config import urls as portal_urls
+from core.errors import Conflict, DomainError, NotAllowed
+from core.models import AuditEvent
 from loans import services as loan_services
 from loans.models import LoanProduct
 from payments import ledger
@@ -41,8 +43,6 @@ from payments.reconciliation import (
     rematch,
 )
 from payments.services import record_manual_disbursement
-from portal.errors import Conflict, DomainError, NotAllowed
-from portal.models import AuditEvent
 from tests.factories import MemberFactory, make_finance, make_officer
 
 FIXTURES = Path(__file__).parent / "fixtures"

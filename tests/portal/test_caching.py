@@ -10,7 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from portal import caching
+from core import caching
 from tests.factories import MemberFactory
 from tests.payments.builders import product
 

@@ -16,7 +16,7 @@ if not settings.configured:
 from django.core.exceptions import ImproperlyConfigured  # noqa: E402
 from django.test import override_settings  # noqa: E402
 
-from portal.crypto import (  # noqa: E402
+from core.crypto import (  # noqa: E402
     PiiCipher,
     UndecryptableError,
     blind_index,

@@ -16,7 +16,7 @@ from django.db import connections
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from portal.db_router import ReplicaRouter, reading_from_replica
+from core.db_router import ReplicaRouter, reading_from_replica
 from reports import dashboard, services
 from reports.models import DailyReport
 from tests.members.test_data_export import reauthenticated
@@ -28,7 +28,7 @@ pytestmark = pytest.mark.django_db(databases=["default", "replica"], transaction
 
 @pytest.fixture(autouse=True)
 def _replica_router(settings):
-    settings.DATABASE_ROUTERS = ["portal.db_router.ReplicaRouter"]
+    settings.DATABASE_ROUTERS = ["core.db_router.ReplicaRouter"]
     yield
     # The mirror's connection (and, on PostgreSQL, its pool) would otherwise stay open and
     # keep the test database from being dropped at the end of the run.
@@ -184,4 +184,4 @@ def test_a_replica_url_adds_the_replica_with_the_primarys_pool_and_statement_tim
     assert replica["OPTIONS"]["options"] == "-c statement_timeout=1234"
     assert replica["OPTIONS"]["pool"] is not primary["OPTIONS"]["pool"]  # a pool of its own
     assert replica["TEST"] == {"MIRROR": "default"}
-    assert settings["DATABASE_ROUTERS"] == ["portal.db_router.ReplicaRouter"]
+    assert settings["DATABASE_ROUTERS"] == ["core.db_router.ReplicaRouter"]

@@ -1,4 +1,4 @@
-"""portal.money: formatting for people and the API, and the one amount parser
+"""core.money: formatting for people and the API, and the one amount parser
 (``parse_naira``). The attacks on it through every entry point are in
 tests/security/test_amounts.py."""
 
@@ -9,7 +9,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from portal.money import (
+from core.money import (
     MAX_AMOUNT_TEXT_LENGTH,
     MAX_KOBO,
     MoneyError,

@@ -14,10 +14,10 @@ from django.http import HttpResponse
 from django.urls import path
 from huey import RedisHuey, SqliteHuey
 
+from core import metrics, queue
+from core.logging import JsonFormatter, RequestIdFilter, scrub_sentry_event
 from loans.models import InstallmentStatus
 from payments.models import Payment, PaymentStatus
-from portal import metrics, queue
-from portal.logging import JsonFormatter, RequestIdFilter, scrub_sentry_event
 from tests.factories import UserFactory
 from tests.payments.builders import active_loan, on_commit
 
@@ -91,7 +91,7 @@ def test_oldest_task_age_on_redis_huey():
 
 @pytest.mark.django_db
 def test_readyz_reports_queue_depth_and_oldest_age(client, monkeypatch):
-    from portal import views
+    from core import views
 
     monkeypatch.setattr(
         views, "_check_queue", lambda: {"pending": 7, "oldest_task_age_seconds": 42.0}
@@ -260,7 +260,7 @@ def test_counters_of_several_processes_add_up_in_multiprocess_mode(tmp_path):
     env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
     env.pop("DJANGO_SETTINGS_MODULE", None)
     bump = (
-        "from portal import metrics\n"
+        "from core import metrics\n"
         "for _ in range({n}):\n"
         "    metrics.HTTP_REQUESTS.labels(method='GET', status='2xx').inc()\n"
     )
@@ -268,7 +268,7 @@ def test_counters_of_several_processes_add_up_in_multiprocess_mode(tmp_path):
         subprocess.run([sys.executable, "-c", bump.format(n=n)], cwd=ROOT, env=env, check=True)
     render = (
         "import django; django.setup()\n"
-        "from portal import metrics\n"
+        "from core import metrics\n"
         "metrics.loan_book_gauges = lambda: {'overdue_installments': 5}\n"
         "print(metrics.render_metrics().decode())\n"
     )

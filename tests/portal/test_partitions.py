@@ -9,12 +9,12 @@ from django.core.management import call_command
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
 
+from core import audit, partitions
+from core.models import AuditEvent
 from notifications import services as notify_services
 from notifications.models import Message, MessageDedupeKey
 from payments import services as payment_services
 from payments.models import WebhookEvent, WebhookEventKey
-from portal import audit, partitions
-from portal.models import AuditEvent
 from tests.factories import MemberFactory
 from tests.payments.builders import approved_loan
 
@@ -213,7 +213,7 @@ def test_the_command_dry_run_changes_nothing(capsys):
 @pytest.mark.postgres
 def test_the_command_and_the_task_make_the_months_ahead(capsys):
     _postgres()
-    from portal.tasks import maintain_partitions_task
+    from core.tasks import maintain_partitions_task
 
     call_command("maintain_partitions", "--date", "2047-03-01")
     assert "portal_auditevent_p204706 created" in capsys.readouterr().out

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from django.urls import reverse
 
-from portal import audit
-from portal.logging import JsonFormatter
-from portal.models import AuditEvent
+from core import audit
+from core.logging import JsonFormatter
+from core.models import AuditEvent
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -87,7 +87,7 @@ def test_readyz_reports_each_dependency(client):
 
 @pytest.mark.django_db
 def test_readyz_is_503_when_the_database_is_down(client, monkeypatch):
-    from portal import views
+    from core import views
 
     def broken():
         raise ConnectionError("down")

@@ -6,13 +6,13 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 
+from core.crypto import bvn_blind_index, pii_cipher
+from core.models import AuditEvent
 from devdata import scale_seed
 from loans.models import Application, Installment, Loan
 from members.models import Member, User
 from members.validators import normalise_phone, parse_state_code, validate_nuban
 from payments.models import Payment, WebhookEvent
-from portal.crypto import bvn_blind_index, pii_cipher
-from portal.models import AuditEvent
 
 pytestmark = pytest.mark.django_db
 

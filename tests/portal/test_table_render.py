@@ -1,4 +1,4 @@
-"""The rows of the shared table template are rendered in Python (portal/table_render.py):
+"""The rows of the shared table template are rendered in Python (core/table_render.py):
 the same markup as django-tables2's own template, cell for cell."""
 
 import re
@@ -9,8 +9,8 @@ import pytest
 from django.test import override_settings
 from django.urls import reverse
 
+from core.table_render import LocalDateColumn, LocalDateTimeColumn, render_rows
 from devdata import scale_seed
-from portal.table_render import LocalDateColumn, LocalDateTimeColumn, render_rows
 
 pytestmark = pytest.mark.django_db
 
@@ -98,7 +98,7 @@ def test_row_dependent_cell_attributes_and_escaping_survive():
 def test_quick_select_renders_djangos_select_markup(choices, value, attrs):
     from django import forms
 
-    from portal.forms import QuickSelect
+    from core.forms import QuickSelect
 
     stock = forms.Select(attrs=attrs, choices=choices).render("state", value, {"id": "id_state"})
     quick = QuickSelect(attrs=attrs, choices=choices).render("state", value, {"id": "id_state"})
@@ -108,7 +108,7 @@ def test_quick_select_renders_djangos_select_markup(choices, value, attrs):
 def test_filter_forms_render_as_before(client):
     from django import forms
 
-    from portal.forms import QuickSelect
+    from core.forms import QuickSelect
     from tests.factories import UserFactory
 
     client.force_login(UserFactory(is_staff=True, is_superuser=True))

@@ -7,7 +7,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from portal import tables as portal_tables
+from core import tables as portal_tables
 from tests.factories import MemberFactory
 
 pytestmark = pytest.mark.django_db

@@ -13,10 +13,10 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from openpyxl import load_workbook
 
+from core.errors import DomainError
+from core.models import AuditEvent
 from loans.models import Loan
 from payments.models import Payment, PaymentChannel, PaymentStatus
-from portal.errors import DomainError
-from portal.models import AuditEvent
 from reports import services
 from reports.clock import lagos_day_bounds
 from reports.models import DailyReport

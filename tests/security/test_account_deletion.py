@@ -9,13 +9,13 @@ from django.db.models import ProtectedError
 from django.urls import reverse
 from django.utils import timezone
 
+from core.errors import Conflict, NotAllowed
+from core.models import AuditEvent
 from loans.models import Loan, LoanStatus
 from members.deletion import anonymise_due, approve_deletion, reject_deletion, request_deletion
 from members.models import DeletionRequest, DeletionStatus, Member
 from payments import ledger, services
 from payments.models import JournalEntry, Payment
-from portal.errors import Conflict, NotAllowed
-from portal.models import AuditEvent
 from tests.factories import MemberFactory, make_admin, make_finance, make_officer
 from tests.payments.builders import active_loan
 from tests.security.world import PASSWORD

@@ -150,7 +150,7 @@ def test_sql_meaningful_search_strings_are_plain_text(client, payload):
     api = Api(token_for(w.officer))
     for path in ("/applications", "/loans", "/payments"):
         response = api.get(path, data={"q": payload, "status": payload})
-        # A NUL byte anywhere in the address is a 400 (portal.middleware.NulByteMiddleware).
+        # A NUL byte anywhere in the address is a 400 (core.middleware.NulByteMiddleware).
         expected = (400,) if "\x00" in payload else (200, 422)
         assert response.status_code in expected, (path, payload, response.status_code)
         if response.status_code == 200:

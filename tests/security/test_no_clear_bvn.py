@@ -19,10 +19,10 @@ from django.db import connection
 from django.test import override_settings
 from django.urls import reverse
 
+from core.crypto import pii_cipher
+from core.logging import JsonFormatter, RequestIdFilter
 from members.models import Member
 from members.validators import make_valid_nuban
-from portal.crypto import pii_cipher
-from portal.logging import JsonFormatter, RequestIdFilter
 from tests.factories import MemberFactory, UserFactory, make_admin, make_finance
 from tests.form_tokens import with_form_token
 from tests.payments import builders

@@ -162,8 +162,8 @@ def build_world() -> World:
     from members.deletion import request_deletion
 
     request_deletion(member=member_b, actor=member_b.user)
-    from portal.form_tokens import new_token
-    from portal.models import FormSubmission
+    from core.form_tokens import new_token
+    from core.models import FormSubmission
 
     # A money form submitted once (its one-time token, issue 15 M5).
     FormSubmission.objects.create(

@@ -2,7 +2,7 @@ from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError
 
-from portal.errors import DomainError
+from core.errors import DomainError
 from reports import services
 from reports.clock import previous_lagos_day
 

@@ -2,7 +2,7 @@
 
 from django.contrib import messages
 
-from portal.errors import DomainError
+from core.errors import DomainError
 
 
 def attempt(request, action, *, success: str, errors=(DomainError,)) -> bool:

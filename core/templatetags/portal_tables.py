@@ -1,6 +1,6 @@
 from django import template
 
-from portal.table_render import render_rows
+from core.table_render import render_rows
 
 register = template.Library()
 
@@ -8,5 +8,5 @@ register = template.Library()
 @register.simple_tag
 def table_rows(table):
     """The rows of a django-tables2 table without a template node per cell (see
-    portal/table_render.py)."""
+    core/table_render.py)."""
     return render_rows(table)

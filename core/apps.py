@@ -1,31 +1,34 @@
 from django.apps import AppConfig
 
 
-class PortalConfig(AppConfig):
-    name = "portal"
-    verbose_name = "Portal"
+class CoreConfig(AppConfig):
+    """The kernel. Its label stays "portal": the audit table and migrations keep their names."""
+
+    name = "core"
+    label = "portal"
+    verbose_name = "Core"
 
     def ready(self):
         from huey.contrib.djhuey import HUEY
 
-        from portal import metrics, queue
+        from core import metrics, queue
 
         queue.connect(HUEY)
         metrics.connect_huey(HUEY)
 
-        from portal.caching import connect_invalidation
-        from portal.tables import install_signature_cache
+        from core.caching import connect_invalidation
+        from core.tables import install_signature_cache
 
         install_signature_cache()
         connect_invalidation()
 
-        from portal import auth_backends
+        from core import auth_backends
 
         auth_backends.connect_invalidation()
 
         from django.contrib.auth.signals import user_logged_in
 
-        from portal.middleware import SessionAgeMiddleware, StaffSecurityMiddleware
+        from core.middleware import SessionAgeMiddleware, StaffSecurityMiddleware
 
         user_logged_in.connect(
             StaffSecurityMiddleware.stamp_login, dispatch_uid="portal.staff_last_seen"

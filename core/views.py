@@ -11,10 +11,10 @@ from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 
-from portal.filters import IdFilter
-from portal.models import AuditEvent
-from portal.permissions import StaffPermissionRequiredMixin
-from portal.tables import HtmxTableView
+from core.filters import IdFilter
+from core.models import AuditEvent
+from core.permissions import StaffPermissionRequiredMixin
+from core.tables import HtmxTableView
 from reports.selectors import dashboard_for
 
 
@@ -56,7 +56,7 @@ def _check_cache():
 def _check_queue():
     from huey.contrib.djhuey import HUEY
 
-    from portal.queue import queue_status
+    from core.queue import queue_status
 
     return queue_status(HUEY)
 

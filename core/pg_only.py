@@ -33,7 +33,7 @@ def trigram_extension() -> migrations.RunPython:
 # --- Monthly range partitioning ----------------------------------------------------------
 # Used by the migrations that turn the append-only tables (audit events, webhook inbox,
 # member messages) into ``PARTITION BY RANGE (<timestamp>)`` tables, and by the maintenance
-# service in portal/partitions.py. Months are UTC calendar months: the bounds must be one
+# service in core/partitions.py. Months are UTC calendar months: the bounds must be one
 # unambiguous instant, and an event at 00:30 Lagos on the 1st belongs to the previous month.
 # Nothing here imports models: migrations must not depend on today's models.
 
@@ -57,7 +57,7 @@ def create_month_partition(cursor, table: str, month) -> bool:
     """Create the partition of ``month`` (a date on the 1st) unless it exists; True if made.
 
     With a DEFAULT partition attached, PostgreSQL refuses to create a month whose rows already
-    sit in the default; portal/partitions.py moves such rows first."""
+    sit in the default; core/partitions.py moves such rows first."""
     name = partition_name(table, month)
     cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [name])
     if cursor.fetchone()[0]:

@@ -1,4 +1,4 @@
-"""Rendering the back-office tables cheaply (the other half of portal/tables.py).
+"""Rendering the back-office tables cheaply (the other half of core/tables.py).
 
 A 25-row page is 200–250 cells. django-tables2 renders them through its template
 (``{% for column, cell in row.items %}<td {{ column.attrs.td.as_html }}>…``), which recomputes

@@ -2,7 +2,7 @@
 
 from django import template
 
-from portal.money import format_naira
+from core.money import format_naira
 
 register = template.Library()
 

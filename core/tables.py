@@ -35,7 +35,7 @@ from django_filters.views import FilterView
 from django_tables2 import RequestConfig, SingleTableMixin
 from django_tables2.paginators import LazyPaginator
 
-from portal.filters import query_page_number
+from core.filters import query_page_number
 
 # "1,000+": enough to tell an officer a filter is too broad, and counting more than that
 # would cost more than the page itself.
@@ -190,10 +190,10 @@ def paginate_keyset(
     """Fill ``table.page`` by keyset; False when the table's ordering does not allow it.
 
     With ``cache_key`` (a search), the page's primary keys and cursors are cached for three
-    minutes (portal.caching "search"): a repeated search costs one primary-key lookup."""
+    minutes (core.caching "search"): a repeated search costs one primary-key lookup."""
     if cache_key is None:
         return _paginate_keyset(table, per_page, after, before, number)
-    from portal import caching
+    from core import caching
 
     queryset = table.data.data
 
@@ -467,7 +467,7 @@ class HtmxTableView(SingleTableMixin, FilterView):
         count to the next member who typed the same search."""
         if not self.request.GET.get("q", "").strip():
             return None
-        from portal import caching
+        from core import caching
 
         model = self.object_list.model._meta.label_lower
         params = sorted((k, v) for k, v in self.request.GET.lists() if k != "_")
@@ -480,7 +480,7 @@ class HtmxTableView(SingleTableMixin, FilterView):
         key = self.search_cache_key()
         if key is None:
             return row_count_label(self.object_list, filtered=filtered, noun=self.row_noun)
-        from portal import caching
+        from core import caching
 
         return caching.cached(
             "search",

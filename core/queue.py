@@ -13,7 +13,7 @@ import time
 
 from huey import signals
 
-logger = logging.getLogger("portal.queue")
+logger = logging.getLogger("core.queue")
 
 _KEY_PREFIX = "awp:enqueued-at:"
 _DONE_SIGNALS = (

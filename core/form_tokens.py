@@ -1,7 +1,7 @@
 """One-time tokens for money forms (issue 15, M5).
 
 Every money form carries a hidden ``form_token`` unique to the rendered page
-(``{% form_token %}`` from ``portal.templatetags.form_tokens``). The view is wrapped in
+(``{% form_token %}`` from ``core.templatetags.form_tokens``). The view is wrapped in
 ``submitted_once``: the token is stored (``FormSubmission``, unique per user) in the same
 transaction as whatever the view does, so a double or triple submit of one form runs the
 view once; the repeats are sent to the first submit's result with a message instead of
@@ -20,7 +20,7 @@ from django.shortcuts import redirect
 from django.utils import timezone
 from django.utils.html import format_html
 
-from portal.models import FormSubmission
+from core.models import FormSubmission
 
 FIELD = "form_token"
 _SHAPE = re.compile(r"[A-Za-z0-9_-]{20,64}")

@@ -10,7 +10,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.cache import patch_cache_control
 
-from portal.logging import set_request_context
+from core.logging import set_request_context
 
 logger = logging.getLogger("portal.request")
 

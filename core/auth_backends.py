@@ -145,10 +145,10 @@ def connect_invalidation() -> None:
 
     def migrated(sender, **kwargs):
         # post_migrate is sent once per app after all migrations ran; once is enough.
-        if sender.name == "portal":
+        if sender.label == "portal":
             forget_all_permissions()
 
-    uid = "portal.auth_backends."
+    uid = "core.auth_backends."
     m2m_changed.connect(
         user_groups_changed, sender=User.groups.through, dispatch_uid=uid + "groups"
     )

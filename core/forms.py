@@ -2,12 +2,12 @@ from django import forms
 from django.utils.html import conditional_escape
 from django.utils.safestring import mark_safe
 
-from portal.money import MAX_AMOUNT_TEXT_LENGTH, MoneyError, format_naira, parse_naira
+from core.money import MAX_AMOUNT_TEXT_LENGTH, MoneyError, format_naira, parse_naira
 
 
 class NairaField(forms.CharField):
     """A naira amount typed by a person (``150000``, ``150,000.50``, ``₦150,000.00``) cleaned
-    to int kobo by ``portal.money.parse_naira``; every refusal is a form error in words.
+    to int kobo by ``core.money.parse_naira``; every refusal is a form error in words.
 
     Also the field of the amount filters (``NairaFilter``), so a query string meets the same
     parser as a form."""

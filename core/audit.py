@@ -4,8 +4,8 @@ import ipaddress
 
 from django.conf import settings
 
-from portal.logging import current_request_id
-from portal.models import AuditEvent
+from core.logging import current_request_id
+from core.models import AuditEvent
 
 
 def _trusted_proxies():

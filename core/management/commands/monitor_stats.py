@@ -5,7 +5,7 @@
 Keys are flat and unique (monitor.sh reads them with jq or grep); a number that cannot be
 known here is null, never a guess:
 
-- ``pending_tasks``, ``oldest_task_age_seconds``: the Huey queue (see portal/queue.py)
+- ``pending_tasks``, ``oldest_task_age_seconds``: the Huey queue (see core/queue.py)
 - ``failed_tasks``: task failures in the window (per-minute counts in the shared cache)
 - ``failed_payments``, ``failed_disbursements``: rows that failed in the window
 - ``overdue_installments``: installments with status overdue now
@@ -15,10 +15,10 @@ known here is null, never a guess:
 - ``cache_hits``, ``cache_misses``, ``cache_hit_rate``: the site's cache reads since the
   processes started (Prometheus counters in ``PROMETHEUS_MULTIPROC_DIR``)
 - ``redis_keyspace_hit_rate``: Redis's own hit rate since it started (``REDIS_URL``)
-- ``app_cache``: hits, misses and hit rate of each read-through cache of portal/caching.py
+- ``app_cache``: hits, misses and hit rate of each read-through cache of core/caching.py
   (profile, products, search) since its counters started, shared by all processes (Redis)
 - ``app_cache_hit_rate``: the same over all of them
-- ``partitions``: per partitioned table (PostgreSQL, portal/partitions.py) the months made
+- ``partitions``: per partitioned table (PostgreSQL, core/partitions.py) the months made
   ahead of this one and the rows in its DEFAULT partition (should be 0); null on SQLite
 - ``partition_future_months_min``, ``partition_default_rows``: the fewest months ahead of any
   table and the rows in all DEFAULT partitions (alert below 1 and above 0)
@@ -66,7 +66,7 @@ def access_log_stats(files: list[Path], minutes: int, now: datetime | None = Non
 def _queue() -> dict:
     from huey.contrib.djhuey import HUEY
 
-    from portal.queue import queue_status
+    from core.queue import queue_status
 
     status = queue_status(HUEY)
     return {
@@ -114,7 +114,7 @@ def _redis_hit_rate() -> float | None:
 
 
 def _app_cache() -> dict:
-    from portal.caching import stats as cache_stats
+    from core.caching import stats as cache_stats
 
     areas = cache_stats()
     hits = sum(a["hits"] for a in areas.values())
@@ -124,7 +124,7 @@ def _app_cache() -> dict:
 
 
 def _partitions() -> dict:
-    from portal.partitions import partition_health
+    from core.partitions import partition_health
 
     health = partition_health()
     tables = [t for t in (health or {}).values() if t is not None]
@@ -148,9 +148,9 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, minutes, access_log, **options):
+        from core.metrics import recent_task_failures
         from loans.models import Installment, InstallmentStatus
         from payments.models import Disbursement, DisbursementStatus, Payment, PaymentStatus
-        from portal.metrics import recent_task_failures
 
         since = timezone.now() - timedelta(minutes=minutes)
         stats: dict = {"window_minutes": minutes, "errors": []}

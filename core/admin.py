@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from portal.models import AuditEvent, FormSubmission
+from core.models import AuditEvent, FormSubmission
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

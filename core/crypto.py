@@ -160,4 +160,4 @@ def _reset_on_setting_changed(*, setting, **kwargs):
         reset_crypto_cache()
 
 
-setting_changed.connect(_reset_on_setting_changed, dispatch_uid="portal.crypto.reset_cache")
+setting_changed.connect(_reset_on_setting_changed, dispatch_uid="core.crypto.reset_cache")

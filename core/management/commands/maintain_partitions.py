@@ -1,5 +1,5 @@
 """Create next months' partitions and detach the expired ones (PostgreSQL; see
-portal/partitions.py). The same service runs daily as a Huey task.
+core/partitions.py). The same service runs daily as a Huey task.
 
     python manage.py maintain_partitions [--dry-run] [--date YYYY-MM-DD]
 """
@@ -9,7 +9,7 @@ from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError
 
-from portal import partitions
+from core import partitions
 
 
 class Command(BaseCommand):

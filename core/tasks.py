@@ -2,8 +2,8 @@
 
 from huey.contrib.djhuey import db_periodic_task, lock_task
 
-from portal.partitions import maintain_partitions
-from portal.schedules import lagos_crontab
+from core.partitions import maintain_partitions
+from core.schedules import lagos_crontab
 
 
 # 02:15 Lagos, a quiet hour: creating and detaching a month take a brief lock on each table.
@@ -17,6 +17,6 @@ def maintain_partitions_task():
 # 02:40 Lagos: one-time form tokens older than a month can no longer be resubmitted usefully.
 @db_periodic_task(lagos_crontab(hour=2, minute=40))
 def purge_form_submissions_task():
-    from portal.form_tokens import purge_old_submissions
+    from core.form_tokens import purge_old_submissions
 
     purge_old_submissions()

@@ -1,11 +1,11 @@
 from django.db import migrations
 
-from portal.pg_only import partition_by_month, postgres_sql
+from core.pg_only import partition_by_month, postgres_sql
 
 # Rebuilding the table drops the append-only trigger of 0002 with the old table. Created on
 # the partitioned table (PostgreSQL 13+), a row trigger is cloned to every partition, those
-# made later by portal/partitions.py included, so the trail stays unchangeable in the
-# database. (A detached partition loses the clone; portal/partitions.py gives the archived
+# made later by core/partitions.py included, so the trail stays unchangeable in the
+# database. (A detached partition loses the clone; core/partitions.py gives the archived
 # table a trigger of its own.)
 TRIGGER = (
     "CREATE TRIGGER portal_auditevent_append_only BEFORE UPDATE OR DELETE ON portal_auditevent "

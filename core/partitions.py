@@ -2,9 +2,9 @@
 retention detached (kept as ``<table>_archived_YYYYMM``, never dropped).
 
 The tables (audit events, the webhook inbox, member messages) are partitioned by UTC month
-of their creation time by the migrations (portal/pg_only.py), each with a DEFAULT partition
+of their creation time by the migrations (core/pg_only.py), each with a DEFAULT partition
 so that an insert never fails for want of a month. ``maintain_partitions`` runs daily
-(portal/tasks.py, ``manage.py maintain_partitions``) and:
+(core/tasks.py, ``manage.py maintain_partitions``) and:
 
 - moves any rows found in the DEFAULT partition into partitions of their own months (rows
   land there only if this task did not run for ``PARTITION_MONTHS_AHEAD`` months, or with a
@@ -31,7 +31,7 @@ from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
-from portal.pg_only import (
+from core.pg_only import (
     DEFAULT_SUFFIX,
     add_months,
     create_month_partition,
@@ -109,7 +109,7 @@ def _default_months(cursor, spec: PartitionedTable) -> dict[date, int]:
 
 
 def _record(action: str, changes: dict) -> None:
-    from portal import audit
+    from core import audit
 
     audit.record(actor=None, action=action, changes=changes)
 

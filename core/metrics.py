@@ -32,7 +32,7 @@ from prometheus_client import (
 )
 from prometheus_client.core import GaugeMetricFamily
 
-logger = logging.getLogger("portal.metrics")
+logger = logging.getLogger("core.metrics")
 
 HTTP_REQUESTS = Counter(
     "awp_http_requests_total", "HTTP responses by method and status class.", ["method", "status"]
@@ -110,9 +110,9 @@ def loan_book_gauges() -> dict[str, float]:
         return values
     from huey.contrib.djhuey import HUEY
 
+    from core.queue import queue_status
     from loans.models import Installment, InstallmentStatus
     from payments.models import Disbursement, DisbursementStatus, Payment, PaymentStatus
-    from portal.queue import queue_status
 
     values = {
         "overdue_installments": Installment.objects.filter(

@@ -8,7 +8,7 @@ which is what the site experiences.
 from django.core.cache.backends.locmem import LocMemCache
 from django_redis.cache import RedisCache
 
-from portal.metrics import record_cache_read
+from core.metrics import record_cache_read
 
 _MISSING = object()
 
