@@ -7,7 +7,7 @@
 | back-office searches | ``search:<view>:<gen>:<hash>`` | 3 min | a save of that model (new gen) |
 
 Keys are per object or per query, never per URL: a page is never cached whole, so what one
-user may see can never be served to another (see tests/portal/test_caching.py). Pages behind
+user may see can never be served to another (see tests/core/test_caching.py). Pages behind
 a login are sent with ``Cache-Control: private``.
 
 **Stampedes.** A value is stored with a soft expiry and kept a minute longer. The first

@@ -24,5 +24,5 @@ MEDIA_ROOT = PRIVATE_MEDIA_ROOT
 
 # A read replica that is the test database itself (Django's TEST MIRROR), as
 # DATABASE_REPLICA_URL would add it. Without the router nothing reads from it;
-# tests/portal/test_db_router.py installs the router and proves which reads go there.
+# tests/core/test_db_router.py installs the router and proves which reads go there.
 DATABASES["replica"] = {**deepcopy(DATABASES["default"]), "TEST": {"MIRROR": "default"}}  # noqa: F405

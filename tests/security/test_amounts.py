@@ -10,7 +10,7 @@ JSON API and the amounts a payment provider sends. Each hostile amount must get 
 refusal (a form error on the page, a JSON 422 with a code, a statement line error), never a
 500 and never a conversion of more digits than an amount can have.
 
-The parser's own rules and property tests are in tests/portal/test_money.py; the worst-case
+The parser's own rules and property tests are in tests/core/test_money.py; the worst-case
 time is measured by bench/amount_parse.py (no timing assertions here).
 """
 

@@ -332,7 +332,7 @@ def json_log():
         root.removeHandler(handler)
 
 
-@pytest.mark.urls("tests.portal.test_observability")
+@pytest.mark.urls("tests.core.test_observability")
 @pytest.mark.django_db
 def test_django_request_errors_carry_the_request_id_and_user_id(client, member, json_log):
     client.force_login(member.user)
@@ -351,7 +351,7 @@ def test_django_request_errors_carry_the_request_id_and_user_id(client, member, 
     assert member.phone not in serialized
 
 
-@pytest.mark.urls("tests.portal.test_observability")
+@pytest.mark.urls("tests.core.test_observability")
 @pytest.mark.django_db
 def test_log_lines_written_inside_a_view_carry_the_user_id(client, member, json_log):
     client.force_login(member.user)
@@ -362,7 +362,7 @@ def test_log_lines_written_inside_a_view_carry_the_user_id(client, member, json_
     assert line["user_id"] == member.user.pk
 
 
-@pytest.mark.urls("tests.portal.test_observability")
+@pytest.mark.urls("tests.core.test_observability")
 @pytest.mark.django_db
 def test_anonymous_log_lines_have_no_user_id(client, json_log):
     response = client.get("/quiet/")
