@@ -4,7 +4,8 @@ from django.urls import include, path, re_path
 
 from api import views as api_views
 from api.api import api
-from core import metrics, views
+from core import views
+from reports import metrics
 
 # The Django admin signs people in through allauth (rate limits, MFA) instead of its own form.
 admin.site.login = secure_admin_login(admin.site.login)

@@ -268,7 +268,7 @@ def test_counters_of_several_processes_add_up_in_multiprocess_mode(tmp_path):
         subprocess.run([sys.executable, "-c", bump.format(n=n)], cwd=ROOT, env=env, check=True)
     render = (
         "import django; django.setup()\n"
-        "from core import metrics\n"
+        "from reports import metrics\n"
         "metrics.loan_book_gauges = lambda: {'overdue_installments': 5}\n"
         "print(metrics.render_metrics().decode())\n"
     )

@@ -12,8 +12,8 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from core import metrics
-from core.management.commands.monitor_stats import access_log_stats
 from payments.models import Payment, PaymentStatus
+from reports.management.commands.monitor_stats import access_log_stats
 from tests.deploy.conftest import ROOT, run_script, script_env
 from tests.deploy.test_deploy import access_log_line, healthy, monitor_env
 from tests.payments.builders import active_loan, on_commit

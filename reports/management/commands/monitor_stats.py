@@ -34,6 +34,14 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import connection
 from django.utils import timezone
+from huey.contrib.djhuey import HUEY
+
+from core.caching import stats as cache_stats
+from core.metrics import recent_task_failures
+from core.partitions import partition_health
+from core.queue import queue_status
+from loans.models import Installment, InstallmentStatus
+from payments.models import Disbursement, DisbursementStatus, Payment, PaymentStatus
 
 
 def access_log_stats(files: list[Path], minutes: int, now: datetime | None = None) -> dict:
@@ -64,10 +72,6 @@ def access_log_stats(files: list[Path], minutes: int, now: datetime | None = Non
 
 
 def _queue() -> dict:
-    from huey.contrib.djhuey import HUEY
-
-    from core.queue import queue_status
-
     status = queue_status(HUEY)
     return {
         "pending_tasks": status["pending"],
@@ -114,8 +118,6 @@ def _redis_hit_rate() -> float | None:
 
 
 def _app_cache() -> dict:
-    from core.caching import stats as cache_stats
-
     areas = cache_stats()
     hits = sum(a["hits"] for a in areas.values())
     misses = sum(a["misses"] for a in areas.values())
@@ -124,8 +126,6 @@ def _app_cache() -> dict:
 
 
 def _partitions() -> dict:
-    from core.partitions import partition_health
-
     health = partition_health()
     tables = [t for t in (health or {}).values() if t is not None]
     return {
@@ -148,10 +148,6 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, minutes, access_log, **options):
-        from core.metrics import recent_task_failures
-        from loans.models import Installment, InstallmentStatus
-        from payments.models import Disbursement, DisbursementStatus, Payment, PaymentStatus
-
         since = timezone.now() - timedelta(minutes=minutes)
         stats: dict = {"window_minutes": minutes, "errors": []}
         try:
