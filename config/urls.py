@@ -6,14 +6,15 @@ from api import views as api_views
 from api.api import api
 from core import views
 from reports import metrics
+from reports import views as report_views
 
 # The Django admin signs people in through allauth (rate limits, MFA) instead of its own form.
 admin.site.login = secure_admin_login(admin.site.login)
 admin.site.site_header = "AllaweePlus administration"
 
 urlpatterns = [
-    path("", views.home, name="home"),
-    path("backoffice/", views.backoffice, name="backoffice"),
+    path("", report_views.home, name="home"),
+    path("backoffice/", report_views.backoffice, name="backoffice"),
     path("backoffice/audit/", views.AuditListView.as_view(), name="audit_list"),
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),

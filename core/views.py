@@ -3,36 +3,15 @@ import time
 import django_filters
 import django_tables2 as tables
 from django.conf import settings
-from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
-from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.http import JsonResponse
-from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 
 from core.filters import IdFilter
 from core.models import AuditEvent
 from core.permissions import StaffPermissionRequiredMixin
 from core.tables import HtmxTableView
-from reports.selectors import dashboard_for
-
-
-def home(request):
-    if not request.user.is_authenticated:
-        return render(request, "portal/home.html")
-    if request.user.is_staff:
-        return redirect("backoffice")
-    return redirect("members:dashboard")
-
-
-@never_cache
-@login_required
-def backoffice(request):
-    if not request.user.is_staff:
-        raise PermissionDenied("The back office is for staff.")
-    # Figures come from a shared cache entry; never cache this page itself (per-user menu).
-    return render(request, "portal/backoffice.html", {"dashboard": dashboard_for(request.user)})
 
 
 @never_cache
