@@ -16,11 +16,9 @@ class CoreConfig(AppConfig):
         queue.connect(HUEY)
         metrics.connect_huey(HUEY)
 
-        from core.caching import connect_invalidation
         from core.tables import install_signature_cache
 
         install_signature_cache()
-        connect_invalidation()
 
         from core import auth_backends
 

@@ -6,7 +6,9 @@
 | active loan products | ``products`` | 30 min | any save/delete of a product |
 | back-office searches | ``search:<view>:<gen>:<hash>`` | 3 min | a save of that model (new gen) |
 
-Keys are per object or per query, never per URL: a page is never cached whole, so what one
+What is cached is decided by the app that owns it (``loans.selectors.cached_active_products``,
+``members.selectors.own_profile``), which also connects the invalidation. Keys are per object
+or per query, never per URL: a page is never cached whole, so what one
 user may see can never be served to another (see tests/core/test_caching.py). Pages behind
 a login are sent with ``Cache-Control: private``.
 
@@ -160,47 +162,3 @@ def bump_generation(name: str) -> None:
 
 def query_key(*parts) -> str:
     return hashlib.sha256(repr(parts).encode()).hexdigest()[:32]
-
-
-# --- What is cached ---------------------------------------------------------------------------
-
-
-def active_products() -> list:
-    """Active products (model instances), for the apply form, filters and the API."""
-    from loans.selectors import active_products as query
-
-    return cached("products", "active", lambda: list(query()))
-
-
-def member_profile(user):
-    """The signed-in member's own profile for display pages (never for a write: services
-    re-read the row under lock)."""
-    from members.services import get_or_create_member
-
-    return cached("profile", str(user.pk), lambda: get_or_create_member(user=user))
-
-
-def connect_invalidation() -> None:
-    from django.db.models.signals import post_delete, post_save
-
-    from loans.models import Application, LoanProduct
-    from members.models import Member
-
-    def products_changed(**kwargs):
-        forget("products", "active")
-
-    def member_changed(instance, **kwargs):
-        forget("profile", str(instance.user_id))
-        bump_generation("members.member")
-
-    def application_changed(**kwargs):
-        bump_generation("loans.application")
-
-    for signal in (post_save, post_delete):
-        signal.connect(
-            products_changed, sender=LoanProduct, dispatch_uid=f"cache-products-{id(signal)}"
-        )
-        signal.connect(member_changed, sender=Member, dispatch_uid=f"cache-member-{id(signal)}")
-        signal.connect(
-            application_changed, sender=Application, dispatch_uid=f"cache-app-{id(signal)}"
-        )

@@ -10,3 +10,7 @@ class LoansConfig(AppConfig):
         from members.views import register_dashboard_panel
 
         register_dashboard_panel(dashboard_panel)
+
+        from loans.selectors import connect_cache_invalidation
+
+        connect_cache_invalidation()

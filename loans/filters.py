@@ -5,15 +5,13 @@ from django.db.models import Q
 from core.filters import DateFilter, LocalDayFilter
 from core.forms import NairaField, QuickSelect
 from loans.models import Application, ApplicationStatus, Loan, LoanProduct, LoanStatus
-from loans.selectors import search_applications
+from loans.selectors import cached_active_products, search_applications
 from members.validators import STATE_CHOICES
 
 
 def product_choices():
     """From the products cache: no query (and no server-side cursor) per page view."""
-    from core.caching import active_products
-
-    return [(str(p.pk), p.name) for p in active_products()]
+    return [(str(p.pk), p.name) for p in cached_active_products()]
 
 
 class NairaFilter(django_filters.Filter):

@@ -3,6 +3,7 @@
 from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404
 
+from core import caching
 from loans.models import Application, ApplicationNote, Loan, LoanProduct, LoanStatus
 
 QUEUE_COLUMNS = (
@@ -22,6 +23,30 @@ QUEUE_COLUMNS = (
 
 def active_products() -> QuerySet[LoanProduct]:
     return LoanProduct.objects.filter(is_active=True).order_by("min_principal", "name")
+
+
+def cached_active_products() -> list[LoanProduct]:
+    """Active products (model instances), for the apply form, filters and the API; cached for
+    30 minutes and forgotten on any save or delete of a product (``connect_cache_invalidation``)."""
+    return caching.cached("products", "active", lambda: list(active_products()))
+
+
+def connect_cache_invalidation() -> None:
+    from django.db.models.signals import post_delete, post_save
+
+    def products_changed(**kwargs):
+        caching.forget("products", "active")
+
+    def application_changed(**kwargs):
+        caching.bump_generation("loans.application")
+
+    for signal in (post_save, post_delete):
+        signal.connect(
+            products_changed, sender=LoanProduct, dispatch_uid=f"cache-products-{id(signal)}"
+        )
+        signal.connect(
+            application_changed, sender=Application, dispatch_uid=f"cache-app-{id(signal)}"
+        )
 
 
 def applications_visible_to(user) -> QuerySet[Application]:

@@ -10,7 +10,6 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from core import caching
 from core.errors import DomainError
 from core.permissions import (
     StaffPermissionRequiredMixin,
@@ -18,7 +17,7 @@ from core.permissions import (
     staff_perm_required,
 )
 from core.tables import HtmxTableView
-from members import lookups, services, uploads
+from members import lookups, selectors, services, uploads
 from members.filters import MemberFilter
 from members.forms import DocumentUploadForm, KycRejectForm, MemberProfileForm
 from members.selectors import document_visible_to, member_for_staff, member_list_for_staff
@@ -40,7 +39,7 @@ def dashboard(request):
     if request.user.is_staff:
         raise PermissionDenied("The member portal is for members; use the back office.")
     # Read-only page: the profile comes from the cache (10 min, dropped on every save).
-    member = caching.member_profile(request.user)
+    member = selectors.own_profile(request.user)
     context = {
         "member": member,
         "missing_documents": services.missing_documents(member),
