@@ -109,6 +109,7 @@ INSTALLED_APPS = [
     "api",
     "reports",
     "notifications",
+    "privacy",
     "devdata",
 ]
 

@@ -27,6 +27,7 @@ urlpatterns = [
     path("me/api-tokens/", api_views.token_list, name="api_tokens"),
     path("me/api-tokens/<int:pk>/revoke/", api_views.revoke_token, name="api_token_revoke"),
     path("", include("members.urls")),
+    path("", include("privacy.urls")),
     path("", include("payments.urls")),
     path("", include("payments.recon_urls")),
     path("", include("loans.urls")),

@@ -9,7 +9,6 @@ from core import audit
 from core.errors import DomainError
 from members.banks import BANK_CHOICES
 from members.models import (
-    DeletionRequest,
     Member,
     MemberDocument,
     RoleChangeKind,
@@ -379,54 +378,3 @@ class MemberDocumentAdmin(admin.ModelAdmin):
     raw_id_fields = ("member", "uploaded_by")
     show_full_result_count = False
     readonly_fields = ("file", "sha256", "size", "content_type", "original_name")
-
-
-@admin.register(DeletionRequest)
-class DeletionRequestAdmin(admin.ModelAdmin):
-    """Administrators approve or reject members' deletion requests (actions below); the
-    rows themselves are written only by members.deletion."""
-
-    list_display = ("id", "member", "status", "requested_at", "decided_by", "anonymise_after")
-    list_filter = ("status",)
-    show_full_result_count = False
-    actions = ["approve", "reject"]
-    readonly_fields = [f.name for f in DeletionRequest._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def _decide(self, request, queryset, decide, **kwargs):
-        from core.errors import DomainError
-
-        for deletion in queryset:
-            try:
-                decide(deletion=deletion, actor=request.user, request=request, **kwargs)
-            except DomainError as exc:
-                self.message_user(request, f"{deletion}: {exc.message}", messages.ERROR)
-            else:
-                self.message_user(request, f"{deletion}: done.", messages.SUCCESS)
-
-    @admin.action(
-        description="Approve (anonymise after the retention period)", permissions=["approve"]
-    )
-    def approve(self, request, queryset):
-        from members.deletion import approve_deletion
-
-        self._decide(request, queryset, approve_deletion)
-
-    @admin.action(description="Reject (the member keeps the account)", permissions=["approve"])
-    def reject(self, request, queryset):
-        from members.deletion import reject_deletion
-
-        self._decide(
-            request, queryset, reject_deletion, note="Rejected by an administrator in the admin."
-        )
-
-    def has_approve_permission(self, request):
-        return request.user.has_perm("members.approve_deletion")

@@ -118,8 +118,8 @@ def test_a_members_own_data_export_and_pages_read_only_from_the_primary(client):
     reauthenticated(client, user)
     with Reads() as reads:
         for url in (
-            reverse("members:export_my_data_json"),
-            reverse("members:export_my_data_csv"),
+            reverse("privacy:export_my_data_json"),
+            reverse("privacy:export_my_data_csv"),
             reverse("loans:statement_csv", args=[loan.reference]),
             reverse("members:dashboard"),
             reverse("loans:loan_detail", args=[loan.reference]),

@@ -139,11 +139,11 @@ RULES: dict[str, R] = {
     # member_a and member_b are verified: a locked profile gets no lookup at all (409).
     "members:profile_validate": R("login 409 409 403 403 403", "POST"),
     # The data export asks for the password again first.
-    "members:export_my_data_json": R("login reauth reauth reauth reauth reauth"),
-    "members:export_my_data_csv": R("login reauth reauth reauth reauth reauth"),
+    "privacy:export_my_data_json": R("login reauth reauth reauth reauth reauth"),
+    "privacy:export_my_data_csv": R("login reauth reauth reauth reauth reauth"),
     "members:upload_document": R(MEMBER_POST, "POST"),
     "members:submit_kyc": R(MEMBER_POST, "POST"),
-    "members:request_deletion": R(MEMBER_POST, "POST"),
+    "privacy:request_deletion": R(MEMBER_POST, "POST"),
     "members:document": R("login 200 404 200 200 200", kwargs=lambda w: {"pk": w.document.pk}),
     "members:staff_list": R(STAFF_ALL),
     "members:staff_detail": R(STAFF_ALL, kwargs=A_MEMBER),

@@ -12,10 +12,10 @@ from django.utils import timezone
 from core.errors import Conflict, NotAllowed
 from core.models import AuditEvent
 from loans.models import Loan, LoanStatus
-from members.deletion import anonymise_due, approve_deletion, reject_deletion, request_deletion
 from members.models import DeletionRequest, DeletionStatus, Member
 from payments import ledger, services
 from payments.models import JournalEntry, Payment
+from privacy.deletion import anonymise_due, approve_deletion, reject_deletion, request_deletion
 from tests.factories import MemberFactory, make_admin, make_finance, make_officer
 from tests.payments.builders import active_loan
 from tests.security.world import PASSWORD
@@ -49,12 +49,12 @@ def test_member_asks_admin_approves_and_pii_is_anonymised_after_retention(client
 
     client.force_login(member.user)
     assert "Ask to delete my account" in client.get(reverse("members:profile")).content.decode()
-    response = client.post(reverse("members:request_deletion"), follow=True)
+    response = client.post(reverse("privacy:request_deletion"), follow=True)
     assert "We have your request" in response.content.decode()
     deletion = DeletionRequest.objects.get(member=member)
     assert deletion.status == DeletionStatus.REQUESTED
     # Asking twice makes one request.
-    client.post(reverse("members:request_deletion"))
+    client.post(reverse("privacy:request_deletion"))
     assert DeletionRequest.objects.filter(member=member).count() == 1
 
     # Administrators approve through the admin action; officers may not.

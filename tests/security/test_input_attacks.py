@@ -268,7 +268,7 @@ def test_member_export_and_statement_csv_neutralise_formulas(client):
     a.ppa_name = FORMULAS[1]
     a.save()
     reauthenticate(client, a.user)
-    response = client.get(reverse("members:export_my_data_csv"))
+    response = client.get(reverse("privacy:export_my_data_csv"))
     assert response.status_code == 200
     cells = [cell for row in csv.reader(io.StringIO(response.content.decode())) for cell in row]
     assert FORMULAS[0] not in cells and "'" + FORMULAS[0] in cells

@@ -72,7 +72,7 @@ def _run_flows(client):
     response = client.post(reverse("members:reveal_bvn", args=[member.pk]))
     assert SIGN_UP_BVN in response.content.decode()  # shown once, on purpose
     reauthenticate(client, first)
-    export = client.get(reverse("members:export_my_data_json"))
+    export = client.get(reverse("privacy:export_my_data_json"))
     assert export.status_code == 200 and SIGN_UP_BVN not in export.content.decode()
 
     # Money moves: a loan, a manual repayment, API reads.

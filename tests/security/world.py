@@ -159,7 +159,7 @@ def build_world() -> World:
         response_status=201,
         response_body={},
     )
-    from members.deletion import request_deletion
+    from privacy.deletion import request_deletion
 
     request_deletion(member=member_b, actor=member_b.user)
     from core.form_tokens import new_token

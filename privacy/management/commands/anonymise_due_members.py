@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from members.deletion import anonymise_due
+from privacy.deletion import anonymise_due
 
 
 class Command(BaseCommand):

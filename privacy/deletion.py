@@ -18,7 +18,7 @@ from core import audit
 from core.errors import Conflict, DomainError, NotAllowed
 from members.models import DeletionRequest, DeletionStatus, Member
 
-logger = logging.getLogger("members.deletion")
+logger = logging.getLogger("privacy.deletion")
 
 OPEN_LOAN_STATUSES = ("pending_disbursement", "active")
 OPEN_APPLICATION_STATUSES = ("draft", "submitted", "in_review")

@@ -3,7 +3,7 @@
 from huey.contrib.djhuey import db_periodic_task
 
 from core.schedules import lagos_crontab
-from members.deletion import anonymise_due
+from privacy.deletion import anonymise_due
 
 
 @db_periodic_task(lagos_crontab(hour=3, minute=30))
