@@ -15,9 +15,11 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from core import audit
+from core import audit, jobs
 from core.errors import Conflict, DomainError, NotAllowed, check_transition
 from core.money import format_naira
+from core.signals import send_after_commit
+from loans import signals
 from loans.eligibility import RuleResult, failed, member_rules, product_limit_rules
 from loans.models import (
     APPLICATION_TRANSITIONS,
@@ -313,14 +315,12 @@ def submit_application(
         extra_fields=["consent_at", "consent_ip", "consent_user_agent", "submitted_at"],
         changes={"key_facts_hash": application.key_facts_hash},
     )
-    from loans import tasks
-
     pk = application.pk
     # robust: the submission is saved even if the queue is down for a moment; the periodic
     # requeue_stale_assessments picks the application up then.
-    transaction.on_commit(lambda: tasks.assess_application_task(pk), robust=True)
-    transaction.on_commit(
-        lambda: tasks.notify_application_task(pk, "application_received"), robust=True
+    jobs.enqueue_after_commit("loans.assess_application", pk)
+    send_after_commit(
+        signals.application_event, Application, application_id=pk, template="application_received"
     )
     return application
 
@@ -533,10 +533,8 @@ def approve_application(
     )
     loan = create_loan(application=application, actor=actor, request=request)
     pk = application.pk
-    from loans import tasks
-
-    transaction.on_commit(
-        lambda: tasks.notify_application_task(pk, "application_approved"), robust=True
+    send_after_commit(
+        signals.application_event, Application, application_id=pk, template="application_approved"
     )
     return loan.application
 
@@ -563,10 +561,8 @@ def reject_application(
         extra_fields=["decision_reason", "decided_at"],
     )
     pk = application.pk
-    from loans import tasks
-
-    transaction.on_commit(
-        lambda: tasks.notify_application_task(pk, "application_rejected"), robust=True
+    send_after_commit(
+        signals.application_event, Application, application_id=pk, template="application_rejected"
     )
     return application
 
@@ -596,10 +592,11 @@ def request_information(
     )
     audit.record(actor=actor, action="application.info_requested", obj=application, request=request)
     pk = application.pk
-    from loans import tasks
-
-    transaction.on_commit(
-        lambda: tasks.notify_application_task(pk, "application_info_requested"), robust=True
+    send_after_commit(
+        signals.application_event,
+        Application,
+        application_id=pk,
+        template="application_info_requested",
     )
     return application
 
@@ -655,17 +652,13 @@ def cancel_application(*, application: Application, actor, request=None) -> Appl
     return application
 
 
-def _payout_started(loan) -> bool:
-    """Hook for the money side: a disbursement in flight blocks cancellation."""
-    from django.apps import apps
+# Checks that apps above loans register (payments: a payout in flight) and that can keep an
+# approved loan from being cancelled; each answers True when the loan must stay.
+PAYOUT_STARTED_CHECKS: list = []
 
-    if not apps.is_installed("payments"):
-        return False
-    try:
-        from payments.selectors import disbursement_in_flight
-    except ImportError:
-        return False
-    return disbursement_in_flight(loan)
+
+def _payout_started(loan) -> bool:
+    return any(check(loan) for check in PAYOUT_STARTED_CHECKS)
 
 
 # --- Loans -------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from core import jobs
 from notifications import sms
 from notifications.emails import render_member_email
 from notifications.models import (
@@ -190,9 +191,7 @@ def _save_all_once(messages: list[Message]) -> list[Message]:
 
 
 def _deliver_on_commit(message_id: int) -> None:
-    from notifications import tasks
-
-    transaction.on_commit(lambda: tasks.deliver_message_task(message_id), robust=True)
+    jobs.enqueue_after_commit("notifications.deliver_message", message_id)
 
 
 # --- delivering ---------------------------------------------------------------------------
@@ -317,8 +316,6 @@ def deliver_message(*, message_id: int, now: datetime | None = None) -> str:
 def deliver_due_messages(*, now: datetime | None = None, limit: int = 2000) -> int:
     """The sweeper: enqueue delivery of every pending row whose time has come (deferred ones
     at the opening of contact hours, retries after their delay). Returns how many."""
-    from notifications import tasks
-
     now = now or timezone.now()
     Message.objects.filter(status=MessageStatus.SENDING, updated_at__lt=now - STALE_SENDING).update(
         status=MessageStatus.FAILED,
@@ -337,7 +334,7 @@ def deliver_due_messages(*, now: datetime | None = None, limit: int = 2000) -> i
         .values_list("pk", flat=True)[:limit]
     )
     for message_id in due:
-        tasks.deliver_message_task(message_id)
+        jobs.enqueue("notifications.deliver_message", message_id)
     return len(due)
 
 
@@ -373,8 +370,6 @@ def queue_reminders(*, on: date, now: datetime | None = None) -> int:
     """Log the reminders of day ``on`` in a few set-based statements and deliver them after
     commit. Running it again for the same day creates nothing (unique dedupe keys).
     Returns how many rows it created."""
-    from notifications import tasks
-
     now = now or timezone.now()
     kind_by_due_date = {on - timedelta(days=o): kind for kind, o in REMINDER_OFFSETS.items()}
     channels = default_channels()
@@ -422,7 +417,7 @@ def queue_reminders(*, on: date, now: datetime | None = None) -> int:
     with transaction.atomic():
         # A concurrent run that wrote the same reminder first wins.
         rows = _save_all_once(rows)
-        transaction.on_commit(lambda: tasks.deliver_due_messages_task(), robust=True)
+        jobs.enqueue_after_commit("notifications.deliver_due_messages")
     logger.info(
         "reminders queued",
         extra={"event": "notify.reminders", "day": on.isoformat(), "messages": len(rows)},

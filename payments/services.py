@@ -13,9 +13,10 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from core import audit
+from core import audit, jobs
 from core.errors import Conflict, DomainError, NotAllowed, check_transition
 from core.money import format_naira
+from core.signals import send_after_commit
 from loans.models import (
     LOAN_TRANSITIONS,
     Installment,
@@ -24,7 +25,7 @@ from loans.models import (
     LoanStatus,
 )
 from loans.services import lagos_today, refix_schedule_dates
-from payments import ledger
+from payments import ledger, signals
 from payments.allocation import Owed, allocate
 from payments.ledger import credit, debit
 from payments.models import (
@@ -256,10 +257,8 @@ def request_disbursement(*, loan: Loan, actor, request=None) -> Disbursement:
             "account_number": disbursement.account_number,
         },
     )
-    from payments import tasks
-
     pk = disbursement.pk
-    transaction.on_commit(lambda: tasks.send_disbursement_task(pk), robust=True)
+    jobs.enqueue_after_commit("payments.send_disbursement", pk)
     return disbursement
 
 
@@ -407,10 +406,8 @@ def complete_disbursement(
             "status": [LoanStatus.PENDING_DISBURSEMENT, LoanStatus.ACTIVE],
         },
     )
-    from payments import tasks
-
     pk = loan.pk
-    transaction.on_commit(lambda: tasks.notify_loan_task(pk, "loan_disbursed"), robust=True)
+    send_after_commit(signals.loan_event, Loan, loan_id=pk, template="loan_disbursed")
     return disbursement
 
 
@@ -724,10 +721,8 @@ def record_payment(
         request=request,
         changes={"loan": loan.reference, "amount": amount, "channel": channel},
     )
-    from payments import tasks
-
     pk = payment.pk
-    transaction.on_commit(lambda: tasks.notify_payment_task(pk), robust=True)
+    send_after_commit(signals.payment_received, Payment, payment_id=pk)
     return payment
 
 
@@ -893,10 +888,8 @@ def confirm_checkout(*, reference: str) -> Payment:
                 ),
             },
         )
-        from payments import tasks
-
         pk = payment.pk
-        transaction.on_commit(lambda: tasks.notify_payment_task(pk), robust=True)
+        send_after_commit(signals.payment_received, Payment, payment_id=pk)
     return payment
 
 
@@ -980,15 +973,11 @@ def store_webhook(*, provider_name: str, notice) -> tuple[WebhookEvent, bool]:
         if event.status in (WebhookStatus.RECEIVED, WebhookStatus.FAILED):
             # The provider's retry heals a processing task lost with the queue (Redis
             # restarted, worker killed): processing is idempotent under a row lock.
-            from payments import tasks
-
             pk = event.pk
-            transaction.on_commit(lambda: tasks.process_webhook_task(pk))
+            jobs.enqueue_after_commit("payments.process_webhook", pk, robust=False)
         return event, False
-    from payments import tasks
-
     pk = event.pk
-    transaction.on_commit(lambda: tasks.process_webhook_task(pk), robust=True)
+    jobs.enqueue_after_commit("payments.process_webhook", pk)
     return event, True
 
 
