@@ -28,9 +28,10 @@ urlpatterns = [
     path("me/api-tokens/<int:pk>/revoke/", api_views.revoke_token, name="api_token_revoke"),
     path("", include("members.urls")),
     path("", include("privacy.urls")),
+    # loans before payments: "loans/apply/" must not be taken for a loan reference.
+    path("", include("loans.urls")),
     path("", include("payments.urls")),
     path("", include("payments.recon_urls")),
-    path("", include("loans.urls")),
     path("", include("arrears.urls")),
     path("", include("reports.urls")),
     path("", include("notifications.urls")),

@@ -399,7 +399,7 @@ class Loan(models.Model):
         return self.reference
 
     def get_absolute_url(self):
-        return reverse("loans:loan_detail", args=[self.reference])
+        return reverse("payments:loan_detail", args=[self.reference])
 
 
 class InstallmentStatus(models.TextChoices):

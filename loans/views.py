@@ -1,8 +1,6 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
@@ -14,12 +12,11 @@ from core.tables import HtmxTableView
 from loans import services
 from loans.filters import ApplicationFilter
 from loans.forms import ApproveForm, ConsentForm, InfoRequestForm, NoteForm, QuoteForm, ReasonForm
-from loans.models import ApplicationStatus, LoanStatus
+from loans.models import ApplicationStatus
 from loans.selectors import (
     application_for_member,
     application_for_staff,
     application_queue,
-    loan_for,
 )
 from loans.tables import ApplicationTable
 from members.views import member_for_request
@@ -145,78 +142,6 @@ def cancel(request, reference):
         success=f"Application {application.reference} is cancelled.",
     )
     return redirect(application)
-
-
-@login_required
-def loan_detail(request, reference):
-    from payments.ledger import loan_balance
-
-    loan = loan_for(request.user, reference)
-    return render(
-        request,
-        "loans/loan_detail.html",
-        {
-            "loan": loan,
-            "installments": loan.installments.all(),
-            "outstanding": loan_balance(loan),
-            "is_owner": loan.member.user_id == request.user.pk,
-        },
-    )
-
-
-@login_required
-def loan_statement_csv(request, reference):
-    """The member's statement: every installment and payment of the loan, as CSV."""
-    from core import audit
-    from core.exports import csv_bytes
-    from core.money import api_amount
-    from payments.models import Payment
-
-    loan = loan_for(request.user, reference)
-    rows = [
-        (
-            "installment",
-            i.due_date.isoformat(),
-            f"#{i.number}",
-            f"principal {api_amount(i.principal)}, interest {api_amount(i.interest)}, "
-            f"fee {api_amount(i.fee)}, late fees {api_amount(i.late_fee)}",
-            api_amount(i.total_due),
-            api_amount(i.total_paid),
-            i.get_status_display(),
-        )
-        for i in loan.installments.all()
-    ]
-    rows += [
-        (
-            "payment",
-            timezone.localtime(p.received_at or p.created_at).date().isoformat(),
-            p.reference,
-            p.get_channel_display(),
-            "",
-            api_amount(p.amount),
-            p.get_status_display(),
-        )
-        for p in Payment.objects.filter(loan=loan).order_by("created_at", "id")
-    ]
-    if loan.member.user_id != request.user.pk:
-        audit.record(actor=request.user, action="loan.statement_downloaded", obj=loan)
-    header = ["type", "date", "reference", "description", "due (NGN)", "paid (NGN)", "status"]
-    response = HttpResponse(csv_bytes(header, rows), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="statement-{loan.reference}.csv"'
-    response["Cache-Control"] = "private, no-store"
-    return response
-
-
-@login_required
-def discharge_letter(request, reference):
-    """Printable confirmation that a closed loan is fully repaid and nothing more is owed."""
-    from payments.ledger import loan_balance
-
-    loan = loan_for(request.user, reference)
-    if loan.status != LoanStatus.CLOSED or loan_balance(loan) != 0:
-        messages.error(request, "A discharge letter is issued once the loan is fully repaid.")
-        return redirect(loan)
-    return render(request, "loans/discharge_letter.html", {"loan": loan})
 
 
 # --- Back office -------------------------------------------------------------------------

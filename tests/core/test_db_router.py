@@ -120,9 +120,9 @@ def test_a_members_own_data_export_and_pages_read_only_from_the_primary(client):
         for url in (
             reverse("privacy:export_my_data_json"),
             reverse("privacy:export_my_data_csv"),
-            reverse("loans:statement_csv", args=[loan.reference]),
+            reverse("payments:statement_csv", args=[loan.reference]),
             reverse("members:dashboard"),
-            reverse("loans:loan_detail", args=[loan.reference]),
+            reverse("payments:loan_detail", args=[loan.reference]),
         ):
             assert client.get(url).status_code == 200, url
     assert reads.replica_total == 0

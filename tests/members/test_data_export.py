@@ -81,7 +81,7 @@ def test_statement_lists_installments_and_payments_for_the_owner_and_staff_only(
     payment_services.record_manual_payment(
         loan=loan, actor=make_finance(), amount=5_000_00, reason="Paid at the branch"
     )
-    url = reverse("loans:statement_csv", args=[loan.reference])
+    url = reverse("payments:statement_csv", args=[loan.reference])
 
     client.force_login(loan.member.user)
     response = client.get(url)

@@ -379,7 +379,7 @@ def test_allowance_deduction_posts_a_repayment_through_the_adapter():
 
 def test_discharge_letter_once_repaid_and_only_to_the_owner(client):
     loan = active_loan()
-    url = reverse("loans:discharge_letter", args=[loan.reference])
+    url = reverse("payments:discharge_letter", args=[loan.reference])
     client.force_login(loan.member.user)
     assert client.get(url).status_code == 302  # not repaid yet
     services.record_manual_payment(

@@ -155,10 +155,10 @@ RULES: dict[str, R] = {
     "loans:application_detail": R(A_ONLY, kwargs=A_APP),
     "loans:key_facts": R(A_ONLY, kwargs=A_APP),
     "loans:cancel": R("login 302 404 403 403 403", "POST", A_APP),
-    "loans:loan_detail": R("login 200 404 200 200 200", kwargs=A_LOAN),
-    "loans:statement_csv": R("login 200 404 200 200 200", kwargs=A_LOAN),
+    "payments:loan_detail": R("login 200 404 200 200 200", kwargs=A_LOAN),
+    "payments:statement_csv": R("login 200 404 200 200 200", kwargs=A_LOAN),
     # Not repaid yet: the owner and staff are sent back with a message; B gets nothing.
-    "loans:discharge_letter": R("login 302 404 302 302 302", kwargs=A_LOAN),
+    "payments:discharge_letter": R("login 302 404 302 302 302", kwargs=A_LOAN),
     # --- loans (back office) --------------------------------------------------------------
     "loans:queue": R(STAFF_ALL),
     "loans:staff_application": R(STAFF_ALL, kwargs=A_APP),

@@ -275,6 +275,6 @@ def test_member_export_and_statement_csv_neutralise_formulas(client):
     assert "'" + FORMULAS[1] in cells
     assert not [c for c in cells if c.startswith(("=", "+", "-", "@", "\t", "\r"))]
 
-    response = client.get(reverse("loans:statement_csv", args=[w.loan.reference]))
+    response = client.get(reverse("payments:statement_csv", args=[w.loan.reference]))
     cells = [cell for row in csv.reader(io.StringIO(response.content.decode())) for cell in row]
     assert cells and not [c for c in cells if c.startswith(("=", "+", "-", "@", "\t", "\r"))]
