@@ -9,6 +9,7 @@ from api.auth import TOKEN_PREFIX, hash_token, new_token_value
 from api.models import ApiToken, TokenScope
 from core import audit
 from core.errors import Conflict, DomainError, NotAllowed
+from privacy.signals import member_anonymised
 
 MAX_ACTIVE_TOKENS = 10
 
@@ -86,3 +87,14 @@ def purge_idempotency_keys(*, now=None, batch_size: int = 5000) -> int:
         if not ids:
             return purged
         purged += IdempotencyKey.objects.filter(pk__in=ids).delete()[0]
+
+
+def connect_privacy_receivers() -> None:
+    """An anonymised member's tokens are revoked in the same transaction."""
+
+    def revoke_tokens(sender, user, **kwargs):
+        ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(
+            revoked_at=timezone.now()
+        )
+
+    member_anonymised.connect(revoke_tokens, dispatch_uid="api-revoke-tokens-of-anonymised")

@@ -17,6 +17,7 @@ from django.utils import timezone
 from core import audit
 from core.errors import Conflict, DomainError, NotAllowed
 from members.models import DeletionRequest, DeletionStatus, Member
+from privacy import signals
 
 logger = logging.getLogger("privacy.deletion")
 
@@ -107,7 +108,6 @@ def anonymise_member(member: Member) -> None:
     from allauth.account.models import EmailAddress
     from allauth.mfa.models import Authenticator
 
-    from api.models import ApiToken
     from loans.models import Application
 
     user = member.user
@@ -139,8 +139,8 @@ def anonymise_member(member: Member) -> None:
     EmailAddress.objects.filter(user=user).delete()
     Authenticator.objects.filter(user=user).delete()
     # Open sessions die too: an inactive user with a changed password hash is signed out
-    # by the authentication middleware on the next request.
-    ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    # by the authentication middleware on the next request; the API revokes its tokens.
+    signals.member_anonymised.send(Member, user=user)
 
 
 def anonymise_due(*, now=None) -> int:

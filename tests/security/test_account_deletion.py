@@ -139,3 +139,24 @@ def test_a_member_row_with_loans_cannot_be_deleted_by_cascade():
         loan.member.delete()
     with pytest.raises(ProtectedError):
         loan.member.user.delete()
+
+
+def test_an_anonymised_members_api_tokens_stop_working(client, settings):
+    from api.services import create_token
+
+    settings.MEMBER_DATA_RETENTION_DAYS = 0
+    loan = _repaid_loan()
+    member = loan.member
+    token, value = create_token(
+        user=member.user, name="budget app", scope="read", expires_in_days=None
+    )
+    headers = {"Authorization": f"Bearer {value}"}
+    assert client.get("/api/v1/loans", headers=headers).status_code == 200
+    deletion = request_deletion(member=member, actor=member.user)
+    approve_deletion(deletion=deletion, actor=make_admin())
+
+    assert anonymise_due(now=timezone.now() + timedelta(seconds=1)) == 1
+
+    token.refresh_from_db()
+    assert token.revoked_at is not None
+    assert client.get("/api/v1/loans", headers=headers).status_code == 401
