@@ -38,6 +38,7 @@ run: venv
 lint: venv
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
+	$(RUN) lint-imports
 
 migrations-check: venv
 	DEBUG=true $(RUN) python manage.py makemigrations --check --dry-run
