@@ -6,7 +6,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from api.auth import TOKEN_PREFIX, hash_token, new_token_value
-from api.models import ApiToken, TokenScope
+from api.models import ApiToken, IdempotencyKey, TokenScope
 from core import audit
 from core.errors import Conflict, DomainError, NotAllowed
 from privacy.signals import member_anonymised
@@ -73,8 +73,6 @@ def purge_idempotency_keys(*, now=None, batch_size: int = 5000) -> int:
     this long). Deleted in batches so a backlog never holds a long lock.
     """
     from django.conf import settings
-
-    from api.models import IdempotencyKey
 
     cutoff = (now or timezone.now()) - timedelta(hours=settings.API_IDEMPOTENCY_RETENTION_HOURS)
     purged = 0

@@ -31,6 +31,7 @@ from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
+from core import audit
 from core.pg_only import (
     DEFAULT_SUFFIX,
     add_months,
@@ -109,7 +110,6 @@ def _default_months(cursor, spec: PartitionedTable) -> dict[date, int]:
 
 
 def _record(action: str, changes: dict) -> None:
-    from core import audit
 
     audit.record(actor=None, action=action, changes=changes)
 

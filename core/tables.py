@@ -35,6 +35,7 @@ from django_filters.views import FilterView
 from django_tables2 import RequestConfig, SingleTableMixin
 from django_tables2.paginators import LazyPaginator
 
+from core import caching
 from core.filters import query_page_number
 
 # "1,000+": enough to tell an officer a filter is too broad, and counting more than that
@@ -193,7 +194,6 @@ def paginate_keyset(
     minutes (core.caching "search"): a repeated search costs one primary-key lookup."""
     if cache_key is None:
         return _paginate_keyset(table, per_page, after, before, number)
-    from core import caching
 
     queryset = table.data.data
 
@@ -467,7 +467,6 @@ class HtmxTableView(SingleTableMixin, FilterView):
         count to the next member who typed the same search."""
         if not self.request.GET.get("q", "").strip():
             return None
-        from core import caching
 
         model = self.object_list.model._meta.label_lower
         params = sorted((k, v) for k, v in self.request.GET.lists() if k != "_")
@@ -480,7 +479,6 @@ class HtmxTableView(SingleTableMixin, FilterView):
         key = self.search_cache_key()
         if key is None:
             return row_count_label(self.object_list, filtered=filtered, noun=self.row_noun)
-        from core import caching
 
         return caching.cached(
             "search",

@@ -2,6 +2,7 @@
 
 from huey.contrib.djhuey import db_periodic_task, lock_task
 
+from core.form_tokens import purge_old_submissions
 from core.partitions import maintain_partitions
 from core.schedules import lagos_crontab
 
@@ -17,6 +18,5 @@ def maintain_partitions_task():
 # 02:40 Lagos: one-time form tokens older than a month can no longer be resubmitted usefully.
 @db_periodic_task(lagos_crontab(hour=2, minute=40))
 def purge_form_submissions_task():
-    from core.form_tokens import purge_old_submissions
 
     purge_old_submissions()

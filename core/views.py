@@ -11,6 +11,7 @@ from django.views.decorators.cache import never_cache
 from core.filters import IdFilter
 from core.models import AuditEvent
 from core.permissions import StaffPermissionRequiredMixin
+from core.queue import queue_status
 from core.tables import HtmxTableView
 
 
@@ -34,8 +35,6 @@ def _check_cache():
 
 def _check_queue():
     from huey.contrib.djhuey import HUEY
-
-    from core.queue import queue_status
 
     return queue_status(HUEY)
 

@@ -13,6 +13,7 @@ from loans import services as loan_services
 from loans.models import Loan, LoanProduct
 from members.models import KycStatus, Member
 from payments import services as payment_services
+from reports.services import generate_daily_report
 
 # (days the first installment is past due, share of it already paid) per demo borrower;
 # negative days: not due yet.
@@ -76,11 +77,6 @@ def seed(stdout=None):
                     reason="Demo: part payment at the branch",
                 )
     overdue.run_overdue()
-    try:
-        from reports.services import generate_daily_report
-
-        generate_daily_report(report_date=timezone.localdate() - timedelta(days=1))
-    except ImportError:  # pragma: no cover - reports is part of the project
-        pass
+    generate_daily_report(report_date=timezone.localdate() - timedelta(days=1))
     if stdout is not None:
         stdout.write(f"Demo loans: {Loan.objects.count()} (some in arrears), overdue run done.")

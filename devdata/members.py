@@ -8,7 +8,8 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 from faker import Faker
 
-from members.models import KycStatus, Member, User
+from core.crypto import bvn_blind_index, pii_cipher
+from members.models import KycStatus, Member, StaffIdentity, User
 from members.roles import ADMINISTRATORS, FINANCE, LOAN_OFFICERS
 from members.services import set_bvn
 from members.validators import NYSC_STATES, make_valid_nuban, passing_out_date
@@ -48,8 +49,6 @@ def _user(email, password, *, name="", staff=False, superuser=False):
 def _staff_identity(user, index):
     """Fake staff identities (BVN 9…, phone +234905…, bank 011) that no demo member shares,
     so the demo officers and finance user may decide (maker-checker needs an identity)."""
-    from core.crypto import bvn_blind_index, pii_cipher
-    from members.models import StaffIdentity
 
     bvn = f"9{index:010d}"
     StaffIdentity.objects.get_or_create(

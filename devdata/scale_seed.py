@@ -31,6 +31,17 @@ from decimal import Decimal
 from django.db import connection, models, transaction
 
 from core import partitions
+from core.crypto import bvn_blind_index, pii_cipher
+from core.models import AuditEvent
+from devdata import loans as loan_demo
+from loans.models import Application, ApplicationHistory, Installment, Loan, LoanProduct
+from loans.schedule import build_schedule, due_dates
+from loans.services import key_facts_hash
+from members.banks import BANKS
+from members.models import Member, User
+from members.roles import LOAN_OFFICERS
+from members.validators import NYSC_STATES, make_valid_nuban
+from payments.models import Payment, WebhookEvent, WebhookEventKey
 
 EMAIL_DOMAIN = "members.allaweeplus.test"
 OFFICER_DOMAIN = "staff.allaweeplus.test"
@@ -213,7 +224,6 @@ class Context:
     hashes: dict = field(default_factory=dict)
 
     def facts_hash(self, facts: dict) -> str:
-        from loans.services import key_facts_hash
 
         key = (facts["product"], facts["principal"], facts["tenure_months"])
         if key not in self.hashes:
@@ -223,7 +233,6 @@ class Context:
     def schedule(self, product, amount: int, tenure: int):
         """Amounts are whole ₦5,000 steps, so there are few distinct schedules: build each
         once with the real engine and reuse its kobo figures."""
-        from loans.schedule import build_schedule
 
         key = (product.pk, amount, tenure)
         if key not in self.schedules:
@@ -241,12 +250,6 @@ def member_email(index: int) -> str:
 def build_context(now: datetime | None = None) -> Context:
     from django.contrib.auth.hashers import make_password
     from django.contrib.auth.models import Group
-
-    from core.crypto import bvn_blind_index, pii_cipher
-    from devdata import loans as loan_demo
-    from loans.models import LoanProduct
-    from members.models import User
-    from members.roles import LOAN_OFFICERS
 
     loan_demo.seed()
     products = list(LoanProduct.objects.filter(is_active=True).order_by("pk"))
@@ -285,13 +288,6 @@ def _month_add(day: date, months: int, due_day: int) -> date:
 def build_batch(ctx: Context, ids: IdAllocator, first: int, count: int) -> list[Table]:
     """Rows for members ``first … first + count - 1``, in the order they must be written."""
     from allauth.account.models import EmailAddress
-
-    from core.models import AuditEvent
-    from loans.models import Application, ApplicationHistory, Installment, Loan
-    from members.banks import BANKS
-    from members.models import Member, User
-    from members.validators import NYSC_STATES, make_valid_nuban
-    from payments.models import Payment, WebhookEvent, WebhookEventKey
 
     rng = random.Random(first)  # the same batch always gets the same people
     users, emails, members = Table(User), Table(EmailAddress), Table(Member)
@@ -539,7 +535,6 @@ def _add_application(
 
 def _add_loan(ctx, rng, member, app_id, product, amount, tenure, schedule, approved_at, officer,
               loans, installments, payments, webhooks, audits, loan_id):  # fmt: skip
-    from loans.schedule import due_dates
 
     disbursed_at = approved_at + timedelta(hours=rng.randint(2, 30))
     pending = (
@@ -675,7 +670,6 @@ class SeedResult:
 
 
 def batch_exists(first: int) -> bool:
-    from members.models import User
 
     return User.objects.filter(email=member_email(first)).exists()
 
@@ -683,10 +677,6 @@ def batch_exists(first: int) -> bool:
 def seed(
     *, members: int, batch_size: int = 5000, method: str = "auto", progress=None, ctx=None
 ) -> SeedResult:
-    from core.models import AuditEvent
-    from loans.models import Application, ApplicationHistory, Loan
-    from members.models import Member, User
-    from payments.models import Payment, WebhookEvent
 
     if method == "auto":
         method = "copy" if connection.vendor == "postgresql" else "bulk"
@@ -728,10 +718,6 @@ class _Rollback(Exception):
 def compare_writers(*, members: int = 2000, ctx=None) -> dict:
     """Write the same generated rows with ``bulk_create`` and with ``COPY``, each in a
     transaction that is rolled back, and return rows, seconds and µs per row of both."""
-    from core.models import AuditEvent
-    from loans.models import Application, ApplicationHistory, Loan
-    from members.models import Member, User
-    from payments.models import Payment, WebhookEvent
 
     ctx = ctx or build_context()
     ids = IdAllocator()

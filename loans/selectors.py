@@ -5,6 +5,7 @@ from django.http import Http404
 
 from core import caching
 from loans.models import Application, ApplicationNote, Loan, LoanProduct, LoanStatus
+from members.models import Member
 
 QUEUE_COLUMNS = (
     "id",
@@ -76,8 +77,6 @@ def search_applications(queryset, term: str):
     if "/" in term:
         member |= Q(state_code=term.upper().removeprefix("NYSC/"))
     if member:
-        from members.models import Member
-
         member_ids = list(Member.objects.filter(member).values_list("pk", flat=True)[:50])
         if member_ids:
             condition |= Q(member_id__in=member_ids)

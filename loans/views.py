@@ -17,6 +17,8 @@ from loans.selectors import (
     application_for_member,
     application_for_staff,
     application_queue,
+    member_applications,
+    member_live_loans,
 )
 from loans.tables import ApplicationTable
 from members.views import member_for_request
@@ -259,7 +261,6 @@ def add_note(request, reference):
 
 
 def dashboard_panel(request, member):
-    from loans.selectors import member_applications, member_live_loans
 
     return "loans/_dashboard_panel.html", {
         "applications": member_applications(member),

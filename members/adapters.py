@@ -6,6 +6,7 @@ from django.urls import reverse
 
 from core.audit import client_ip
 from members import lockout
+from members.services import get_or_create_member
 
 
 class AccountAdapter(DefaultAccountAdapter):
@@ -18,8 +19,6 @@ class AccountAdapter(DefaultAccountAdapter):
     def save_user(self, request, user, form, commit=True):
         user = super().save_user(request, user, form, commit=commit)
         if commit:
-            from members.services import get_or_create_member
-
             get_or_create_member(user=user)
         return user
 

@@ -16,7 +16,14 @@ from members.models import (
     StaffIdentity,
     User,
 )
+from members.role_changes import (
+    approve_role_change,
+    check_role_change,
+    reject_role_change,
+    request_role_change,
+)
 from members.roles import ROLES
+from members.staff_identity import check_staff_identity, set_staff_identity
 
 # Only a superuser sees or sets these: they are who may do what.
 PRIVILEGE_FIELDS = ("is_staff", "is_superuser", "groups", "user_permissions")
@@ -148,7 +155,6 @@ class RoleGrantRequestForm(forms.ModelForm):
         fields = ("user", "role", "kind", "reason")
 
     def clean(self):
-        from members.role_changes import check_role_change
 
         data = super().clean()
         if self.errors:
@@ -197,7 +203,6 @@ class RoleGrantRequestAdmin(admin.ModelAdmin):
         return False
 
     def save_model(self, request, obj, form, change):
-        from members.role_changes import request_role_change
 
         saved = request_role_change(
             user=obj.user,
@@ -221,13 +226,11 @@ class RoleGrantRequestAdmin(admin.ModelAdmin):
 
     @admin.action(description="Approve (second administrator)", permissions=["approve"])
     def approve(self, request, queryset):
-        from members.role_changes import approve_role_change
 
         self._decide(request, queryset, approve_role_change)
 
     @admin.action(description="Reject", permissions=["add"])
     def reject(self, request, queryset):
-        from members.role_changes import reject_role_change
 
         self._decide(request, queryset, reject_role_change)
 
@@ -246,7 +249,6 @@ class StaffIdentityForm(forms.ModelForm):
         fields = ("user", "bvn", "phone", "bank_code", "account_number")
 
     def clean(self):
-        from members.staff_identity import check_staff_identity
 
         data = super().clean()
         if self.errors:
@@ -297,7 +299,6 @@ class StaffIdentityAdmin(admin.ModelAdmin):
         return request.user.is_superuser
 
     def save_model(self, request, obj, form, change):
-        from members.staff_identity import set_staff_identity
 
         data = form.cleaned_data
         saved = set_staff_identity(

@@ -6,6 +6,7 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 
+from core.crypto import mask
 from members.banks import BANK_CHOICES, bank_name
 from members.validators import STATE_CHOICES
 
@@ -196,7 +197,6 @@ class Member(models.Model):
 
     @property
     def bvn_masked(self) -> str:
-        from core.crypto import mask
 
         return mask(self.bvn_last4) if self.bvn_last4 else ""
 
@@ -388,7 +388,6 @@ class StaffIdentity(models.Model):
 
     @property
     def bvn_masked(self) -> str:
-        from core.crypto import mask
 
         return mask(self.bvn_last4) if self.bvn_last4 else ""
 

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from core import audit
 from core.errors import Conflict, DomainError, NotAllowed, check_transition
+from core.logging import current_request
 from members.models import (
     ROLE_CHANGE_TRANSITIONS,
     RoleChangeKind,
@@ -191,7 +192,6 @@ def _audit_outside(sender, instance, action, reverse, model, pk_set, **kwargs):
     (shell, a superuser's admin form, a script) leaves an audit event too."""
     if _in_service.get() or action not in ("post_add", "post_remove", "pre_clear"):
         return
-    from core.logging import current_request
 
     request = current_request()
     user = getattr(request, "_cached_user", None) if request is not None else None

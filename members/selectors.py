@@ -5,7 +5,8 @@ from django.db.models.functions import Reverse
 from django.http import Http404
 
 from core import caching
-from members.models import Member, MemberDocument
+from members.models import Member, MemberDocument, User
+from members.services import get_or_create_member
 
 MEMBER_LIST_COLUMNS = (
     "id",
@@ -54,7 +55,6 @@ def search_members(queryset: QuerySet[Member], term: str) -> QuerySet[Member]:
     if len(term) >= 3:
         # E-mail lives on the user: find those users first (prefix index) so every branch
         # of the OR is an index condition on members (a join inside an OR scans both tables).
-        from members.models import User
 
         user_ids = list(
             User.objects.filter(email__istartswith=term.lower()).values_list("pk", flat=True)[:50]
@@ -90,7 +90,6 @@ def own_profile(user) -> Member:
     """The signed-in member's own profile for display pages, cached for 10 minutes under the
     user's id and forgotten on any save of it (never for a write: services re-read the row
     under lock)."""
-    from members.services import get_or_create_member
 
     return caching.cached("profile", str(user.pk), lambda: get_or_create_member(user=user))
 

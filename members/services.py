@@ -10,6 +10,7 @@ from django.utils import timezone
 from core import audit
 from core.crypto import bvn_blind_index, pii_cipher
 from core.errors import Conflict, DomainError, NotAllowed, check_transition
+from members.banks import bank_by_code
 from members.lookups import NEUTRAL_MESSAGES
 from members.models import (
     KYC_TRANSITIONS,
@@ -19,6 +20,7 @@ from members.models import (
     MemberDocument,
 )
 from members.staff_identity import check_independent
+from members.validators import validate_nuban
 
 ALLOWED_DOCUMENT_TYPES = {
     "application/pdf": "pdf",
@@ -148,9 +150,6 @@ def change_payout_account(
     pending override are cleared, so nothing is paid to the new account before its name is
     resolved again. Audited with the reason."""
     from django.core.exceptions import ValidationError
-
-    from members.banks import bank_by_code
-    from members.validators import validate_nuban
 
     if not (actor.is_authenticated and actor.is_staff and actor.has_perm("members.change_member")):
         raise NotAllowed("You do not have permission to change a member's bank account.")

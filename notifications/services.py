@@ -20,6 +20,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from core import jobs
+from loans.models import INSTALLMENT_OUTSTANDING, Installment, InstallmentStatus, LoanStatus
 from notifications import sms
 from notifications.emails import render_member_email
 from notifications.models import (
@@ -207,7 +208,6 @@ def _mask_phone(number: str) -> str:
 
 
 def _reason_not_to_send(message: Message) -> str:
-    from loans.models import LoanStatus
 
     if message.installment_id is not None:
         installment = message.installment
@@ -353,7 +353,6 @@ REMINDER_OFFSETS = {
 def reminders_due(on: date):
     """Installments of active loans with something outstanding whose due date puts them on
     one of the reminder days of ``on`` (a Lagos date), with their member and loan."""
-    from loans.models import INSTALLMENT_OUTSTANDING, Installment, InstallmentStatus, LoanStatus
 
     due_dates = [on - timedelta(days=offset) for offset in REMINDER_OFFSETS.values()]
     return (

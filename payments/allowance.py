@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
+from core.errors import DomainError, NotAllowed
+from payments import services
 from payments.models import PaymentChannel
 
 
@@ -48,8 +50,6 @@ def get_adapter() -> AllowanceDeductionAdapter:
 
 def collect_by_deduction(*, loan, actor, amount: int, request=None):
     """Ask the adapter to deduct, then post the repayment like any other (allocation, ledger)."""
-    from core.errors import DomainError, NotAllowed
-    from payments import services
 
     if not actor.has_perm("payments.add_payment"):
         raise NotAllowed("You do not have permission to collect repayments.")

@@ -38,6 +38,7 @@ from payments.models import (
     StatementImport,
     StatementLine,
 )
+from payments.services import record_payment
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 20_000
@@ -717,7 +718,6 @@ def confirm_match(
                 "bank credit may be the same money. Check it, then ignore the line or re-match "
                 "it."
             )
-    from payments.services import record_payment
 
     payment = record_payment(
         loan=loan,

@@ -25,6 +25,8 @@ from loans.models import (
     LoanStatus,
 )
 from loans.services import lagos_today, refix_schedule_dates
+from members.models import Member
+from members.staff_identity import check_independent
 from payments import ledger, signals
 from payments.allocation import Owed, allocate
 from payments.ledger import credit, debit
@@ -90,8 +92,6 @@ def resolve_payout_account(*, member, actor, request=None) -> bool:
     except ProviderError as exc:
         raise DomainError(f"The bank could not confirm the account: {exc}") from exc
     with transaction.atomic():
-        from members.models import Member
-
         member = Member.objects.select_for_update().get(pk=member.pk)
         if (member.bank_code, member.account_number) != (bank_code, account_number):
             raise Conflict("The member's account changed while it was being checked; try again.")
@@ -124,8 +124,6 @@ def confirm_payout_account(*, member, actor, request=None):
     member. Returns the member; ``payout_account_confirmed`` says which step this was."""
     if not (actor.is_authenticated and actor.is_staff and actor.has_perm("loans.disburse_loan")):
         raise NotAllowed("You cannot confirm payout accounts.")
-    from members.models import Member
-    from members.staff_identity import check_independent
 
     member = Member.objects.select_for_update().get(pk=member.pk)
     if not member.account_name:
@@ -184,7 +182,6 @@ def confirm_payout_account(*, member, actor, request=None):
 
 
 def _check_disburser(loan, actor):
-    from members.staff_identity import check_independent
 
     if not (actor.is_authenticated and actor.is_staff and actor.has_perm("loans.disburse_loan")):
         raise NotAllowed("You do not have permission to disburse loans.")
@@ -321,7 +318,6 @@ def send_disbursement(*, disbursement_id: int) -> Disbursement:
 
 def _account_changed_since_request(disbursement) -> str:
     """Why this payout may not go out to the member's account (empty when it may)."""
-    from members.models import Member
 
     member = Member.objects.get(pk=disbursement.loan.member_id)
     bound = (disbursement.bank_code, disbursement.account_number)

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from core import audit
 from core.errors import Conflict, DomainError, NotAllowed
+from loans.models import Application, Loan
 from members.models import DeletionRequest, DeletionStatus, Member
 from privacy import signals
 
@@ -26,7 +27,6 @@ OPEN_APPLICATION_STATUSES = ("draft", "submitted", "in_review")
 
 
 def _open_money(member: Member) -> str:
-    from loans.models import Application, Loan
 
     if Loan.objects.filter(member=member, status__in=OPEN_LOAN_STATUSES).exists():
         return "The member still has a loan that is not repaid or written off."
@@ -107,8 +107,6 @@ def anonymise_member(member: Member) -> None:
     """Blank every personal field of the member, their login and documents, in place."""
     from allauth.account.models import EmailAddress
     from allauth.mfa.models import Authenticator
-
-    from loans.models import Application
 
     user = member.user
     member.full_name = f"Deleted member {member.pk}"
