@@ -135,9 +135,11 @@ class SessionAgeMiddleware:
                 # A session from before this check existed: its clock starts now.
                 session[self.SESSION_SIGNED_IN_AT] = now
             elif now - signed_in_at >= settings.SESSION_ABSOLUTE_AGE_SECONDS:
+                # The request goes on as anonymous: a page behind a login sends the person to
+                # sign in again (with ?next=), a public address (a provider's webhook that
+                # happens to carry an old cookie, the home page) answers as it would anyone.
                 logout(request)
                 messages.info(request, "Your session has ended. Please sign in again.")
-                return redirect(f"{reverse('account_login')}?next={request.path}")
         return self.get_response(request)
 
 

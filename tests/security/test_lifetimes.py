@@ -200,3 +200,17 @@ def test_token_requests_get_no_session_from_the_age_check():
     )
     assert response.status_code == 200
     assert settings.SESSION_COOKIE_NAME not in response.cookies
+
+
+def test_an_expired_session_on_a_public_address_is_answered_as_anyone():
+    # A provider's webhook or the home page that carries an old cookie is not sent to sign in.
+    member = MemberFactory()
+    client = Client()
+    with time_machine.travel(T0, tick=False) as traveller:
+        client.force_login(member.user)
+        assert client.get(reverse("home")).status_code == 302  # signed in: to the dashboard
+        traveller.move_to(T0 + timedelta(hours=8, minutes=1))
+        assert client.get(reverse("home")).status_code == 200
+        assert not _signed_in(client)
+        response = client.post("/webhooks/simulated", data=b"{}", content_type="application/json")
+        assert response.status_code == 401
