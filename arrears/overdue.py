@@ -31,6 +31,7 @@ from arrears.models import (
     PortfolioSnapshot,
 )
 from core import audit
+from core.clock import lagos_today
 from core.errors import Conflict, DomainError
 from loans.models import (
     INSTALLMENT_UNPAID_SCHEDULED,
@@ -39,7 +40,6 @@ from loans.models import (
     Loan,
     LoanStatus,
 )
-from loans.services import lagos_today
 from payments import ledger
 from payments.models import Account, EntryKind, JournalEntry, Posting
 

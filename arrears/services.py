@@ -15,9 +15,9 @@ from arrears.models import (
     WriteOffStatus,
 )
 from core import audit
+from core.clock import lagos_today
 from core.errors import Conflict, DomainError, NotAllowed, check_transition
 from loans.models import LOAN_TRANSITIONS, Loan, LoanStatus
-from loans.services import lagos_today
 from payments import ledger
 from payments.ledger import credit, debit
 from payments.models import EntryKind

@@ -171,7 +171,7 @@ def main():
     import time_machine
 
     from arrears import overdue
-    from loans.services import lagos_today
+    from core.clock import lagos_today
 
     started = time.perf_counter()
     installments = build_portfolio(args.loans)

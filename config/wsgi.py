@@ -1,3 +1,5 @@
+"""WSGI entry point: gunicorn serves config.wsgi:application (deploy/gunicorn.conf.py)."""
+
 import os
 
 from django.core.wsgi import get_wsgi_application

@@ -2,9 +2,9 @@
 
 from huey.contrib.djhuey import db_periodic_task, lock_task
 
+from core.clock import lagos_crontab
 from core.form_tokens import purge_old_submissions
 from core.partitions import maintain_partitions
-from core.schedules import lagos_crontab
 
 
 # 02:15 Lagos, a quiet hour: creating and detaching a month take a brief lock on each table.

@@ -16,6 +16,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from core import audit, jobs
+from core.clock import lagos_today
 from core.errors import Conflict, DomainError, NotAllowed, check_transition
 from core.money import format_naira
 from core.signals import send_after_commit
@@ -50,10 +51,6 @@ COMPLAINTS = (
 def _reference(prefix: str) -> str:
     alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread on the phone
     return prefix + "".join(secrets.choice(alphabet) for _ in range(8))
-
-
-def lagos_today() -> date:
-    return timezone.localdate()
 
 
 # --- Quote and key facts ------------------------------------------------------------------

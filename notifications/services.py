@@ -10,7 +10,6 @@ row and retried later by the sweeper with growing delays; it never reaches the c
 
 import logging
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -20,6 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from core import jobs
+from core.clock import LAGOS
 from loans.models import INSTALLMENT_OUTSTANDING, Installment, InstallmentStatus, LoanStatus
 from notifications import sms
 from notifications.emails import render_member_email
@@ -34,7 +34,6 @@ from notifications.models import (
 
 logger = logging.getLogger(__name__)
 
-LAGOS = ZoneInfo("Africa/Lagos")
 
 # A row left in "sending" this long belongs to a worker that died mid-send. Whether the
 # provider got it is unknown, so it is marked failed rather than sent a second time.

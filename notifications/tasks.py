@@ -11,7 +11,7 @@ from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task, lock_task
 
 from core import jobs
-from core.schedules import lagos_crontab
+from core.clock import lagos_crontab
 from loans.models import Application, Loan
 from loans.signals import application_event
 from notifications import services

@@ -14,6 +14,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from core import audit, jobs
+from core.clock import lagos_today
 from core.errors import Conflict, DomainError, NotAllowed, check_transition
 from core.money import format_naira
 from core.signals import send_after_commit
@@ -24,7 +25,7 @@ from loans.models import (
     Loan,
     LoanStatus,
 )
-from loans.services import lagos_today, refix_schedule_dates
+from loans.services import refix_schedule_dates
 from members.models import Member
 from members.staff_identity import check_independent
 from payments import ledger, signals

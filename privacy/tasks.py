@@ -2,7 +2,7 @@
 
 from huey.contrib.djhuey import db_periodic_task
 
-from core.schedules import lagos_crontab
+from core.clock import lagos_crontab
 from privacy.deletion import anonymise_due
 
 

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from arrears.models import Bucket, PortfolioSnapshot, WriteOff, WriteOffStatus
 from core import audit
+from core.clock import lagos_day_bounds, lagos_today, previous_lagos_day
 from core.errors import DomainError
 from loans.models import ApplicationHistory, ApplicationStatus, Loan
 from members.models import User
@@ -21,7 +22,6 @@ from members.roles import FINANCE
 from payments import ledger
 from payments.models import Payment, PaymentChannel, PaymentStatus
 from reports import exports
-from reports.clock import lagos_day_bounds, lagos_today, previous_lagos_day
 from reports.models import DailyReport
 
 logger = logging.getLogger(__name__)

@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from core.schedules import lagos_crontab
+from core.clock import lagos_crontab
 from notifications import tasks
 
 
