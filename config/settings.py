@@ -216,7 +216,6 @@ if DATABASE_REPLICA_URL:
     DATABASE_ROUTERS = ["core.db_router.ReplicaRouter"]
 IS_POSTGRES = DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
 
-DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "members.User"
 
 # --- Cache, sessions, tasks ------------------------------------------------------------

@@ -18,5 +18,4 @@ def maintain_partitions_task():
 # 02:40 Lagos: one-time form tokens older than a month can no longer be resubmitted usefully.
 @db_periodic_task(lagos_crontab(hour=2, minute=40))
 def purge_form_submissions_task():
-
     purge_old_submissions()

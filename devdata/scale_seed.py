@@ -233,7 +233,6 @@ class Context:
     def schedule(self, product, amount: int, tenure: int):
         """Amounts are whole ₦5,000 steps, so there are few distinct schedules: build each
         once with the real engine and reuse its kobo figures."""
-
         key = (product.pk, amount, tenure)
         if key not in self.schedules:
             schedule = build_schedule(

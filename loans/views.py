@@ -261,7 +261,6 @@ def add_note(request, reference):
 
 
 def dashboard_panel(request, member):
-
     return "loans/_dashboard_panel.html", {
         "applications": member_applications(member),
         "loans": member_live_loans(member),

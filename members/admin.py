@@ -155,7 +155,6 @@ class RoleGrantRequestForm(forms.ModelForm):
         fields = ("user", "role", "kind", "reason")
 
     def clean(self):
-
         data = super().clean()
         if self.errors:
             return data
@@ -203,7 +202,6 @@ class RoleGrantRequestAdmin(admin.ModelAdmin):
         return False
 
     def save_model(self, request, obj, form, change):
-
         saved = request_role_change(
             user=obj.user,
             role=obj.role,
@@ -226,12 +224,10 @@ class RoleGrantRequestAdmin(admin.ModelAdmin):
 
     @admin.action(description="Approve (second administrator)", permissions=["approve"])
     def approve(self, request, queryset):
-
         self._decide(request, queryset, approve_role_change)
 
     @admin.action(description="Reject", permissions=["add"])
     def reject(self, request, queryset):
-
         self._decide(request, queryset, reject_role_change)
 
     def has_approve_permission(self, request):
@@ -249,7 +245,6 @@ class StaffIdentityForm(forms.ModelForm):
         fields = ("user", "bvn", "phone", "bank_code", "account_number")
 
     def clean(self):
-
         data = super().clean()
         if self.errors:
             return data
@@ -299,7 +294,6 @@ class StaffIdentityAdmin(admin.ModelAdmin):
         return request.user.is_superuser
 
     def save_model(self, request, obj, form, change):
-
         data = form.cleaned_data
         saved = set_staff_identity(
             user=data.get("user") or obj.user,

@@ -76,7 +76,7 @@ def refuse_before_reading(request, member) -> str:
             f"hour, the most we accept. Try again in {minutes} minutes."
         )
     try:
-        length = int(request.META.get("CONTENT_LENGTH") or 0)
+        length = int(request.headers.get("content-length") or 0)
     except ValueError:
         length = 0
     if length > settings.DOCUMENT_MAX_BYTES + MULTIPART_OVERHEAD:

@@ -183,7 +183,6 @@ def confirm_payout_account(*, member, actor, request=None):
 
 
 def _check_disburser(loan, actor):
-
     if not (actor.is_authenticated and actor.is_staff and actor.has_perm("loans.disburse_loan")):
         raise NotAllowed("You do not have permission to disburse loans.")
     approvers = [a.officer for a in loan.application.approvals.select_related("officer")]
