@@ -16,7 +16,7 @@ MAX_ACTIVE_TOKENS = 10
 
 @transaction.atomic
 def create_token(
-    *, user, name: str, scope: str, expires_in_days: int | None, request=None
+    *, user, name: str, scope: str, expires_in_days: int | None
 ) -> tuple[ApiToken, str]:
     """A new token and its value. The value is shown once and never stored."""
     name = (name or "").strip()
@@ -48,13 +48,12 @@ def create_token(
             "scope": scope,
             "expires_at": token.expires_at.isoformat() if token.expires_at else None,
         },
-        request=request,
     )
     return token, raw
 
 
 @transaction.atomic
-def revoke_token(*, token: ApiToken, actor, request=None) -> ApiToken:
+def revoke_token(*, token: ApiToken, actor) -> ApiToken:
     token = ApiToken.objects.select_for_update().get(pk=token.pk)
     if token.user_id != actor.pk:
         raise NotAllowed("You can only revoke your own tokens.")
@@ -62,7 +61,7 @@ def revoke_token(*, token: ApiToken, actor, request=None) -> ApiToken:
         return token
     token.revoked_at = timezone.now()
     token.save(update_fields=["revoked_at"])
-    audit.record(actor=actor, action="api_token.revoked", obj=token, request=request)
+    audit.record(actor=actor, action="api_token.revoked", obj=token)
     return token
 
 

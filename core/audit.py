@@ -4,7 +4,7 @@ import ipaddress
 
 from django.conf import settings
 
-from core.logging import current_request_id
+from core.logging import current_request, current_request_id
 from core.models import AuditEvent
 
 
@@ -46,7 +46,7 @@ def _peer_is_trusted(remote: str) -> bool:
     return any(peer in network for network in _trusted_proxies())
 
 
-def record(*, actor, action: str, obj=None, changes: dict | None = None, request=None):
+def record(*, actor, action: str, obj=None, changes: dict | None = None):
     user = actor if actor is not None and getattr(actor, "is_authenticated", False) else None
     return AuditEvent.objects.create(
         actor=user,
@@ -55,6 +55,6 @@ def record(*, actor, action: str, obj=None, changes: dict | None = None, request
         object_id=str(obj.pk) if obj is not None else "",
         object_repr=str(obj)[:200] if obj is not None else "",
         changes=changes or {},
-        ip=client_ip(request),
+        ip=client_ip(current_request()),
         request_id=current_request_id() or "",
     )

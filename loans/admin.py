@@ -35,7 +35,6 @@ class LoanProductAdmin(admin.ModelAdmin):
             action="product.changed" if change else "product.created",
             obj=obj,
             changes={f: str(form.cleaned_data.get(f)) for f in form.changed_data},
-            request=request,
         )
 
 

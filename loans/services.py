@@ -169,7 +169,7 @@ def _history(application, *, actor, from_status, to_status, reason=""):
     )
 
 
-def _move(application, target, *, actor, reason="", request=None, extra_fields=(), changes=None):
+def _move(application, target, *, actor, reason="", extra_fields=(), changes=None):
     check_transition(APPLICATION_TRANSITIONS, application.status, target, what="application")
     before = application.status
     application.status = target
@@ -180,13 +180,12 @@ def _move(application, target, *, actor, reason="", request=None, extra_fields=(
         action=f"application.{target}",
         obj=application,
         changes={"status": [before, target], **(changes or {})},
-        request=request,
     )
 
 
 @transaction.atomic
 def start_application(
-    *, member: Member, actor, product: LoanProduct, amount: int, tenure: int, request=None
+    *, member: Member, actor, product: LoanProduct, amount: int, tenure: int
 ) -> Application:
     """Create (or re-price) the member's draft and freeze the key facts they will read."""
     if member.user_id != actor.pk:
@@ -229,7 +228,6 @@ def start_application(
             action="application.repriced",
             obj=application,
             changes={"amount": amount, "tenure": tenure},
-            request=request,
         )
         return application
     try:
@@ -253,7 +251,6 @@ def start_application(
         action="application.draft",
         obj=application,
         changes={"amount": amount, "tenure": tenure, "product": product.pk},
-        request=request,
     )
     return application
 
@@ -276,7 +273,6 @@ def submit_application(
     shown_hash: str,
     ip: str | None,
     user_agent: str,
-    request=None,
 ) -> Application:
     """Submit with explicit consent to the exact key facts shown (hash checked)."""
     application = Application.objects.select_for_update().get(pk=application.pk)
@@ -308,7 +304,6 @@ def submit_application(
         application,
         ApplicationStatus.SUBMITTED,
         actor=actor,
-        request=request,
         extra_fields=["consent_at", "consent_ip", "consent_user_agent", "submitted_at"],
         changes={"key_facts_hash": application.key_facts_hash},
     )
@@ -465,7 +460,6 @@ def approve_application(
     actor,
     amount: int | None = None,
     tenure: int | None = None,
-    request=None,
 ) -> Application:
     """Approve, optionally lowering amount or tenure within the product's limits."""
     application = _lock_for_decision(application, actor)
@@ -514,7 +508,6 @@ def approve_application(
             action="application.first_approval",
             obj=application,
             changes={"amount": amount, "tenure": tenure},
-            request=request,
         )
         return application
     application.approved_amount = amount
@@ -524,11 +517,10 @@ def approve_application(
         application,
         ApplicationStatus.APPROVED,
         actor=actor,
-        request=request,
         extra_fields=["approved_amount", "approved_tenure", "decided_at"],
         changes={"amount": amount, "tenure": tenure},
     )
-    loan = create_loan(application=application, actor=actor, request=request)
+    loan = create_loan(application=application, actor=actor)
     pk = application.pk
     send_after_commit(
         signals.application_event, Application, application_id=pk, template="application_approved"
@@ -537,9 +529,7 @@ def approve_application(
 
 
 @transaction.atomic
-def reject_application(
-    *, application: Application, actor, reason: str, request=None
-) -> Application:
+def reject_application(*, application: Application, actor, reason: str) -> Application:
     reason = (reason or "").strip()
     if len(reason) < 10:
         raise DomainError(
@@ -554,7 +544,6 @@ def reject_application(
         ApplicationStatus.REJECTED,
         actor=actor,
         reason=reason,
-        request=request,
         extra_fields=["decision_reason", "decided_at"],
     )
     pk = application.pk
@@ -565,9 +554,7 @@ def reject_application(
 
 
 @transaction.atomic
-def request_information(
-    *, application: Application, actor, message: str, request=None
-) -> Application:
+def request_information(*, application: Application, actor, message: str) -> Application:
     _require(actor, "loans.review_application", "You cannot review applications.")
     message = (message or "").strip()
     if len(message) < 10:
@@ -587,7 +574,7 @@ def request_information(
         to_status=application.status,
         reason=f"Information requested: {message}",
     )
-    audit.record(actor=actor, action="application.info_requested", obj=application, request=request)
+    audit.record(actor=actor, action="application.info_requested", obj=application)
     pk = application.pk
     send_after_commit(
         signals.application_event,
@@ -599,7 +586,7 @@ def request_information(
 
 
 @transaction.atomic
-def add_note(*, application: Application, actor, text: str, request=None) -> ApplicationNote:
+def add_note(*, application: Application, actor, text: str) -> ApplicationNote:
     _require(actor, "loans.review_application", "You cannot add notes to applications.")
     text = (text or "").strip()
     if not text:
@@ -610,13 +597,12 @@ def add_note(*, application: Application, actor, text: str, request=None) -> App
         action="application.note_added",
         obj=application,
         changes={"note_id": note.pk},
-        request=request,
     )
     return note
 
 
 @transaction.atomic
-def cancel_application(*, application: Application, actor, request=None) -> Application:
+def cancel_application(*, application: Application, actor) -> Application:
     """The member cancels: while not decided, or in cooling-off before any payout."""
     application = Application.objects.select_for_update().get(pk=application.pk)
     if application.member.user_id != actor.pk:
@@ -636,7 +622,6 @@ def cancel_application(*, application: Application, actor, request=None) -> Appl
             actor=actor,
             action="loan.cancelled",
             obj=loan,
-            request=request,
             changes={"status": [LoanStatus.PENDING_DISBURSEMENT, LoanStatus.CANCELLED]},
         )
     _move(
@@ -644,7 +629,6 @@ def cancel_application(*, application: Application, actor, request=None) -> Appl
         ApplicationStatus.CANCELLED,
         actor=actor,
         reason="Cancelled by the member",
-        request=request,
     )
     return application
 
@@ -661,7 +645,7 @@ def _payout_started(loan) -> bool:
 # --- Loans -------------------------------------------------------------------------------
 
 
-def create_loan(*, application: Application, actor, request=None) -> Loan:
+def create_loan(*, application: Application, actor) -> Loan:
     """The approved loan and its provisional schedule (dates fixed again at payout)."""
     product = application.product
     today = lagos_today()
@@ -706,7 +690,6 @@ def create_loan(*, application: Application, actor, request=None) -> Loan:
         actor=actor,
         action="loan.created",
         obj=loan,
-        request=request,
         changes={"principal": loan.principal, "total_repayable": loan.total_repayable},
     )
     return loan

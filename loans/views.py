@@ -54,7 +54,6 @@ def apply(request):
                     product=form.cleaned_data["product"],
                     amount=form.cleaned_data["amount"],
                     tenure=form.cleaned_data["tenure"],
-                    request=request,
                 )
             except DomainError as exc:
                 messages.error(request, exc.message)
@@ -84,7 +83,6 @@ def key_facts(request, reference):
                     shown_hash=form.cleaned_data["key_facts_hash"],
                     ip=client_ip(request),
                     user_agent=request.headers.get("User-Agent", ""),
-                    request=request,
                 )
             except DomainError as exc:
                 messages.error(request, exc.message)
@@ -138,9 +136,7 @@ def cancel(request, reference):
     application = application_for_member(request.user, reference)
     attempt(
         request,
-        lambda: services.cancel_application(
-            application=application, actor=request.user, request=request
-        ),
+        lambda: services.cancel_application(application=application, actor=request.user),
         success=f"Application {application.reference} is cancelled.",
     )
     return redirect(application)
@@ -211,7 +207,6 @@ def approve(request, reference):
             actor=request.user,
             amount=data.get("amount"),
             tenure=data.get("tenure"),
-            request=request,
         ),
         "Approval recorded.",
         application=True,
@@ -226,7 +221,7 @@ def reject(request, reference):
         reference,
         ReasonForm,
         lambda app, data: services.reject_application(
-            application=app, actor=request.user, reason=data["reason"], request=request
+            application=app, actor=request.user, reason=data["reason"]
         ),
         "Application rejected; the member sees your reason.",
     )
@@ -240,7 +235,7 @@ def request_info(request, reference):
         reference,
         InfoRequestForm,
         lambda app, data: services.request_information(
-            application=app, actor=request.user, message=data["message"], request=request
+            application=app, actor=request.user, message=data["message"]
         ),
         "Request sent to the member.",
     )
@@ -253,9 +248,7 @@ def add_note(request, reference):
         request,
         reference,
         NoteForm,
-        lambda app, data: services.add_note(
-            application=app, actor=request.user, text=data["text"], request=request
-        ),
+        lambda app, data: services.add_note(application=app, actor=request.user, text=data["text"]),
         "Note added.",
     )
 

@@ -107,7 +107,6 @@ class UserAdmin(BaseUserAdmin):
                 for name in changed
                 if name not in ("password1", "password2")
             },
-            request=request,
         )
 
     def save_related(self, request, form, formsets, change):
@@ -142,7 +141,6 @@ class GroupAdmin(BaseGroupAdmin):
             action="group.changed_in_admin",
             obj=form.instance,
             changes={"permissions": [str(p) for p in form.instance.permissions.all()]},
-            request=request,
         )
 
 
@@ -208,7 +206,6 @@ class RoleGrantRequestAdmin(admin.ModelAdmin):
             kind=obj.kind,
             actor=request.user,
             reason=obj.reason,
-            request=request,
         )
         obj.pk, obj.status = saved.pk, saved.status
         obj._state.adding = False
@@ -216,7 +213,7 @@ class RoleGrantRequestAdmin(admin.ModelAdmin):
     def _decide(self, request, queryset, decide):
         for change in queryset:
             try:
-                decide(change=change, actor=request.user, request=request)
+                decide(change=change, actor=request.user)
             except DomainError as exc:
                 self.message_user(request, f"{change}: {exc.message}", messages.ERROR)
             else:
@@ -302,7 +299,6 @@ class StaffIdentityAdmin(admin.ModelAdmin):
             phone=data["phone"],
             bank_code=data["bank_code"],
             account_number=data["account_number"],
-            request=request,
         )
         for field in StaffIdentity._meta.concrete_fields:
             setattr(obj, field.attname, getattr(saved, field.attname))
@@ -361,7 +357,6 @@ class MemberAdmin(admin.ModelAdmin):
             action="member.changed_in_admin",
             obj=obj,
             changes={name: str(form.cleaned_data.get(name)) for name in form.changed_data},
-            request=request,
         )
 
 

@@ -138,7 +138,7 @@ def check_staff_identity(
 
 @transaction.atomic
 def set_staff_identity(
-    *, user, actor, bvn: str, phone: str, bank_code: str, account_number: str, request=None
+    *, user, actor, bvn: str, phone: str, bank_code: str, account_number: str
 ) -> StaffIdentity:
     """Record or replace a staff member's identity. Never one's own: the point is that
     someone else vouches for it."""
@@ -185,7 +185,6 @@ def set_staff_identity(
         action="staff.identity_recorded",
         obj=user,
         changes={k: [before.get(k), v] for k, v in after.items() if before.get(k) != v},
-        request=request,
     )
     return identity
 

@@ -79,7 +79,6 @@ def profile(request):
                     member=member,
                     actor=request.user,
                     values=form.identity_values(),
-                    request=request,
                 )
             except lookups.LookupsThrottled as exc:
                 form.add_error(None, exc.message)
@@ -94,7 +93,6 @@ def profile(request):
                     actor=request.user,
                     data=form.profile_data(),
                     bvn=form.cleaned_data.get("bvn") or None,
-                    request=request,
                 )
             except DomainError as exc:
                 for field, message in exc.fields.items():
@@ -144,7 +142,6 @@ def profile_validate(request):
             actor=request.user,
             limit=settings.PROFILE_VALIDATE_LIMIT,
             member=member,
-            request=request,
         )
     except lookups.LookupsThrottled as exc:
         response = HttpResponse(exc.message, status=429, content_type="text/plain")
@@ -202,7 +199,6 @@ def _store_document(request, member, limit):
             actor=request.user,
             kind=form.cleaned_data["kind"],
             uploaded_file=form.cleaned_data["file"],
-            request=request,
         )
     except DomainError as exc:
         messages.error(request, exc.message)
@@ -216,7 +212,7 @@ def _store_document(request, member, limit):
 def submit_kyc(request):
     member = member_for_request(request)
     try:
-        services.submit_kyc(member=member, actor=request.user, request=request)
+        services.submit_kyc(member=member, actor=request.user)
     except DomainError as exc:
         messages.error(request, exc.message)
         return redirect("members:profile")
@@ -227,7 +223,7 @@ def submit_kyc(request):
 @login_required
 def download_document(request, pk):
     document = document_visible_to(request.user, pk)
-    services.record_document_view(document=document, actor=request.user, request=request)
+    services.record_document_view(document=document, actor=request.user)
     response = FileResponse(
         document.file.open("rb"),
         content_type=document.content_type,
@@ -278,7 +274,7 @@ def member_detail(request, pk):
 def reveal_bvn(request, pk):
     member = member_for_staff(request.user, pk)
     try:
-        bvn = services.reveal_bvn(member=member, actor=request.user, request=request)
+        bvn = services.reveal_bvn(member=member, actor=request.user)
     except DomainError as exc:
         messages.error(request, exc.message)
         return redirect(member)
@@ -293,7 +289,7 @@ def verify_kyc(request, pk):
     require_staff_perm(request.user, "members.view_member", "members.review_kyc")
     member = member_for_staff(request.user, pk)
     try:
-        services.verify_kyc(member=member, actor=request.user, request=request)
+        services.verify_kyc(member=member, actor=request.user)
     except DomainError as exc:
         messages.error(request, exc.message)
     else:
@@ -311,9 +307,7 @@ def reject_kyc(request, pk):
         messages.error(request, "Give the member a reason (at least 5 characters).")
         return redirect(member)
     try:
-        services.reject_kyc(
-            member=member, actor=request.user, reason=form.cleaned_data["reason"], request=request
-        )
+        services.reject_kyc(member=member, actor=request.user, reason=form.cleaned_data["reason"])
     except DomainError as exc:
         messages.error(request, exc.message)
     else:

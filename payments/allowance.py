@@ -48,7 +48,7 @@ def get_adapter() -> AllowanceDeductionAdapter:
     return SimulatedAllowanceDeduction()
 
 
-def collect_by_deduction(*, loan, actor, amount: int, request=None):
+def collect_by_deduction(*, loan, actor, amount: int):
     """Ask the adapter to deduct, then post the repayment like any other (allocation, ledger)."""
 
     if not actor.has_perm("payments.add_payment"):
@@ -65,5 +65,4 @@ def collect_by_deduction(*, loan, actor, amount: int, request=None):
         provider=get_adapter().name,
         actor=actor,
         reason="Allowance deduction",
-        request=request,
     )

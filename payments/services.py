@@ -82,7 +82,7 @@ def names_match(member_name: str, account_name: str) -> bool:
     return difflib.SequenceMatcher(None, " ".join(a), " ".join(b)).ratio() >= NAME_MATCH_THRESHOLD
 
 
-def resolve_payout_account(*, member, actor, request=None) -> bool:
+def resolve_payout_account(*, member, actor) -> bool:
     """Ask the provider whose account this is; a matching name confirms it automatically,
     bound to exactly the bank code and account number that were resolved."""
     bank_code, account_number = member.bank_code, member.account_number
@@ -107,7 +107,6 @@ def resolve_payout_account(*, member, actor, request=None) -> bool:
             actor=actor,
             action="member.account_resolved",
             obj=member,
-            request=request,
             changes={
                 "name_matches": matches,
                 "bank_code": bank_code,
@@ -119,7 +118,7 @@ def resolve_payout_account(*, member, actor, request=None) -> bool:
 
 
 @transaction.atomic
-def confirm_payout_account(*, member, actor, request=None):
+def confirm_payout_account(*, member, actor):
     """Override a mismatching account name (maker-checker): a first finance user asks, a
     second one confirms; neither may share an identity with the member or with each other's
     member. Returns the member; ``payout_account_confirmed`` says which step this was."""
@@ -150,7 +149,6 @@ def confirm_payout_account(*, member, actor, request=None):
             actor=actor,
             action="member.account_override_requested",
             obj=member,
-            request=request,
             changes={
                 "account_name": member.account_name,
                 "bank_code": member.bank_code,
@@ -168,7 +166,6 @@ def confirm_payout_account(*, member, actor, request=None):
         actor=actor,
         action="member.account_confirmed",
         obj=member,
-        request=request,
         changes={
             "account_name": member.account_name,
             "bank_code": member.bank_code,
@@ -208,7 +205,7 @@ def _check_bound_account(member):
 
 
 @transaction.atomic
-def request_disbursement(*, loan: Loan, actor, request=None) -> Disbursement:
+def request_disbursement(*, loan: Loan, actor) -> Disbursement:
     """Write the payout intent (outbox row) with its unique reference; a task sends it."""
     loan = Loan.objects.select_for_update().select_related("member", "application").get(pk=loan.pk)
     _check_disburser(loan, actor)
@@ -246,7 +243,6 @@ def request_disbursement(*, loan: Loan, actor, request=None) -> Disbursement:
         actor=actor,
         action="disbursement.requested",
         obj=loan,
-        request=request,
         changes={
             "disbursement": disbursement.reference,
             "amount": disbursement.amount,
@@ -361,7 +357,6 @@ def complete_disbursement(
     provider_reference: str = "",
     bank_reference: str = "",
     actor=None,
-    request=None,
 ) -> Disbursement:
     disbursement = Disbursement.objects.select_for_update().get(reference=reference)
     if disbursement.status == DisbursementStatus.SUCCEEDED:
@@ -395,7 +390,6 @@ def complete_disbursement(
         actor=actor,
         action="loan.disbursed",
         obj=loan,
-        request=request,
         changes={
             "disbursement": reference,
             "amount": disbursement.amount,
@@ -452,9 +446,7 @@ def fail_disbursement(*, reference: str, reason: str, actor=None) -> Disbursemen
 
 
 @transaction.atomic
-def record_manual_disbursement(
-    *, loan: Loan, actor, bank_reference: str, request=None
-) -> Disbursement:
+def record_manual_disbursement(*, loan: Loan, actor, bank_reference: str) -> Disbursement:
     """Finance paid the member elsewhere and records the bank's reference."""
     bank_reference = (bank_reference or "").strip()
     if len(bank_reference) < 6:
@@ -486,7 +478,6 @@ def record_manual_disbursement(
         reference=disbursement.reference,
         bank_reference=bank_reference,
         actor=actor,
-        request=request,
     )
 
 
@@ -681,7 +672,6 @@ def record_payment(
     reason: str = "",
     evidence: str = "",
     raw_payload: dict | None = None,
-    request=None,
 ) -> Payment:
     """A confirmed repayment (manual entry, bank statement match, allowance deduction)."""
     if not isinstance(amount, int) or amount <= 0:
@@ -714,7 +704,6 @@ def record_payment(
         actor=actor,
         action="payment.recorded",
         obj=payment,
-        request=request,
         changes={"loan": loan.reference, "amount": amount, "channel": channel},
     )
     pk = payment.pk
@@ -722,7 +711,7 @@ def record_payment(
     return payment
 
 
-def record_manual_payment(*, loan, actor, amount, reason, evidence="", request=None) -> Payment:
+def record_manual_payment(*, loan, actor, amount, reason, evidence="") -> Payment:
     if not actor.has_perm("payments.add_payment"):
         raise NotAllowed("You do not have permission to record payments.")
     reason = (reason or "").strip()
@@ -755,7 +744,6 @@ def record_manual_payment(*, loan, actor, amount, reason, evidence="", request=N
                 actor=actor,
                 reason=reason,
                 evidence=evidence,
-                request=request,
             )
     except IntegrityError as exc:
         # Two finance users entering one receipt at the same moment: the unique index
@@ -890,7 +878,7 @@ def confirm_checkout(*, reference: str) -> Payment:
 
 
 @transaction.atomic
-def reverse_payment(*, payment: Payment, actor, reason: str, request=None) -> Payment:
+def reverse_payment(*, payment: Payment, actor, reason: str) -> Payment:
     """Undo exactly what a payment did: its allocations and its ledger entry."""
     if not actor.has_perm("payments.reverse_payment"):
         raise NotAllowed("You do not have permission to reverse payments.")
@@ -931,7 +919,6 @@ def reverse_payment(*, payment: Payment, actor, reason: str, request=None) -> Pa
         actor=actor,
         action="payment.reversed",
         obj=payment,
-        request=request,
         changes={"reason": reason, "amount": payment.amount},
     )
     return payment

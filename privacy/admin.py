@@ -28,7 +28,7 @@ class DeletionRequestAdmin(admin.ModelAdmin):
     def _decide(self, request, queryset, decide, **kwargs):
         for deletion in queryset:
             try:
-                decide(deletion=deletion, actor=request.user, request=request, **kwargs)
+                decide(deletion=deletion, actor=request.user, **kwargs)
             except DomainError as exc:
                 self.message_user(request, f"{deletion}: {exc.message}", messages.ERROR)
             else:

@@ -36,7 +36,7 @@ def _open_money(member: Member) -> str:
 
 
 @transaction.atomic
-def request_deletion(*, member: Member, actor, request=None) -> DeletionRequest:
+def request_deletion(*, member: Member, actor) -> DeletionRequest:
     if actor is None or actor.pk != member.user_id:
         raise NotAllowed("Only the member can ask for their own account to be deleted.")
     member = Member.objects.select_for_update().get(pk=member.pk)
@@ -46,11 +46,11 @@ def request_deletion(*, member: Member, actor, request=None) -> DeletionRequest:
     if existing is not None:
         raise Conflict("You have already asked for your account to be deleted.")
     deletion = DeletionRequest.objects.create(member=member)
-    audit.record(actor=actor, action="member.deletion_requested", obj=deletion, request=request)
+    audit.record(actor=actor, action="member.deletion_requested", obj=deletion)
     return deletion
 
 
-def _decide(deletion_id, actor, to_status, note, request):
+def _decide(deletion_id, actor, to_status, note):
     if not actor.is_staff or not actor.has_perm("members.approve_deletion"):
         raise NotAllowed("You do not have permission to decide deletion requests.")
     deletion = DeletionRequest.objects.select_for_update().get(pk=deletion_id)
@@ -65,8 +65,8 @@ def _decide(deletion_id, actor, to_status, note, request):
 
 
 @transaction.atomic
-def approve_deletion(*, deletion: DeletionRequest, actor, note: str = "", request=None):
-    deletion, before = _decide(deletion.pk, actor, DeletionStatus.APPROVED, note, request)
+def approve_deletion(*, deletion: DeletionRequest, actor, note: str = ""):
+    deletion, before = _decide(deletion.pk, actor, DeletionStatus.APPROVED, note)
     blocker = _open_money(deletion.member)
     if blocker:
         raise Conflict(blocker)
@@ -82,23 +82,21 @@ def approve_deletion(*, deletion: DeletionRequest, actor, note: str = "", reques
             "status": [before, deletion.status],
             "anonymise_after": str(deletion.anonymise_after),
         },
-        request=request,
     )
     return deletion
 
 
 @transaction.atomic
-def reject_deletion(*, deletion: DeletionRequest, actor, note: str, request=None):
+def reject_deletion(*, deletion: DeletionRequest, actor, note: str):
     if len((note or "").strip()) < 5:
         raise DomainError("Give the member a reason.", fields={"note": "Required"})
-    deletion, before = _decide(deletion.pk, actor, DeletionStatus.REJECTED, note.strip(), request)
+    deletion, before = _decide(deletion.pk, actor, DeletionStatus.REJECTED, note.strip())
     deletion.save()
     audit.record(
         actor=actor,
         action="member.deletion_rejected",
         obj=deletion,
         changes={"status": [before, deletion.status]},
-        request=request,
     )
     return deletion
 

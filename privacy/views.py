@@ -44,7 +44,7 @@ def request_deletion(request):
     """The member asks for their account to be deleted (an administrator decides)."""
     member = member_for_request(request)
     try:
-        ask(member=member, actor=request.user, request=request)
+        ask(member=member, actor=request.user)
     except DomainError as exc:
         messages.error(request, exc.message)
     else:

@@ -95,7 +95,6 @@ def export_range(request):
         actor=request.user,
         action="report.exported",
         changes={"kind": kind, "start": start.isoformat(), "end": end.isoformat()},
-        request=request,
     )
     response = StreamingHttpResponse(
         iterate_from_replica(exports.range_export_lines(kind, start, end)),

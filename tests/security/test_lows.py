@@ -192,8 +192,14 @@ def test_a_forged_x_real_ip_from_an_untrusted_peer_changes_nothing(client, setti
     request = RequestFactory().get("/", REMOTE_ADDR="203.0.113.11", HTTP_X_REAL_IP="9.9.9.9")
     assert client_ip(request) == "203.0.113.11"
     from core import audit
+    from core.logging import set_request_context
 
-    audit.record(actor=None, action="test.forged_ip", request=request)
+    # The audit trail reads the address of the request being served (RequestIdMiddleware).
+    set_request_context("forged-ip-test", request=request)
+    try:
+        audit.record(actor=None, action="test.forged_ip")
+    finally:
+        set_request_context(None)
     assert str(AuditEvent.objects.get(action="test.forged_ip").ip) == "203.0.113.11"
     # From nginx (a trusted proxy, also by CIDR) the header is the client.
     for peer in ("127.0.0.1", "10.20.3.4"):
