@@ -7,10 +7,15 @@ line of defence the formatter blanks any run of 11 digits (a BVN's shape).
 import json
 import logging
 import re
-import threading
+from contextvars import ContextVar
 from datetime import UTC, datetime
 
-_local = threading.local()
+# The request being served, its id and the signed-in user's id: set by RequestIdMiddleware at
+# the start of each request and cleared at its end; read by log lines and the audit trail
+# (services never take the request: the address and request id reach the audit from here).
+_request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
+_user_id: ContextVar[int | None] = ContextVar("user_id", default=None)
+_request: ContextVar[object | None] = ContextVar("request", default=None)
 _ELEVEN_DIGITS = re.compile(r"(?<!\d)\d{11}(?!\d)")
 # What error tracking must never receive, wherever it appears: a BVN's shape, e-mail
 # addresses and Nigerian phone numbers (+234 / 0 followed by 10 digits).
@@ -22,16 +27,16 @@ _PII_PATTERNS = (
 
 
 def set_request_context(request_id: str | None, user_id: int | None = None, request=None) -> None:
-    _local.request_id = request_id
-    _local.user_id = user_id
-    _local.request = request
+    _request_id.set(request_id)
+    _user_id.set(user_id)
+    _request.set(request)
 
 
 def _current_user_id() -> int | None:
     """The signed-in user's id without causing a query: from the user object if something in
     the request already loaded it, else from an already loaded session."""
-    user_id = getattr(_local, "user_id", None)
-    request = getattr(_local, "request", None)
+    user_id = _user_id.get()
+    request = _request.get()
     if user_id is not None or request is None:
         return user_id
     user = getattr(request, "_cached_user", None)
@@ -46,16 +51,16 @@ def _current_user_id() -> int | None:
 
 def current_request():
     """The request this thread is serving, if any (audit of changes made outside a service)."""
-    return getattr(_local, "request", None)
+    return _request.get()
 
 
 def current_request_id() -> str | None:
-    return getattr(_local, "request_id", None)
+    return _request_id.get()
 
 
 class RequestIdFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = getattr(_local, "request_id", None)
+        record.request_id = _request_id.get()
         record.user_id = _current_user_id()
         return True
 
