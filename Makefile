@@ -9,6 +9,10 @@ UV ?= $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
 export UV_PYTHON := $(PYTHON)
 export UV_LINK_MODE := copy
 RUN := $(UV) run --frozen
+# deploy/prod-local.sh runs `uv` by name: put the directory of the uv binary on PATH (pip's uv
+# lives beside the Python that installed it, which need not be on PATH).
+UV_ON_PATH = PATH="$$(command -v uv >/dev/null 2>&1 && dirname "$$(command -v uv)" || \
+	$(PYTHON) -c 'import os, uv; print(os.path.dirname(uv.find_uv_bin()))'):$$PATH"
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
@@ -96,13 +100,13 @@ bench-api: venv
 # The production stack on loopback: PostgreSQL, Redis, two gunicorn instances, the Huey
 # worker and nginx with a self-signed certificate (https://127.0.0.1:8443/).
 prod-local: venv
-	bash deploy/prod-local.sh start
+	$(UV_ON_PATH) bash deploy/prod-local.sh start
 
-prod-local-stop:
-	bash deploy/prod-local.sh stop
+prod-local-stop: venv
+	$(UV_ON_PATH) bash deploy/prod-local.sh stop
 
 test-prod-local: venv
-	RUN_PROD_LOCAL=true $(RUN) pytest tests/deploy/test_prod_local.py -q -p no:xdist
+	$(UV_ON_PATH) RUN_PROD_LOCAL=true $(RUN) pytest tests/deploy/test_prod_local.py -q -p no:xdist
 
 clean:
 	rm -rf var staticfiles .pytest_cache .ruff_cache
