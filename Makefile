@@ -42,6 +42,8 @@ run: venv
 lint: venv
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
+	$(RUN) lint-imports
+	git ls-files -z '*.py' | xargs -0 $(RUN) django-upgrade --target-version 6.1 --skip permalink --check
 
 migrations-check: venv
 	DEBUG=true $(RUN) python manage.py makemigrations --check --dry-run

@@ -6,6 +6,7 @@ from ninja.openapi.docs import Swagger
 
 from api.auth import AUTH
 from api.errors import install_handlers
+from api.renderers import RENDERER
 from api.routers import applications, loans, meta, payments, products, quote, reports
 
 api = NinjaAPI(
@@ -24,6 +25,7 @@ api = NinjaAPI(
     docs=Swagger(settings={"persistAuthorization": False}),
     docs_url="/docs",
     openapi_url="/openapi.json",
+    renderer=RENDERER,
 )
 install_handlers(api)
 

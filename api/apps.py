@@ -7,3 +7,6 @@ class ApiConfig(AppConfig):
 
     def ready(self):
         from api import cache  # noqa: F401  (product changes invalidate cached API answers)
+        from api.services import connect_privacy_receivers
+
+        connect_privacy_receivers()

@@ -13,7 +13,7 @@ from django.http import Http404, JsonResponse
 from ninja import Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
-from portal.errors import DomainError
+from core.errors import DomainError
 
 logger = logging.getLogger("api")
 

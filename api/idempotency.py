@@ -18,7 +18,7 @@ from django.http import Http404, JsonResponse
 
 from api.errors import ApiError, error_body
 from api.models import IdempotencyKey
-from portal.errors import DomainError
+from core.errors import DomainError
 
 HEADER = "Idempotency-Key"
 

@@ -44,7 +44,7 @@ class ApiMiddleware:
 
     def _guard(self, request):
         try:
-            length = int(request.META.get("CONTENT_LENGTH") or 0)
+            length = int(request.headers.get("content-length") or 0)
         except ValueError:
             return error_response(400, "bad_request", "Content-Length is not a number.")
         if length > settings.API_MAX_BODY_BYTES:

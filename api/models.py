@@ -20,7 +20,7 @@ class ApiToken(models.Model):
     name = models.CharField(max_length=100)
     prefix = models.CharField(max_length=12, help_text="First characters, to recognise it.")
     token_hash = models.CharField(max_length=64, unique=True)
-    scope = models.CharField(max_length=5, choices=TokenScope.choices, default=TokenScope.READ)
+    scope = models.CharField(max_length=5, choices=TokenScope, default=TokenScope.READ)
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField(null=True, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True)

@@ -16,6 +16,7 @@ from django.http import HttpResponse
 from ninja import Field, Schema
 
 from api.errors import ApiError
+from api.renderers import RENDERER, RENDERER_CONTENT_TYPE
 
 
 class PageParams(Schema):
@@ -91,7 +92,7 @@ def paginate_rows(request, queryset: QuerySet, page: PageParams, shape) -> HttpR
     if len(rows) > size:
         rows = rows[:size]
         next_cursor = encode_cursor(rows[-1]["created_at"], rows[-1]["id"])
-    from api.api import api  # the API imports the routers that import this module
 
     data = {"items": [shape.from_row(row) for row in rows], "next_cursor": next_cursor}
-    return api.create_response(request, data, status=200)
+    content = RENDERER.render(request, data, response_status=200)
+    return HttpResponse(content, status=200, content_type=RENDERER_CONTENT_TYPE)

@@ -1,8 +1,8 @@
-"""Models to the API's JSON (money through portal.money.api_amount, never a float)."""
+"""Models to the API's JSON (money through core.money.api_amount, never a float)."""
 
+from core.money import api_amount
 from loans.models import Application, Loan, LoanProduct
 from payments.models import Payment
-from portal.money import api_amount
 
 
 def _money(kobo):

@@ -13,15 +13,15 @@ import time
 from django.conf import settings
 
 from api.auth import rate_limit_identity
-from portal import throttle
-from portal.audit import client_ip
-from portal.throttle import Verdict
+from core import throttle
+from core.audit import client_ip
+from core.throttle import Verdict
 
 logger = logging.getLogger(__name__)
 
 
 def _count(key: str, *, ttl: int) -> int | None:
-    """One counter for the whole site (``portal.throttle``)."""
+    """One counter for the whole site (``core.throttle``)."""
     return throttle.count(key, ttl=ttl)
 
 

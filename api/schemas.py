@@ -8,11 +8,11 @@ from ninja import Field, Schema
 from pydantic import AfterValidator, ConfigDict, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
-from portal.money import MoneyError, parse_naira
+from core.money import MoneyError, parse_naira
 
 # At most ₦999,999,999.99: anything larger is absurd for this lender and refused up front.
 API_MAX_KOBO = 999_999_999_99
-# What the OpenAPI document shows; the check itself is portal.money.parse_naira (plain).
+# What the OpenAPI document shows; the check itself is core.money.parse_naira (plain).
 NAIRA_PATTERN = r"^(0|[1-9][0-9]{0,8})(\.[0-9]{1,2})?$"
 Money = str
 

@@ -6,16 +6,17 @@ from django.db import transaction
 from django.utils import timezone
 
 from api.auth import TOKEN_PREFIX, hash_token, new_token_value
-from api.models import ApiToken, TokenScope
-from portal import audit
-from portal.errors import Conflict, DomainError, NotAllowed
+from api.models import ApiToken, IdempotencyKey, TokenScope
+from core import audit
+from core.errors import Conflict, DomainError, NotAllowed
+from privacy.signals import member_anonymised
 
 MAX_ACTIVE_TOKENS = 10
 
 
 @transaction.atomic
 def create_token(
-    *, user, name: str, scope: str, expires_in_days: int | None, request=None
+    *, user, name: str, scope: str, expires_in_days: int | None
 ) -> tuple[ApiToken, str]:
     """A new token and its value. The value is shown once and never stored."""
     name = (name or "").strip()
@@ -47,13 +48,12 @@ def create_token(
             "scope": scope,
             "expires_at": token.expires_at.isoformat() if token.expires_at else None,
         },
-        request=request,
     )
     return token, raw
 
 
 @transaction.atomic
-def revoke_token(*, token: ApiToken, actor, request=None) -> ApiToken:
+def revoke_token(*, token: ApiToken, actor) -> ApiToken:
     token = ApiToken.objects.select_for_update().get(pk=token.pk)
     if token.user_id != actor.pk:
         raise NotAllowed("You can only revoke your own tokens.")
@@ -61,7 +61,7 @@ def revoke_token(*, token: ApiToken, actor, request=None) -> ApiToken:
         return token
     token.revoked_at = timezone.now()
     token.save(update_fields=["revoked_at"])
-    audit.record(actor=actor, action="api_token.revoked", obj=token, request=request)
+    audit.record(actor=actor, action="api_token.revoked", obj=token)
     return token
 
 
@@ -72,8 +72,6 @@ def purge_idempotency_keys(*, now=None, batch_size: int = 5000) -> int:
     this long). Deleted in batches so a backlog never holds a long lock.
     """
     from django.conf import settings
-
-    from api.models import IdempotencyKey
 
     cutoff = (now or timezone.now()) - timedelta(hours=settings.API_IDEMPOTENCY_RETENTION_HOURS)
     purged = 0
@@ -86,3 +84,14 @@ def purge_idempotency_keys(*, now=None, batch_size: int = 5000) -> int:
         if not ids:
             return purged
         purged += IdempotencyKey.objects.filter(pk__in=ids).delete()[0]
+
+
+def connect_privacy_receivers() -> None:
+    """An anonymised member's tokens are revoked in the same transaction."""
+
+    def revoke_tokens(sender, user, **kwargs):
+        ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(
+            revoked_at=timezone.now()
+        )
+
+    member_anonymised.connect(revoke_tokens, dispatch_uid="api-revoke-tokens-of-anonymised")

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_POST
 from api import services
 from api.errors import error_response
 from api.models import ApiToken, TokenScope
-from portal.errors import DomainError
+from core.errors import DomainError
 
 
 @csrf_exempt
@@ -46,7 +46,6 @@ def token_list(request):
                 name=form.cleaned_data["name"],
                 scope=form.cleaned_data["scope"],
                 expires_in_days=form.cleaned_data["expires_in_days"],
-                request=request,
             )
         except DomainError as exc:
             form.add_error(None, exc.message)
@@ -65,6 +64,6 @@ def token_list(request):
 @login_required
 def revoke_token(request, pk):
     token = get_object_or_404(ApiToken, pk=pk, user=request.user)
-    services.revoke_token(token=token, actor=request.user, request=request)
+    services.revoke_token(token=token, actor=request.user)
     messages.success(request, f"Token “{token.name}” revoked; it no longer works.")
     return redirect("api_tokens")

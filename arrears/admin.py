@@ -8,7 +8,7 @@ from arrears.models import (
     PortfolioSnapshot,
     WriteOff,
 )
-from portal.admin import ReadOnlyAdmin
+from core.admin import ReadOnlyAdmin
 
 
 @admin.register(OverdueRun)

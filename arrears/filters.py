@@ -5,10 +5,10 @@ from django.db.models import Q
 
 from arrears.models import Bucket
 from arrears.selectors import bucket_dates
+from core.clock import lagos_today
+from core.forms import QuickSelect
 from loans.filters import product_choices
-from loans.services import lagos_today
 from members.validators import STATE_CHOICES
-from portal.forms import QuickSelect
 
 IN_ARREARS = [(value, label) for value, label in Bucket.choices if value != Bucket.CURRENT]
 

@@ -1,7 +1,7 @@
 from django import forms
 
 from arrears.models import ContactChannel, ContactOutcome
-from portal.forms import DateInput, NairaField
+from core.forms import DateInput, NairaField
 
 
 class StyledForm(forms.Form):

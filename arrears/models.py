@@ -83,7 +83,7 @@ class PortfolioSnapshot(models.Model):
     days the oldest unpaid installment is past due."""
 
     snapshot_date = models.DateField()
-    bucket = models.CharField(max_length=8, choices=Bucket.choices)
+    bucket = models.CharField(max_length=8, choices=Bucket)
     loans = models.PositiveIntegerField()
     outstanding_principal = models.BigIntegerField()
 
@@ -151,8 +151,8 @@ class CollectionContact(models.Model):
     loan = models.ForeignKey("loans.Loan", on_delete=models.PROTECT, related_name="contacts")
     staff = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
-    channel = models.CharField(max_length=8, choices=ContactChannel.choices)
-    outcome = models.CharField(max_length=14, choices=ContactOutcome.choices)
+    channel = models.CharField(max_length=8, choices=ContactChannel)
+    outcome = models.CharField(max_length=14, choices=ContactOutcome)
     promise_date = models.DateField(null=True, blank=True)
     promise_amount = models.BigIntegerField(null=True, blank=True)
     note = models.TextField(blank=True)
@@ -189,7 +189,7 @@ class WriteOff(models.Model):
 
     loan = models.ForeignKey("loans.Loan", on_delete=models.PROTECT, related_name="write_offs")
     status = models.CharField(
-        max_length=10, choices=WriteOffStatus.choices, default=WriteOffStatus.REQUESTED
+        max_length=10, choices=WriteOffStatus, default=WriteOffStatus.REQUESTED
     )
     reason = models.TextField()
     requested_by = models.ForeignKey(

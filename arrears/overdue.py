@@ -30,6 +30,9 @@ from arrears.models import (
     OverdueRun,
     PortfolioSnapshot,
 )
+from core import audit
+from core.clock import lagos_today
+from core.errors import Conflict, DomainError
 from loans.models import (
     INSTALLMENT_UNPAID_SCHEDULED,
     Installment,
@@ -37,11 +40,8 @@ from loans.models import (
     Loan,
     LoanStatus,
 )
-from loans.services import lagos_today
 from payments import ledger
 from payments.models import Account, EntryKind, JournalEntry, Posting
-from portal import audit
-from portal.errors import Conflict, DomainError
 
 logger = logging.getLogger(__name__)
 

@@ -5,6 +5,7 @@ from datetime import date, timedelta
 from django.db.models import OuterRef, QuerySet, Subquery, Sum
 
 from arrears.models import BUCKET_RANGES, Bucket, CollectionContact, PortfolioSnapshot
+from core.clock import lagos_today
 from loans.models import (
     INSTALLMENT_OUTSTANDING,
     Installment,
@@ -12,7 +13,6 @@ from loans.models import (
     Loan,
     LoanStatus,
 )
-from loans.services import lagos_today
 
 
 def bucket_dates(bucket: str, today: date) -> tuple[date | None, date | None]:

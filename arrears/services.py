@@ -14,13 +14,13 @@ from arrears.models import (
     WriteOff,
     WriteOffStatus,
 )
+from core import audit
+from core.clock import lagos_today
+from core.errors import Conflict, DomainError, NotAllowed, check_transition
 from loans.models import LOAN_TRANSITIONS, Loan, LoanStatus
-from loans.services import lagos_today
 from payments import ledger
 from payments.ledger import credit, debit
 from payments.models import EntryKind
-from portal import audit
-from portal.errors import Conflict, DomainError, NotAllowed, check_transition
 
 # Recovery contact only at reasonable hours (FCCPC digital lending regulations).
 CONTACT_HOURS = (time(8, 0), time(21, 0))
@@ -43,9 +43,7 @@ def first_open_day() -> date:
 
 
 @transaction.atomic
-def set_allowance_delay(
-    *, actor, starts_on: date, ends_on: date, reason: str, request=None
-) -> AllowanceDelay:
+def set_allowance_delay(*, actor, starts_on: date, ends_on: date, reason: str) -> AllowanceDelay:
     if not actor.has_perm("arrears.set_allowance_delay"):
         raise NotAllowed("You do not have permission to switch 'allowance delayed'.")
     reason = (reason or "").strip()
@@ -75,14 +73,13 @@ def set_allowance_delay(
         actor=actor,
         action="arrears.allowance_delay_set",
         obj=delay,
-        request=request,
         changes={"starts_on": starts_on.isoformat(), "ends_on": ends_on.isoformat()},
     )
     return delay
 
 
 @transaction.atomic
-def cancel_allowance_delay(*, delay: AllowanceDelay, actor, request=None) -> AllowanceDelay:
+def cancel_allowance_delay(*, delay: AllowanceDelay, actor) -> AllowanceDelay:
     """Days already run stay without fees; the days still to come are charged again."""
     if not actor.has_perm("arrears.set_allowance_delay"):
         raise NotAllowed("You do not have permission to switch 'allowance delayed'.")
@@ -96,7 +93,6 @@ def cancel_allowance_delay(*, delay: AllowanceDelay, actor, request=None) -> All
         actor=actor,
         action="arrears.allowance_delay_cancelled",
         obj=delay,
-        request=request,
         changes={"starts_on": delay.starts_on.isoformat(), "ends_on": delay.ends_on.isoformat()},
     )
     return delay
@@ -115,7 +111,6 @@ def log_contact(
     note: str = "",
     promise_date: date | None = None,
     promise_amount: int | None = None,
-    request=None,
 ) -> CollectionContact:
     if not actor.has_perm("arrears.log_contact"):
         raise NotAllowed("You do not have permission to log contacts.")
@@ -148,7 +143,6 @@ def log_contact(
         actor=actor,
         action="arrears.contact_logged",
         obj=loan,
-        request=request,
         changes={
             "channel": channel,
             "outcome": outcome,
@@ -162,7 +156,7 @@ def log_contact(
 
 
 @transaction.atomic
-def request_write_off(*, loan: Loan, actor, reason: str, request=None) -> WriteOff:
+def request_write_off(*, loan: Loan, actor, reason: str) -> WriteOff:
     if not actor.has_perm("arrears.request_write_off"):
         raise NotAllowed("You do not have permission to request a write-off.")
     reason = (reason or "").strip()
@@ -188,7 +182,6 @@ def request_write_off(*, loan: Loan, actor, reason: str, request=None) -> WriteO
         actor=actor,
         action="arrears.write_off_requested",
         obj=loan,
-        request=request,
         changes={"amount": balance},
     )
     return write_off
@@ -206,7 +199,7 @@ def _decide(write_off: WriteOff, actor) -> WriteOff:
 
 
 @transaction.atomic
-def approve_write_off(*, write_off: WriteOff, actor, note: str = "", request=None) -> WriteOff:
+def approve_write_off(*, write_off: WriteOff, actor, note: str = "") -> WriteOff:
     """The loan leaves the books: its receivables are cleared against the write-off expense
     (and the interest never earned against unearned interest) in one balanced entry."""
     write_off = _decide(write_off, actor)
@@ -246,7 +239,6 @@ def approve_write_off(*, write_off: WriteOff, actor, note: str = "", request=Non
         actor=actor,
         action="loan.written_off",
         obj=loan,
-        request=request,
         changes={
             "status": [LoanStatus.ACTIVE, LoanStatus.WRITTEN_OFF],
             "amount": write_off.amount,
@@ -258,7 +250,7 @@ def approve_write_off(*, write_off: WriteOff, actor, note: str = "", request=Non
 
 
 @transaction.atomic
-def reject_write_off(*, write_off: WriteOff, actor, note: str, request=None) -> WriteOff:
+def reject_write_off(*, write_off: WriteOff, actor, note: str) -> WriteOff:
     note = (note or "").strip()
     if len(note) < 5:
         raise DomainError("Say why the write-off is refused.", fields={"note": "Required"})
@@ -272,7 +264,6 @@ def reject_write_off(*, write_off: WriteOff, actor, note: str, request=None) -> 
         actor=actor,
         action="arrears.write_off_rejected",
         obj=write_off.loan,
-        request=request,
         changes={"note": write_off.decision_note},
     )
     return write_off

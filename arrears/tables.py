@@ -3,10 +3,10 @@ from django.urls import reverse
 
 from arrears.models import Bucket
 from arrears.selectors import bucket_for
+from core.clock import lagos_today
+from core.money import format_naira
+from core.table_render import LocalDateColumn, LocalDateTimeColumn
 from loans.models import Loan
-from loans.services import lagos_today
-from portal.money import format_naira
-from portal.table_render import LocalDateColumn, LocalDateTimeColumn
 
 
 class CollectionsTable(tables.Table):

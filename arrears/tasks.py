@@ -5,7 +5,7 @@ import logging
 from huey.contrib.djhuey import db_periodic_task
 
 from arrears.overdue import RunInProgress, run_overdue
-from portal.schedules import lagos_crontab
+from core.clock import lagos_crontab
 
 logger = logging.getLogger(__name__)
 

@@ -14,14 +14,14 @@ from arrears.forms import AllowanceDelayForm, ContactForm, DecisionForm, WriteOf
 from arrears.models import AllowanceDelay, WriteOff, WriteOffStatus
 from arrears.selectors import bucket_for, collections_worklist, days_past_due, loan_contacts
 from arrears.tables import CollectionsTable
+from core.errors import DomainError
+from core.feedback import attempt
+from core.form_tokens import submitted_once
+from core.permissions import StaffPermissionRequiredMixin, staff_perm_required
+from core.tables import HtmxTableView
 from loans.models import InstallmentStatus, LoanStatus
 from loans.selectors import loan_for
 from payments import ledger
-from portal.errors import DomainError
-from portal.feedback import attempt
-from portal.form_tokens import submitted_once
-from portal.permissions import StaffPermissionRequiredMixin, staff_perm_required
-from portal.tables import HtmxTableView
 
 
 class CollectionsView(StaffPermissionRequiredMixin, HtmxTableView):
@@ -78,9 +78,7 @@ def log_contact(request, reference):
     status = 200
     if form.is_valid():
         try:
-            services.log_contact(
-                loan=loan, actor=request.user, request=request, **form.cleaned_data
-            )
+            services.log_contact(loan=loan, actor=request.user, **form.cleaned_data)
         except DomainError as exc:
             form.add_error(None, exc.message)
             status = 400
@@ -123,7 +121,7 @@ def request_write_off(request, reference):
         request,
         reference,
         lambda loan: services.request_write_off(
-            loan=loan, actor=request.user, reason=form.cleaned_data["reason"], request=request
+            loan=loan, actor=request.user, reason=form.cleaned_data["reason"]
         ),
         "Write-off requested. A second person must approve it.",
     )
@@ -142,13 +140,9 @@ def decide_write_off(request, reference, pk):
     def action(loan):
         write_off = get_object_or_404(WriteOff, pk=pk, loan=loan)
         if approve:
-            services.approve_write_off(
-                write_off=write_off, actor=request.user, note=note, request=request
-            )
+            services.approve_write_off(write_off=write_off, actor=request.user, note=note)
         else:
-            services.reject_write_off(
-                write_off=write_off, actor=request.user, note=note, request=request
-            )
+            services.reject_write_off(write_off=write_off, actor=request.user, note=note)
 
     success = "The loan is written off." if approve else "Write-off refused."
     return _write_off_action(request, reference, action, success)
@@ -159,7 +153,7 @@ def allowance_delays(request):
     form = AllowanceDelayForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            services.set_allowance_delay(actor=request.user, request=request, **form.cleaned_data)
+            services.set_allowance_delay(actor=request.user, **form.cleaned_data)
         except DomainError as exc:
             form.add_error(None, exc.message)
         else:
@@ -183,7 +177,7 @@ def cancel_allowance_delay(request, pk):
     delay = get_object_or_404(AllowanceDelay, pk=pk)
     attempt(
         request,
-        lambda: services.cancel_allowance_delay(delay=delay, actor=request.user, request=request),
+        lambda: services.cancel_allowance_delay(delay=delay, actor=request.user),
         success="Late fees are charged again from the next run.",
     )
     return redirect("arrears:allowance_delays")

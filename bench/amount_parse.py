@@ -5,7 +5,7 @@ Usage (no database, a few seconds):
     uv run python bench/amount_parse.py [--repeat 200]
 
 Every input is read ``--repeat`` times through the three ways amounts arrive: the parser
-itself (``portal.money.parse_naira``), a form field (``portal.forms.NairaField``, as the
+itself (``core.money.parse_naira``), a form field (``core.forms.NairaField``, as the
 apply preview and the amount filters use it) and a bank-statement cell
 (``payments.reconciliation._parse_amount``). The hostile inputs are those of the outside
 review (H1: ``9e999997`` once held a worker for 30 s, ``1e999999`` was a 500) and their
@@ -62,7 +62,7 @@ HOSTILE = {
 
 
 def entry_points():
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     os.environ.setdefault("DEBUG", "true")
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     import django
@@ -70,9 +70,9 @@ def entry_points():
     django.setup()
     from django import forms
 
+    from core.forms import NairaField
+    from core.money import MoneyError, parse_naira
     from payments.reconciliation import StatementError, _parse_amount
-    from portal.forms import NairaField
-    from portal.money import MoneyError, parse_naira
 
     field = NairaField(min_kobo=1_00, max_kobo=100_000_000_00)
 

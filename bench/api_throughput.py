@@ -250,7 +250,7 @@ def main():
         "HUEY_NAME": "bench-api",
         "API_RATE_LIMIT_ANON": str(10**9),
         "API_RATE_LIMIT_AUTH": str(10**9),
-        "DJANGO_SETTINGS_MODULE": "portal.settings",
+        "DJANGO_SETTINGS_MODULE": "config.settings",
         "LOG_LEVEL": "WARNING",
         "GUNICORN_BIND": f"127.0.0.1:{args.port}",
         "GUNICORN_ACCESS_LOG": "/dev/null",
@@ -296,7 +296,7 @@ def main():
     connections.close_all()
 
     server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py", "portal.wsgi"],
+        [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py", "config.wsgi"],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,

@@ -44,7 +44,7 @@ def main():
         "REDIS_URL": f"redis://127.0.0.1:6379/{args.redis_db}",
         "HUEY_NAME": "bench-assessment",
         "HUEY_WORKERS": "4",
-        "DJANGO_SETTINGS_MODULE": "portal.settings",
+        "DJANGO_SETTINGS_MODULE": "config.settings",
         "EMAIL_BACKEND": "django.core.mail.backends.dummy.EmailBackend",
     }
     os.environ.update(env)

@@ -34,7 +34,7 @@ def django_environment(database: str) -> dict:
     without Redis, for in-process benchmarks and the commands that seed for them."""
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
-    from portal.crypto import derive_dev_keys
+    from core.crypto import derive_dev_keys
 
     fernet, hmac_key = derive_dev_keys(DEV_SECRET)
     env = {
@@ -43,7 +43,7 @@ def django_environment(database: str) -> dict:
         **os.environ,
         "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{database}",
         "DATABASE_STATEMENT_TIMEOUT_MS": "0",
-        "DJANGO_SETTINGS_MODULE": "portal.settings",
+        "DJANGO_SETTINGS_MODULE": "config.settings",
         "DEBUG": "false",
         "TESTING": "true",  # static files without a collectstatic manifest
         "SECRET_KEY": "bench-" + "x" * 60,

@@ -172,7 +172,7 @@ def main():
         "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{args.database}",
         "REDIS_URL": f"redis://127.0.0.1:6379/{args.redis_db}",
         "HUEY_NAME": "bench-reports",
-        "DJANGO_SETTINGS_MODULE": "portal.settings",
+        "DJANGO_SETTINGS_MODULE": "config.settings",
         "EMAIL_BACKEND": "django.core.mail.backends.dummy.EmailBackend",
         "LOG_LEVEL": "WARNING",
     }

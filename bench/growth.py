@@ -61,9 +61,9 @@ def measure(database: str, repeat: int) -> dict:
     from api.models import ApiToken
     from api.pagination import encode_cursor
     from api.services import create_token
+    from core.tables import _encode_cursor, keyset_ordering
     from loans.models import Application, Loan
     from members.models import User
-    from portal.tables import _encode_cursor, keyset_ordering
 
     rows = sum(
         int(n)

@@ -67,9 +67,9 @@ def stock_admin_urls():
 
     site = admin.AdminSite(name="stockadmin")
     site.register(Application, StockApplicationAdmin)
-    import portal.urls
+    import config.urls
 
-    return [path("stock-admin/", site.urls), path("", include(portal.urls))]
+    return [path("stock-admin/", site.urls), path("", include(config.urls))]
 
 
 urlpatterns: list = []
@@ -77,7 +77,7 @@ urlpatterns: list = []
 
 def keyset_cursor_for_page(queryset, page: int) -> str:
     """The cursor "Next" carries to reach ``page`` (the last row of the page before)."""
-    from portal.tables import _encode_cursor, keyset_ordering
+    from core.tables import _encode_cursor, keyset_ordering
 
     ordering = keyset_ordering(queryset.order_by("-created_at", "-id"))
     row = queryset.order_by("-created_at", "-id").values_list("created_at", "id")[

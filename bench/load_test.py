@@ -11,7 +11,7 @@ What it does, in order:
    with ``manage.py seed_scale --members N`` (default 20,000 corps members with their
    applications, loans, schedules and payments; resumable);
 2. picks demo logins: ``--people`` seeded members that have a loan (they all share
-   ``portal.scale_seed.SEED_PASSWORD``), the 12 seeded loan officers (a verified e-mail
+   ``devdata.scale_seed.SEED_PASSWORD``), the 12 seeded loan officers (a verified e-mail
    address is added so allauth lets them in), and a read-scoped API token for some members
    and officers (``api.services.create_token``); they go to a JSON file for the locustfile;
 3. ``collectstatic`` and gunicorn with ``deploy/gunicorn.conf.py`` under production settings
@@ -28,7 +28,7 @@ What it does, in order:
    another client of the same Redis server would be counted too, so ``--own-redis PORT``
    starts a private ``redis-server`` for a clean figure); and the app's own counters from
    ``manage.py monitor_stats`` (every ``cache.get`` of the site, and the read-through caches
-   of portal/caching.py per area).
+   of core/caching.py per area).
 
 gunicorn, locust and a private Redis are stopped, and the database dropped (unless
 ``--reuse``), on any exit (Ctrl-C included). Exit status 1 when the error rate is above 1 %.
@@ -59,13 +59,13 @@ TOKEN_NAME = "load-bench"
 
 
 def production_env(args, scratch: Path) -> dict:
-    from portal.crypto import derive_dev_keys
+    from core.crypto import derive_dev_keys
 
     # Fixed keys, so the BVNs of a reused database stay readable from one run to the next.
     fernet, hmac_key = derive_dev_keys("allaweeplus-load-bench")
     return {
         **os.environ,
-        "DJANGO_SETTINGS_MODULE": "portal.settings",
+        "DJANGO_SETTINGS_MODULE": "config.settings",
         "DEBUG": "false",
         "SECRET_KEY": "load-bench-" + "k" * 60,
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
@@ -113,9 +113,9 @@ def demo_people(*, members: int, api_members: int, api_officers: int, seed: int 
 
     from api.models import ApiToken
     from api.services import create_token
+    from devdata.scale_seed import OFFICER_DOMAIN, SEED_PASSWORD
     from loans.models import Application, Loan, LoanProduct
     from members.models import Member, User
-    from portal.scale_seed import OFFICER_DOMAIN, SEED_PASSWORD
 
     rng = random.Random(seed)
     candidates = list(
@@ -379,7 +379,7 @@ def main():
         redis.Redis.from_url(args.redis_url).flushdb()  # only our database number
 
         gunicorn = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py", "portal.wsgi"],
+            [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py", "config.wsgi"],
             cwd=ROOT,
             env=env,
             stderr=open(scratch / "gunicorn.log", "wb"),  # noqa: SIM115 - closed on exit

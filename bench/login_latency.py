@@ -41,7 +41,7 @@ def main():
         {
             "DEBUG": "true",
             "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{args.database}",
-            "DJANGO_SETTINGS_MODULE": "portal.settings",
+            "DJANGO_SETTINGS_MODULE": "config.settings",
             "ALLOWED_HOSTS": "testserver",
             "LOG_LEVEL": "WARNING",
         }

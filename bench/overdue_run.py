@@ -37,7 +37,7 @@ def setup_django(database: str) -> None:
             "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{database}",
             "DATABASE_STATEMENT_TIMEOUT_MS": "0",
             "HUEY_IMMEDIATE": "true",
-            "DJANGO_SETTINGS_MODULE": "portal.settings",
+            "DJANGO_SETTINGS_MODULE": "config.settings",
         }
     )
     os.environ.pop("REDIS_URL", None)
@@ -171,7 +171,7 @@ def main():
     import time_machine
 
     from arrears import overdue
-    from loans.services import lagos_today
+    from core.clock import lagos_today
 
     started = time.perf_counter()
     installments = build_portfolio(args.loans)

@@ -105,7 +105,7 @@ class Stack:
                 sys.executable,
                 "-m",
                 "gunicorn",
-                "portal.wsgi",
+                "config.wsgi",
                 "-b",
                 f"127.0.0.1:{self.args.port}",
                 "-w",
@@ -161,7 +161,7 @@ class Stack:
 
 def setup_django(env):
     os.environ.update(env)
-    os.environ["DJANGO_SETTINGS_MODULE"] = "portal.settings"
+    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
     import django
 
     django.setup()

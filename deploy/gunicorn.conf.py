@@ -9,7 +9,7 @@ share this file:
 - ``GUNICORN_ACCESS_LOG``: file for the access log, ``-`` (default) for stdout/journald.
   ``deploy/monitor.sh`` reads the error rate and p95 latency from this file.
 - ``GUNICORN_PIDFILE``: optional pid file of the arbiter (prod-local uses it).
-- ``PROMETHEUS_MULTIPROC_DIR``: shared metrics directory (see portal/metrics.py); the
+- ``PROMETHEUS_MULTIPROC_DIR``: shared metrics directory (see core/metrics.py); the
   ``child_exit`` hook below tidies up after each worker.
 
 Database connections: every thread may hold one connection from its process's psycopg pool,

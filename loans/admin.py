@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from core.audit import record
 from loans.models import (
     Application,
     ApplicationHistory,
@@ -9,7 +10,6 @@ from loans.models import (
     Loan,
     LoanProduct,
 )
-from portal.audit import record
 
 
 @admin.register(LoanProduct)
@@ -35,7 +35,6 @@ class LoanProductAdmin(admin.ModelAdmin):
             action="product.changed" if change else "product.created",
             obj=obj,
             changes={f: str(form.cleaned_data.get(f)) for f in form.changed_data},
-            request=request,
         )
 
 

@@ -4,8 +4,8 @@ and as the recorded automatic assessment after submit. A person always decides."
 from dataclasses import asdict, dataclass
 from datetime import timedelta
 
+from core.money import format_naira
 from loans.schedule import Schedule, max_affordable_installment
-from portal.money import format_naira
 
 
 @dataclass(frozen=True)

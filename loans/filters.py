@@ -2,18 +2,16 @@ import django_filters
 from django import forms
 from django.db.models import Q
 
+from core.filters import DateFilter, LocalDayFilter
+from core.forms import NairaField, QuickSelect
 from loans.models import Application, ApplicationStatus, Loan, LoanProduct, LoanStatus
-from loans.selectors import search_applications
+from loans.selectors import cached_active_products, search_applications
 from members.validators import STATE_CHOICES
-from portal.filters import DateFilter, LocalDayFilter
-from portal.forms import NairaField, QuickSelect
 
 
 def product_choices():
     """From the products cache: no query (and no server-side cursor) per page view."""
-    from portal.caching import active_products
-
-    return [(str(p.pk), p.name) for p in active_products()]
+    return [(str(p.pk), p.name) for p in cached_active_products()]
 
 
 class NairaFilter(django_filters.Filter):

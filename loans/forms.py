@@ -1,8 +1,8 @@
 from django import forms
 
+from core.forms import NairaField
 from loans.models import LoanProduct
 from loans.selectors import active_products
-from portal.forms import NairaField
 
 
 class QuoteForm(forms.Form):

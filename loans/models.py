@@ -168,7 +168,7 @@ class Application(models.Model):
     amount = models.BigIntegerField("amount (kobo)")
     tenure_months = models.PositiveSmallIntegerField()
     status = models.CharField(
-        max_length=12, choices=ApplicationStatus.choices, default=ApplicationStatus.DRAFT
+        max_length=12, choices=ApplicationStatus, default=ApplicationStatus.DRAFT
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -184,7 +184,7 @@ class Application(models.Model):
 
     # Automatic assessment: one entry per rule {rule, passed, reason, warning}.
     assessment = models.JSONField(default=list, blank=True)
-    recommendation = models.CharField(max_length=10, choices=Recommendation.choices, blank=True)
+    recommendation = models.CharField(max_length=10, choices=Recommendation, blank=True)
     flags = models.JSONField(default=list, blank=True)
     is_flagged = models.BooleanField(default=False)
     assessed_at = models.DateTimeField(null=True, blank=True)
@@ -355,7 +355,7 @@ class Loan(models.Model):
     total_repayable = models.BigIntegerField()
     apr = models.DecimalField(max_digits=9, decimal_places=2)
     status = models.CharField(
-        max_length=24, choices=LoanStatus.choices, default=LoanStatus.PENDING_DISBURSEMENT
+        max_length=24, choices=LoanStatus, default=LoanStatus.PENDING_DISBURSEMENT
     )
     created_at = models.DateTimeField(auto_now_add=True)
     approved_at = models.DateTimeField()
@@ -399,7 +399,7 @@ class Loan(models.Model):
         return self.reference
 
     def get_absolute_url(self):
-        return reverse("loans:loan_detail", args=[self.reference])
+        return reverse("payments:loan_detail", args=[self.reference])
 
 
 class InstallmentStatus(models.TextChoices):
@@ -423,7 +423,7 @@ class Installment(models.Model):
     paid_fee = models.BigIntegerField(default=0)
     paid_late_fee = models.BigIntegerField(default=0)
     status = models.CharField(
-        max_length=16, choices=InstallmentStatus.choices, default=InstallmentStatus.PENDING
+        max_length=16, choices=InstallmentStatus, default=InstallmentStatus.PENDING
     )
     paid_at = models.DateTimeField(null=True, blank=True)
     # The late-fee rule the member consented to, per installment, in integers so the daily

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Context, Decimal, localcontext
 
-from portal.money import to_kobo
+from core.money import to_kobo
 
 MIN_DAYS_TO_FIRST_DUE = 15
 """The first installment falls due on ``due_day`` of the month after the start date, unless

@@ -3,7 +3,9 @@
 from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404
 
+from core import caching
 from loans.models import Application, ApplicationNote, Loan, LoanProduct, LoanStatus
+from members.models import Member
 
 QUEUE_COLUMNS = (
     "id",
@@ -22,6 +24,30 @@ QUEUE_COLUMNS = (
 
 def active_products() -> QuerySet[LoanProduct]:
     return LoanProduct.objects.filter(is_active=True).order_by("min_principal", "name")
+
+
+def cached_active_products() -> list[LoanProduct]:
+    """Active products (model instances), for the apply form, filters and the API; cached for
+    30 minutes and forgotten on any save or delete of a product (``connect_cache_invalidation``)."""
+    return caching.cached("products", "active", lambda: list(active_products()))
+
+
+def connect_cache_invalidation() -> None:
+    from django.db.models.signals import post_delete, post_save
+
+    def products_changed(**kwargs):
+        caching.forget("products", "active")
+
+    def application_changed(**kwargs):
+        caching.bump_generation("loans.application")
+
+    for signal in (post_save, post_delete):
+        signal.connect(
+            products_changed, sender=LoanProduct, dispatch_uid=f"cache-products-{id(signal)}"
+        )
+        signal.connect(
+            application_changed, sender=Application, dispatch_uid=f"cache-app-{id(signal)}"
+        )
 
 
 def applications_visible_to(user) -> QuerySet[Application]:
@@ -51,8 +77,6 @@ def search_applications(queryset, term: str):
     if "/" in term:
         member |= Q(state_code=term.upper().removeprefix("NYSC/"))
     if member:
-        from members.models import Member
-
         member_ids = list(Member.objects.filter(member).values_list("pk", flat=True)[:50])
         if member_ids:
             condition |= Q(member_id__in=member_ids)

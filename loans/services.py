@@ -15,6 +15,12 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from core import audit, jobs
+from core.clock import lagos_today
+from core.errors import Conflict, DomainError, NotAllowed, check_transition
+from core.money import format_naira
+from core.signals import send_after_commit
+from loans import signals
 from loans.eligibility import RuleResult, failed, member_rules, product_limit_rules
 from loans.models import (
     APPLICATION_TRANSITIONS,
@@ -33,9 +39,6 @@ from loans.models import (
 from loans.schedule import Schedule, build_schedule
 from members.models import Member
 from members.staff_identity import check_independent
-from portal import audit
-from portal.errors import Conflict, DomainError, NotAllowed, check_transition
-from portal.money import format_naira
 
 KEY_FACTS_VERSION = "kfs-2026-11"
 COMPLAINTS = (
@@ -48,10 +51,6 @@ COMPLAINTS = (
 def _reference(prefix: str) -> str:
     alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread on the phone
     return prefix + "".join(secrets.choice(alphabet) for _ in range(8))
-
-
-def lagos_today() -> date:
-    return timezone.localdate()
 
 
 # --- Quote and key facts ------------------------------------------------------------------
@@ -170,7 +169,7 @@ def _history(application, *, actor, from_status, to_status, reason=""):
     )
 
 
-def _move(application, target, *, actor, reason="", request=None, extra_fields=(), changes=None):
+def _move(application, target, *, actor, reason="", extra_fields=(), changes=None):
     check_transition(APPLICATION_TRANSITIONS, application.status, target, what="application")
     before = application.status
     application.status = target
@@ -181,13 +180,12 @@ def _move(application, target, *, actor, reason="", request=None, extra_fields=(
         action=f"application.{target}",
         obj=application,
         changes={"status": [before, target], **(changes or {})},
-        request=request,
     )
 
 
 @transaction.atomic
 def start_application(
-    *, member: Member, actor, product: LoanProduct, amount: int, tenure: int, request=None
+    *, member: Member, actor, product: LoanProduct, amount: int, tenure: int
 ) -> Application:
     """Create (or re-price) the member's draft and freeze the key facts they will read."""
     if member.user_id != actor.pk:
@@ -230,7 +228,6 @@ def start_application(
             action="application.repriced",
             obj=application,
             changes={"amount": amount, "tenure": tenure},
-            request=request,
         )
         return application
     try:
@@ -254,7 +251,6 @@ def start_application(
         action="application.draft",
         obj=application,
         changes={"amount": amount, "tenure": tenure, "product": product.pk},
-        request=request,
     )
     return application
 
@@ -277,7 +273,6 @@ def submit_application(
     shown_hash: str,
     ip: str | None,
     user_agent: str,
-    request=None,
 ) -> Application:
     """Submit with explicit consent to the exact key facts shown (hash checked)."""
     application = Application.objects.select_for_update().get(pk=application.pk)
@@ -309,18 +304,15 @@ def submit_application(
         application,
         ApplicationStatus.SUBMITTED,
         actor=actor,
-        request=request,
         extra_fields=["consent_at", "consent_ip", "consent_user_agent", "submitted_at"],
         changes={"key_facts_hash": application.key_facts_hash},
     )
-    from loans import tasks
-
     pk = application.pk
     # robust: the submission is saved even if the queue is down for a moment; the periodic
     # requeue_stale_assessments picks the application up then.
-    transaction.on_commit(lambda: tasks.assess_application_task(pk), robust=True)
-    transaction.on_commit(
-        lambda: tasks.notify_application_task(pk, "application_received"), robust=True
+    jobs.enqueue_after_commit("loans.assess_application", pk)
+    send_after_commit(
+        signals.application_event, Application, application_id=pk, template="application_received"
     )
     return application
 
@@ -468,7 +460,6 @@ def approve_application(
     actor,
     amount: int | None = None,
     tenure: int | None = None,
-    request=None,
 ) -> Application:
     """Approve, optionally lowering amount or tenure within the product's limits."""
     application = _lock_for_decision(application, actor)
@@ -517,7 +508,6 @@ def approve_application(
             action="application.first_approval",
             obj=application,
             changes={"amount": amount, "tenure": tenure},
-            request=request,
         )
         return application
     application.approved_amount = amount
@@ -527,24 +517,19 @@ def approve_application(
         application,
         ApplicationStatus.APPROVED,
         actor=actor,
-        request=request,
         extra_fields=["approved_amount", "approved_tenure", "decided_at"],
         changes={"amount": amount, "tenure": tenure},
     )
-    loan = create_loan(application=application, actor=actor, request=request)
+    loan = create_loan(application=application, actor=actor)
     pk = application.pk
-    from loans import tasks
-
-    transaction.on_commit(
-        lambda: tasks.notify_application_task(pk, "application_approved"), robust=True
+    send_after_commit(
+        signals.application_event, Application, application_id=pk, template="application_approved"
     )
     return loan.application
 
 
 @transaction.atomic
-def reject_application(
-    *, application: Application, actor, reason: str, request=None
-) -> Application:
+def reject_application(*, application: Application, actor, reason: str) -> Application:
     reason = (reason or "").strip()
     if len(reason) < 10:
         raise DomainError(
@@ -559,22 +544,17 @@ def reject_application(
         ApplicationStatus.REJECTED,
         actor=actor,
         reason=reason,
-        request=request,
         extra_fields=["decision_reason", "decided_at"],
     )
     pk = application.pk
-    from loans import tasks
-
-    transaction.on_commit(
-        lambda: tasks.notify_application_task(pk, "application_rejected"), robust=True
+    send_after_commit(
+        signals.application_event, Application, application_id=pk, template="application_rejected"
     )
     return application
 
 
 @transaction.atomic
-def request_information(
-    *, application: Application, actor, message: str, request=None
-) -> Application:
+def request_information(*, application: Application, actor, message: str) -> Application:
     _require(actor, "loans.review_application", "You cannot review applications.")
     message = (message or "").strip()
     if len(message) < 10:
@@ -594,18 +574,19 @@ def request_information(
         to_status=application.status,
         reason=f"Information requested: {message}",
     )
-    audit.record(actor=actor, action="application.info_requested", obj=application, request=request)
+    audit.record(actor=actor, action="application.info_requested", obj=application)
     pk = application.pk
-    from loans import tasks
-
-    transaction.on_commit(
-        lambda: tasks.notify_application_task(pk, "application_info_requested"), robust=True
+    send_after_commit(
+        signals.application_event,
+        Application,
+        application_id=pk,
+        template="application_info_requested",
     )
     return application
 
 
 @transaction.atomic
-def add_note(*, application: Application, actor, text: str, request=None) -> ApplicationNote:
+def add_note(*, application: Application, actor, text: str) -> ApplicationNote:
     _require(actor, "loans.review_application", "You cannot add notes to applications.")
     text = (text or "").strip()
     if not text:
@@ -616,13 +597,12 @@ def add_note(*, application: Application, actor, text: str, request=None) -> App
         action="application.note_added",
         obj=application,
         changes={"note_id": note.pk},
-        request=request,
     )
     return note
 
 
 @transaction.atomic
-def cancel_application(*, application: Application, actor, request=None) -> Application:
+def cancel_application(*, application: Application, actor) -> Application:
     """The member cancels: while not decided, or in cooling-off before any payout."""
     application = Application.objects.select_for_update().get(pk=application.pk)
     if application.member.user_id != actor.pk:
@@ -642,7 +622,6 @@ def cancel_application(*, application: Application, actor, request=None) -> Appl
             actor=actor,
             action="loan.cancelled",
             obj=loan,
-            request=request,
             changes={"status": [LoanStatus.PENDING_DISBURSEMENT, LoanStatus.CANCELLED]},
         )
     _move(
@@ -650,28 +629,23 @@ def cancel_application(*, application: Application, actor, request=None) -> Appl
         ApplicationStatus.CANCELLED,
         actor=actor,
         reason="Cancelled by the member",
-        request=request,
     )
     return application
 
 
-def _payout_started(loan) -> bool:
-    """Hook for the money side: a disbursement in flight blocks cancellation."""
-    from django.apps import apps
+# Checks that apps above loans register (payments: a payout in flight) and that can keep an
+# approved loan from being cancelled; each answers True when the loan must stay.
+PAYOUT_STARTED_CHECKS: list = []
 
-    if not apps.is_installed("payments"):
-        return False
-    try:
-        from payments.selectors import disbursement_in_flight
-    except ImportError:
-        return False
-    return disbursement_in_flight(loan)
+
+def _payout_started(loan) -> bool:
+    return any(check(loan) for check in PAYOUT_STARTED_CHECKS)
 
 
 # --- Loans -------------------------------------------------------------------------------
 
 
-def create_loan(*, application: Application, actor, request=None) -> Loan:
+def create_loan(*, application: Application, actor) -> Loan:
     """The approved loan and its provisional schedule (dates fixed again at payout)."""
     product = application.product
     today = lagos_today()
@@ -716,7 +690,6 @@ def create_loan(*, application: Application, actor, request=None) -> Loan:
         actor=actor,
         action="loan.created",
         obj=loan,
-        request=request,
         changes={"principal": loan.principal, "total_repayable": loan.total_repayable},
     )
     return loan

@@ -1,9 +1,9 @@
 import django_tables2 as tables
 from django.utils.html import format_html
 
+from core.money import format_naira
+from core.table_render import LocalDateTimeColumn
 from loans.models import Application
-from portal.money import format_naira
-from portal.table_render import LocalDateTimeColumn
 
 
 class ApplicationTable(tables.Table):

@@ -11,11 +11,6 @@ urlpatterns = [
     ),
     path("loans/applications/<str:reference>/key-facts/", views.key_facts, name="key_facts"),
     path("loans/applications/<str:reference>/cancel/", views.cancel, name="cancel"),
-    path("loans/<str:reference>/", views.loan_detail, name="loan_detail"),
-    path("loans/<str:reference>/statement.csv", views.loan_statement_csv, name="statement_csv"),
-    path(
-        "loans/<str:reference>/discharge-letter/", views.discharge_letter, name="discharge_letter"
-    ),
     path("backoffice/applications/", views.application_queue_view, name="queue"),
     path(
         "backoffice/applications/<str:reference>/",

@@ -1,28 +1,27 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
+from core.audit import client_ip
+from core.errors import DomainError
+from core.feedback import attempt
+from core.permissions import StaffPermissionRequiredMixin, staff_perm_required
+from core.tables import HtmxTableView
 from loans import services
 from loans.filters import ApplicationFilter
 from loans.forms import ApproveForm, ConsentForm, InfoRequestForm, NoteForm, QuoteForm, ReasonForm
-from loans.models import ApplicationStatus, LoanStatus
+from loans.models import ApplicationStatus
 from loans.selectors import (
     application_for_member,
     application_for_staff,
     application_queue,
-    loan_for,
+    member_applications,
+    member_live_loans,
 )
 from loans.tables import ApplicationTable
 from members.views import member_for_request
-from portal.audit import client_ip
-from portal.errors import DomainError
-from portal.feedback import attempt
-from portal.permissions import StaffPermissionRequiredMixin, staff_perm_required
-from portal.tables import HtmxTableView
 
 # --- Member: apply with a live preview -----------------------------------------------------
 
@@ -55,7 +54,6 @@ def apply(request):
                     product=form.cleaned_data["product"],
                     amount=form.cleaned_data["amount"],
                     tenure=form.cleaned_data["tenure"],
-                    request=request,
                 )
             except DomainError as exc:
                 messages.error(request, exc.message)
@@ -85,7 +83,6 @@ def key_facts(request, reference):
                     shown_hash=form.cleaned_data["key_facts_hash"],
                     ip=client_ip(request),
                     user_agent=request.headers.get("User-Agent", ""),
-                    request=request,
                 )
             except DomainError as exc:
                 messages.error(request, exc.message)
@@ -139,84 +136,10 @@ def cancel(request, reference):
     application = application_for_member(request.user, reference)
     attempt(
         request,
-        lambda: services.cancel_application(
-            application=application, actor=request.user, request=request
-        ),
+        lambda: services.cancel_application(application=application, actor=request.user),
         success=f"Application {application.reference} is cancelled.",
     )
     return redirect(application)
-
-
-@login_required
-def loan_detail(request, reference):
-    from payments.ledger import loan_balance
-
-    loan = loan_for(request.user, reference)
-    return render(
-        request,
-        "loans/loan_detail.html",
-        {
-            "loan": loan,
-            "installments": loan.installments.all(),
-            "outstanding": loan_balance(loan),
-            "is_owner": loan.member.user_id == request.user.pk,
-        },
-    )
-
-
-@login_required
-def loan_statement_csv(request, reference):
-    """The member's statement: every installment and payment of the loan, as CSV."""
-    from payments.models import Payment
-    from portal import audit
-    from portal.exports import csv_bytes
-    from portal.money import api_amount
-
-    loan = loan_for(request.user, reference)
-    rows = [
-        (
-            "installment",
-            i.due_date.isoformat(),
-            f"#{i.number}",
-            f"principal {api_amount(i.principal)}, interest {api_amount(i.interest)}, "
-            f"fee {api_amount(i.fee)}, late fees {api_amount(i.late_fee)}",
-            api_amount(i.total_due),
-            api_amount(i.total_paid),
-            i.get_status_display(),
-        )
-        for i in loan.installments.all()
-    ]
-    rows += [
-        (
-            "payment",
-            timezone.localtime(p.received_at or p.created_at).date().isoformat(),
-            p.reference,
-            p.get_channel_display(),
-            "",
-            api_amount(p.amount),
-            p.get_status_display(),
-        )
-        for p in Payment.objects.filter(loan=loan).order_by("created_at", "id")
-    ]
-    if loan.member.user_id != request.user.pk:
-        audit.record(actor=request.user, action="loan.statement_downloaded", obj=loan)
-    header = ["type", "date", "reference", "description", "due (NGN)", "paid (NGN)", "status"]
-    response = HttpResponse(csv_bytes(header, rows), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="statement-{loan.reference}.csv"'
-    response["Cache-Control"] = "private, no-store"
-    return response
-
-
-@login_required
-def discharge_letter(request, reference):
-    """Printable confirmation that a closed loan is fully repaid and nothing more is owed."""
-    from payments.ledger import loan_balance
-
-    loan = loan_for(request.user, reference)
-    if loan.status != LoanStatus.CLOSED or loan_balance(loan) != 0:
-        messages.error(request, "A discharge letter is issued once the loan is fully repaid.")
-        return redirect(loan)
-    return render(request, "loans/discharge_letter.html", {"loan": loan})
 
 
 # --- Back office -------------------------------------------------------------------------
@@ -284,7 +207,6 @@ def approve(request, reference):
             actor=request.user,
             amount=data.get("amount"),
             tenure=data.get("tenure"),
-            request=request,
         ),
         "Approval recorded.",
         application=True,
@@ -299,7 +221,7 @@ def reject(request, reference):
         reference,
         ReasonForm,
         lambda app, data: services.reject_application(
-            application=app, actor=request.user, reason=data["reason"], request=request
+            application=app, actor=request.user, reason=data["reason"]
         ),
         "Application rejected; the member sees your reason.",
     )
@@ -313,7 +235,7 @@ def request_info(request, reference):
         reference,
         InfoRequestForm,
         lambda app, data: services.request_information(
-            application=app, actor=request.user, message=data["message"], request=request
+            application=app, actor=request.user, message=data["message"]
         ),
         "Request sent to the member.",
     )
@@ -326,16 +248,12 @@ def add_note(request, reference):
         request,
         reference,
         NoteForm,
-        lambda app, data: services.add_note(
-            application=app, actor=request.user, text=data["text"], request=request
-        ),
+        lambda app, data: services.add_note(application=app, actor=request.user, text=data["text"]),
         "Note added.",
     )
 
 
 def dashboard_panel(request, member):
-    from loans.selectors import member_applications, member_live_loans
-
     return "loans/_dashboard_panel.html", {
         "applications": member_applications(member),
         "loans": member_live_loans(member),

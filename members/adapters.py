@@ -4,8 +4,9 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 
+from core.audit import client_ip
 from members import lockout
-from portal.audit import client_ip
+from members.services import get_or_create_member
 
 
 class AccountAdapter(DefaultAccountAdapter):
@@ -18,8 +19,6 @@ class AccountAdapter(DefaultAccountAdapter):
     def save_user(self, request, user, form, commit=True):
         user = super().save_user(request, user, form, commit=commit)
         if commit:
-            from members.services import get_or_create_member
-
             get_or_create_member(user=user)
         return user
 

@@ -5,9 +5,10 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 
+from core import audit
+from core.errors import DomainError
 from members.banks import BANK_CHOICES
 from members.models import (
-    DeletionRequest,
     Member,
     MemberDocument,
     RoleChangeKind,
@@ -15,9 +16,14 @@ from members.models import (
     StaffIdentity,
     User,
 )
+from members.role_changes import (
+    approve_role_change,
+    check_role_change,
+    reject_role_change,
+    request_role_change,
+)
 from members.roles import ROLES
-from portal import audit
-from portal.errors import DomainError
+from members.staff_identity import check_staff_identity, set_staff_identity
 
 # Only a superuser sees or sets these: they are who may do what.
 PRIVILEGE_FIELDS = ("is_staff", "is_superuser", "groups", "user_permissions")
@@ -101,7 +107,6 @@ class UserAdmin(BaseUserAdmin):
                 for name in changed
                 if name not in ("password1", "password2")
             },
-            request=request,
         )
 
     def save_related(self, request, form, formsets, change):
@@ -136,7 +141,6 @@ class GroupAdmin(BaseGroupAdmin):
             action="group.changed_in_admin",
             obj=form.instance,
             changes={"permissions": [str(p) for p in form.instance.permissions.all()]},
-            request=request,
         )
 
 
@@ -149,8 +153,6 @@ class RoleGrantRequestForm(forms.ModelForm):
         fields = ("user", "role", "kind", "reason")
 
     def clean(self):
-        from members.role_changes import check_role_change
-
         data = super().clean()
         if self.errors:
             return data
@@ -198,15 +200,12 @@ class RoleGrantRequestAdmin(admin.ModelAdmin):
         return False
 
     def save_model(self, request, obj, form, change):
-        from members.role_changes import request_role_change
-
         saved = request_role_change(
             user=obj.user,
             role=obj.role,
             kind=obj.kind,
             actor=request.user,
             reason=obj.reason,
-            request=request,
         )
         obj.pk, obj.status = saved.pk, saved.status
         obj._state.adding = False
@@ -214,7 +213,7 @@ class RoleGrantRequestAdmin(admin.ModelAdmin):
     def _decide(self, request, queryset, decide):
         for change in queryset:
             try:
-                decide(change=change, actor=request.user, request=request)
+                decide(change=change, actor=request.user)
             except DomainError as exc:
                 self.message_user(request, f"{change}: {exc.message}", messages.ERROR)
             else:
@@ -222,14 +221,10 @@ class RoleGrantRequestAdmin(admin.ModelAdmin):
 
     @admin.action(description="Approve (second administrator)", permissions=["approve"])
     def approve(self, request, queryset):
-        from members.role_changes import approve_role_change
-
         self._decide(request, queryset, approve_role_change)
 
     @admin.action(description="Reject", permissions=["add"])
     def reject(self, request, queryset):
-        from members.role_changes import reject_role_change
-
         self._decide(request, queryset, reject_role_change)
 
     def has_approve_permission(self, request):
@@ -247,8 +242,6 @@ class StaffIdentityForm(forms.ModelForm):
         fields = ("user", "bvn", "phone", "bank_code", "account_number")
 
     def clean(self):
-        from members.staff_identity import check_staff_identity
-
         data = super().clean()
         if self.errors:
             return data
@@ -298,8 +291,6 @@ class StaffIdentityAdmin(admin.ModelAdmin):
         return request.user.is_superuser
 
     def save_model(self, request, obj, form, change):
-        from members.staff_identity import set_staff_identity
-
         data = form.cleaned_data
         saved = set_staff_identity(
             user=data.get("user") or obj.user,
@@ -308,7 +299,6 @@ class StaffIdentityAdmin(admin.ModelAdmin):
             phone=data["phone"],
             bank_code=data["bank_code"],
             account_number=data["account_number"],
-            request=request,
         )
         for field in StaffIdentity._meta.concrete_fields:
             setattr(obj, field.attname, getattr(saved, field.attname))
@@ -367,7 +357,6 @@ class MemberAdmin(admin.ModelAdmin):
             action="member.changed_in_admin",
             obj=obj,
             changes={name: str(form.cleaned_data.get(name)) for name in form.changed_data},
-            request=request,
         )
 
 
@@ -379,54 +368,3 @@ class MemberDocumentAdmin(admin.ModelAdmin):
     raw_id_fields = ("member", "uploaded_by")
     show_full_result_count = False
     readonly_fields = ("file", "sha256", "size", "content_type", "original_name")
-
-
-@admin.register(DeletionRequest)
-class DeletionRequestAdmin(admin.ModelAdmin):
-    """Administrators approve or reject members' deletion requests (actions below); the
-    rows themselves are written only by members.deletion."""
-
-    list_display = ("id", "member", "status", "requested_at", "decided_by", "anonymise_after")
-    list_filter = ("status",)
-    show_full_result_count = False
-    actions = ["approve", "reject"]
-    readonly_fields = [f.name for f in DeletionRequest._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def _decide(self, request, queryset, decide, **kwargs):
-        from portal.errors import DomainError
-
-        for deletion in queryset:
-            try:
-                decide(deletion=deletion, actor=request.user, request=request, **kwargs)
-            except DomainError as exc:
-                self.message_user(request, f"{deletion}: {exc.message}", messages.ERROR)
-            else:
-                self.message_user(request, f"{deletion}: done.", messages.SUCCESS)
-
-    @admin.action(
-        description="Approve (anonymise after the retention period)", permissions=["approve"]
-    )
-    def approve(self, request, queryset):
-        from members.deletion import approve_deletion
-
-        self._decide(request, queryset, approve_deletion)
-
-    @admin.action(description="Reject (the member keeps the account)", permissions=["approve"])
-    def reject(self, request, queryset):
-        from members.deletion import reject_deletion
-
-        self._decide(
-            request, queryset, reject_deletion, note="Rejected by an administrator in the admin."
-        )
-
-    def has_approve_permission(self, request):
-        return request.user.has_perm("members.approve_deletion")

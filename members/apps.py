@@ -9,3 +9,7 @@ class MembersConfig(AppConfig):
         from members.role_changes import connect_outside_change_audit
 
         connect_outside_change_audit()
+
+        from members.selectors import connect_cache_invalidation
+
+        connect_cache_invalidation()

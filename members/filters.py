@@ -1,11 +1,11 @@
 import django_filters
 from django import forms
 
+from core.filters import LocalDayFilter
+from core.forms import QuickSelect
 from members.models import KycStatus, Member
 from members.selectors import search_members
 from members.validators import STATE_CHOICES
-from portal.filters import LocalDayFilter
-from portal.forms import QuickSelect
 
 
 class MemberFilter(django_filters.FilterSet):

@@ -4,6 +4,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from core.forms import DateInput, NairaField
 from members.banks import BANK_CHOICES
 from members.models import DocumentKind, Member
 from members.validators import (
@@ -15,7 +16,6 @@ from members.validators import (
     validate_bvn,
     validate_nuban,
 )
-from portal.forms import DateInput, NairaField
 
 MIN_AGE, MAX_AGE = 18, 35
 

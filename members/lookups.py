@@ -18,10 +18,10 @@ another member already holds (they are unique), and every such refusal answers t
 from django.conf import settings
 from django.db.models import Q
 
+from core import audit, throttle
+from core.crypto import bvn_blind_index
+from core.errors import DomainError
 from members.models import Member
-from portal import audit, throttle
-from portal.crypto import bvn_blind_index
-from portal.errors import DomainError
 
 NEUTRAL = "We could not accept this {what}. If you believe this is a mistake, contact support."
 WHAT = {
@@ -46,7 +46,7 @@ class LookupsThrottled(DomainError):
         super().__init__(THROTTLED.format(minutes=max(1, -(-retry_after // 60))))
 
 
-def throttle_identity_requests(*, scope: str, actor, limit: int, member=None, request=None):
+def throttle_identity_requests(*, scope: str, actor, limit: int, member=None):
     """Count one request of ``actor`` in ``scope``; past ``limit`` raise ``LookupsThrottled``
     (the first refusal of a window is audited)."""
     verdict = throttle.hit(
@@ -60,7 +60,6 @@ def throttle_identity_requests(*, scope: str, actor, limit: int, member=None, re
             action="member.identity_lookup_throttled",
             obj=member,
             changes={"scope": scope, "limit": limit},
-            request=request,
         )
     raise LookupsThrottled(verdict.retry_after)
 
@@ -84,7 +83,7 @@ def _changed_lookups(member: Member, values: dict) -> dict[str, Q]:
     return lookups
 
 
-def identity_conflicts(*, member: Member, actor, values: dict, request=None) -> dict[str, str]:
+def identity_conflicts(*, member: Member, actor, values: dict) -> dict[str, str]:
     """Neutral errors by field for identity values another member already holds.
 
     ``values`` holds the cleaned phone, bvn, state_code, bank_code and account_number.
@@ -99,7 +98,6 @@ def identity_conflicts(*, member: Member, actor, values: dict, request=None) -> 
         actor=actor,
         limit=settings.IDENTITY_LOOKUP_LIMIT,
         member=member,
-        request=request,
     )
     others = Member.objects.exclude(pk=member.pk)
     hits = {}
@@ -117,6 +115,5 @@ def identity_conflicts(*, member: Member, actor, values: dict, request=None) -> 
                 "fields": sorted(hits),
                 "other_member_ids": sorted({pk for ids in hits.values() for pk in ids}),
             },
-            request=request,
         )
     return {field: NEUTRAL_MESSAGES[field] for field in hits}

@@ -6,6 +6,7 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 
+from core.crypto import mask
 from members.banks import BANK_CHOICES, bank_name
 from members.validators import STATE_CHOICES
 
@@ -104,7 +105,7 @@ class Member(models.Model):
     bvn_last4 = models.CharField(max_length=4, blank=True, editable=False)
 
     state_code = models.CharField("NYSC state code", max_length=16, null=True, blank=True)
-    batch = models.CharField(max_length=1, choices=Batch.choices, blank=True)
+    batch = models.CharField(max_length=1, choices=Batch, blank=True)
     stream = models.PositiveSmallIntegerField(null=True, blank=True)
     deployment_state = models.CharField(max_length=2, choices=STATE_CHOICES, blank=True)
     ppa_name = models.CharField("place of primary assignment", max_length=200, blank=True)
@@ -137,9 +138,7 @@ class Member(models.Model):
     )
     account_override_requested_at = models.DateTimeField(null=True, blank=True, editable=False)
 
-    kyc_status = models.CharField(
-        max_length=12, choices=KycStatus.choices, default=KycStatus.INCOMPLETE
-    )
+    kyc_status = models.CharField(max_length=12, choices=KycStatus, default=KycStatus.INCOMPLETE)
     kyc_rejection_reason = models.TextField(blank=True)
     kyc_reviewed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -196,7 +195,6 @@ class Member(models.Model):
 
     @property
     def bvn_masked(self) -> str:
-        from portal.crypto import mask
 
         return mask(self.bvn_last4) if self.bvn_last4 else ""
 
@@ -288,7 +286,7 @@ def _document_path(instance, filename):
 
 class MemberDocument(models.Model):
     member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="documents")
-    kind = models.CharField(max_length=20, choices=DocumentKind.choices)
+    kind = models.CharField(max_length=20, choices=DocumentKind)
     file = models.FileField(upload_to=_document_path, max_length=200)
     original_name = models.CharField(max_length=200)
     content_type = models.CharField(max_length=50)
@@ -324,7 +322,7 @@ class DeletionRequest(models.Model):
 
     member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="deletion_requests")
     status = models.CharField(
-        max_length=10, choices=DeletionStatus.choices, default=DeletionStatus.REQUESTED
+        max_length=10, choices=DeletionStatus, default=DeletionStatus.REQUESTED
     )
     requested_at = models.DateTimeField(auto_now_add=True)
     decided_by = models.ForeignKey(
@@ -388,7 +386,6 @@ class StaffIdentity(models.Model):
 
     @property
     def bvn_masked(self) -> str:
-        from portal.crypto import mask
 
         return mask(self.bvn_last4) if self.bvn_last4 else ""
 
@@ -421,10 +418,10 @@ class RoleGrantRequest(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="role_changes"
     )
     role = models.CharField(max_length=40)
-    kind = models.CharField(max_length=6, choices=RoleChangeKind.choices)
+    kind = models.CharField(max_length=6, choices=RoleChangeKind)
     reason = models.TextField()
     status = models.CharField(
-        max_length=8, choices=RoleChangeStatus.choices, default=RoleChangeStatus.PENDING
+        max_length=8, choices=RoleChangeStatus, default=RoleChangeStatus.PENDING
     )
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"

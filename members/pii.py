@@ -11,9 +11,9 @@ from dataclasses import dataclass
 
 from django.db import transaction
 
+from core import audit
+from core.crypto import pii_cipher
 from members.models import Member
-from portal import audit
-from portal.crypto import pii_cipher
 
 logger = logging.getLogger("members.pii")
 

@@ -16,6 +16,9 @@ from django.contrib.auth.models import Group
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from core import audit
+from core.errors import Conflict, DomainError, NotAllowed, check_transition
+from core.logging import current_request
 from members.models import (
     ROLE_CHANGE_TRANSITIONS,
     RoleChangeKind,
@@ -24,8 +27,6 @@ from members.models import (
     User,
 )
 from members.roles import ADMINISTRATORS, FINANCE, ROLES
-from portal import audit
-from portal.errors import Conflict, DomainError, NotAllowed, check_transition
 
 # Roles whose grant needs a second administrator.
 TWO_PERSON_ROLES = frozenset({FINANCE, ADMINISTRATORS})
@@ -59,7 +60,7 @@ def _apply(change: RoleGrantRequest) -> None:
         _in_service.reset(token)
 
 
-def _record(change, *, actor, action, request=None, **extra):
+def _record(change, *, actor, action, **extra):
     audit.record(
         actor=actor,
         action=action,
@@ -73,7 +74,6 @@ def _record(change, *, actor, action, request=None, **extra):
             "requested_by": change.requested_by_id,
             **extra,
         },
-        request=request,
     )
 
 
@@ -106,9 +106,7 @@ def check_role_change(*, user, role: str, kind: str, actor, reason: str) -> str:
 
 
 @transaction.atomic
-def request_role_change(
-    *, user, role: str, kind: str, actor, reason: str, request=None
-) -> RoleGrantRequest:
+def request_role_change(*, user, role: str, kind: str, actor, reason: str) -> RoleGrantRequest:
     """Ask for a grant or a revoke. Applies at once unless it is a two-person grant."""
     reason = check_role_change(user=user, role=role, kind=kind, actor=actor, reason=reason)
     try:
@@ -119,7 +117,7 @@ def request_role_change(
     except IntegrityError as exc:
         raise Conflict(f"A change of {role} for {user} is already waiting for approval.") from exc
     if kind == RoleChangeKind.GRANT and role in TWO_PERSON_ROLES:
-        _record(change, actor=actor, action="role.grant_requested", request=request)
+        _record(change, actor=actor, action="role.grant_requested")
         return change
     _apply(change)
     change.status = RoleChangeStatus.APPLIED
@@ -130,7 +128,6 @@ def request_role_change(
         change,
         actor=actor,
         action="role.granted" if kind == RoleChangeKind.GRANT else "role.revoked",
-        request=request,
     )
     return change
 
@@ -144,7 +141,7 @@ def _lock_pending(change, actor, perm) -> RoleGrantRequest:
 
 
 @transaction.atomic
-def approve_role_change(*, change: RoleGrantRequest, actor, request=None) -> RoleGrantRequest:
+def approve_role_change(*, change: RoleGrantRequest, actor) -> RoleGrantRequest:
     """The second administrator: not the requester, not the grantee."""
     change = _lock_pending(change, actor, "members.approve_rolegrantrequest")
     if actor.pk == change.requested_by_id:
@@ -159,14 +156,12 @@ def approve_role_change(*, change: RoleGrantRequest, actor, request=None) -> Rol
     change.decided_by = actor
     change.decided_at = timezone.now()
     change.save(update_fields=["status", "decided_by", "decided_at"])
-    _record(change, actor=actor, action="role.granted", request=request, approved_by=actor.pk)
+    _record(change, actor=actor, action="role.granted", approved_by=actor.pk)
     return change
 
 
 @transaction.atomic
-def reject_role_change(
-    *, change: RoleGrantRequest, actor, note: str = "", request=None
-) -> RoleGrantRequest:
+def reject_role_change(*, change: RoleGrantRequest, actor, note: str = "") -> RoleGrantRequest:
     """Any other administrator, or the requester withdrawing it."""
     change = _lock_pending(change, actor, "members.add_rolegrantrequest")
     if actor.pk == change.user_id:
@@ -179,7 +174,7 @@ def reject_role_change(
     change.decided_at = timezone.now()
     change.decision_note = (note or "").strip()
     change.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
-    _record(change, actor=actor, action="role.grant_rejected", request=request)
+    _record(change, actor=actor, action="role.grant_rejected")
     return change
 
 
@@ -191,7 +186,6 @@ def _audit_outside(sender, instance, action, reverse, model, pk_set, **kwargs):
     (shell, a superuser's admin form, a script) leaves an audit event too."""
     if _in_service.get() or action not in ("post_add", "post_remove", "pre_clear"):
         return
-    from portal.logging import current_request
 
     request = current_request()
     user = getattr(request, "_cached_user", None) if request is not None else None
@@ -206,7 +200,6 @@ def _audit_outside(sender, instance, action, reverse, model, pk_set, **kwargs):
             "from_side": "reverse" if reverse else "forward",
             "items": names if pk_set is not None else "all",
         },
-        request=request,
     )
 
 

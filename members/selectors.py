@@ -4,7 +4,9 @@ from django.db.models import Q, QuerySet
 from django.db.models.functions import Reverse
 from django.http import Http404
 
-from members.models import Member, MemberDocument
+from core import caching
+from members.models import Member, MemberDocument, User
+from members.services import get_or_create_member
 
 MEMBER_LIST_COLUMNS = (
     "id",
@@ -53,7 +55,6 @@ def search_members(queryset: QuerySet[Member], term: str) -> QuerySet[Member]:
     if len(term) >= 3:
         # E-mail lives on the user: find those users first (prefix index) so every branch
         # of the OR is an index condition on members (a join inside an OR scans both tables).
-        from members.models import User
 
         user_ids = list(
             User.objects.filter(email__istartswith=term.lower()).values_list("pk", flat=True)[:50]
@@ -83,3 +84,22 @@ def document_visible_to(user, pk) -> MemberDocument:
         return qs.get(pk=pk)
     except (MemberDocument.DoesNotExist, ValueError) as exc:
         raise Http404("No such document") from exc
+
+
+def own_profile(user) -> Member:
+    """The signed-in member's own profile for display pages, cached for 10 minutes under the
+    user's id and forgotten on any save of it (never for a write: services re-read the row
+    under lock)."""
+
+    return caching.cached("profile", str(user.pk), lambda: get_or_create_member(user=user))
+
+
+def connect_cache_invalidation() -> None:
+    from django.db.models.signals import post_delete, post_save
+
+    def member_changed(instance, **kwargs):
+        caching.forget("profile", str(instance.user_id))
+        caching.bump_generation("members.member")
+
+    for signal in (post_save, post_delete):
+        signal.connect(member_changed, sender=Member, dispatch_uid=f"cache-member-{id(signal)}")

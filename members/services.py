@@ -7,6 +7,10 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from core import audit
+from core.crypto import bvn_blind_index, pii_cipher
+from core.errors import Conflict, DomainError, NotAllowed, check_transition
+from members.banks import bank_by_code
 from members.lookups import NEUTRAL_MESSAGES
 from members.models import (
     KYC_TRANSITIONS,
@@ -16,9 +20,7 @@ from members.models import (
     MemberDocument,
 )
 from members.staff_identity import check_independent
-from portal import audit
-from portal.crypto import bvn_blind_index, pii_cipher
-from portal.errors import Conflict, DomainError, NotAllowed, check_transition
+from members.validators import validate_nuban
 
 ALLOWED_DOCUMENT_TYPES = {
     "application/pdf": "pdf",
@@ -79,9 +81,7 @@ def _snapshot(member: Member) -> dict:
 
 
 @transaction.atomic
-def update_member_profile(
-    *, member: Member, actor, data: dict, bvn: str | None = None, request=None
-):
+def update_member_profile(*, member: Member, actor, data: dict, bvn: str | None = None):
     """Save a member's KYC profile. Only editable while incomplete or rejected."""
     member = Member.objects.select_for_update().get(pk=member.pk)
     if member.user_id != actor.pk:
@@ -122,9 +122,7 @@ def update_member_profile(
     changes = _changed(before, _snapshot(member))
     if changed_bvn:
         changes["bvn"] = "changed"  # never the value itself
-    audit.record(
-        actor=actor, action="member.profile_updated", obj=member, changes=changes, request=request
-    )
+    audit.record(actor=actor, action="member.profile_updated", obj=member, changes=changes)
     if account_changed:
         audit.record(
             actor=actor,
@@ -135,22 +133,18 @@ def update_member_profile(
                 "account_number": [before["account_number"], member.account_number],
                 "confirmation_cleared": True,
             },
-            request=request,
         )
     return member
 
 
 @transaction.atomic
 def change_payout_account(
-    *, member: Member, actor, bank_code: str, account_number: str, reason: str, request=None
+    *, member: Member, actor, bank_code: str, account_number: str, reason: str
 ) -> Member:
     """Staff change a member's bank account (support case): the name confirmation and any
     pending override are cleared, so nothing is paid to the new account before its name is
     resolved again. Audited with the reason."""
     from django.core.exceptions import ValidationError
-
-    from members.banks import bank_by_code
-    from members.validators import validate_nuban
 
     if not (actor.is_authenticated and actor.is_staff and actor.has_perm("members.change_member")):
         raise NotAllowed("You do not have permission to change a member's bank account.")
@@ -187,13 +181,12 @@ def change_payout_account(
             "confirmation_cleared": True,
             "reason": reason,
         },
-        request=request,
     )
     return member
 
 
 @transaction.atomic
-def upload_document(*, member: Member, actor, kind: str, uploaded_file, request=None):
+def upload_document(*, member: Member, actor, kind: str, uploaded_file):
     """Store a KYC document privately after checking its real type by content, not its name."""
     if member.user_id != actor.pk:
         raise NotAllowed("You can only upload documents to your own profile.")
@@ -259,7 +252,6 @@ def upload_document(*, member: Member, actor, kind: str, uploaded_file, request=
             "content_type": kind_guess.mime,
             **({"replaced_document_ids": replaced_ids} if replaced_ids else {}),
         },
-        request=request,
     )
     return document
 
@@ -270,7 +262,7 @@ def missing_documents(member: Member) -> list[str]:
 
 
 @transaction.atomic
-def submit_kyc(*, member: Member, actor, request=None) -> Member:
+def submit_kyc(*, member: Member, actor) -> Member:
     member = Member.objects.select_for_update().get(pk=member.pk)
     if member.user_id != actor.pk:
         raise NotAllowed("You can only submit your own profile.")
@@ -280,10 +272,10 @@ def submit_kyc(*, member: Member, actor, request=None) -> Member:
     missing = missing_documents(member)
     if missing:
         raise DomainError(f"Upload your {' and '.join(missing)} before submitting.")
-    return _move_kyc(member, KycStatus.SUBMITTED, actor=actor, request=request)
+    return _move_kyc(member, KycStatus.SUBMITTED, actor=actor)
 
 
-def _move_kyc(member, target, *, actor, request, reason=""):
+def _move_kyc(member, target, *, actor, reason=""):
     before = member.kyc_status
     member.kyc_status = target
     member.kyc_rejection_reason = reason
@@ -298,7 +290,6 @@ def _move_kyc(member, target, *, actor, request, reason=""):
         action=f"member.kyc_{target}",
         obj=member,
         changes={"kyc_status": [before, target], **({"reason": reason} if reason else {})},
-        request=request,
     )
     return member
 
@@ -309,18 +300,18 @@ def _require_reviewer(actor):
 
 
 @transaction.atomic
-def verify_kyc(*, member: Member, actor, request=None) -> Member:
+def verify_kyc(*, member: Member, actor) -> Member:
     _require_reviewer(actor)
     member = Member.objects.select_for_update().get(pk=member.pk)
     if member.user_id == actor.pk:
         raise NotAllowed("You cannot review your own KYC.")
     check_independent(actor=actor, member=member, action="verify_kyc")
     check_transition(KYC_TRANSITIONS, member.kyc_status, KycStatus.VERIFIED, what="profile")
-    return _move_kyc(member, KycStatus.VERIFIED, actor=actor, request=request)
+    return _move_kyc(member, KycStatus.VERIFIED, actor=actor)
 
 
 @transaction.atomic
-def reject_kyc(*, member: Member, actor, reason: str, request=None) -> Member:
+def reject_kyc(*, member: Member, actor, reason: str) -> Member:
     _require_reviewer(actor)
     reason = (reason or "").strip()
     if len(reason) < 5:
@@ -332,25 +323,24 @@ def reject_kyc(*, member: Member, actor, reason: str, request=None) -> Member:
         raise NotAllowed("You cannot review your own KYC.")
     check_independent(actor=actor, member=member, action="reject_kyc")
     check_transition(KYC_TRANSITIONS, member.kyc_status, KycStatus.REJECTED, what="profile")
-    return _move_kyc(member, KycStatus.REJECTED, actor=actor, request=request, reason=reason)
+    return _move_kyc(member, KycStatus.REJECTED, actor=actor, reason=reason)
 
 
-def reveal_bvn(*, member: Member, actor, request=None) -> str:
+def reveal_bvn(*, member: Member, actor) -> str:
     """Full BVN for a permitted staff member; every reveal is written to the audit log."""
     if not actor.has_perm("members.reveal_bvn"):
         raise NotAllowed("You do not have permission to reveal a BVN.")
     if not member.bvn_encrypted:
         raise DomainError("This member has not given a BVN yet.")
-    audit.record(actor=actor, action="member.bvn_revealed", obj=member, request=request)
+    audit.record(actor=actor, action="member.bvn_revealed", obj=member)
     return pii_cipher().decrypt(member.bvn_encrypted)
 
 
-def record_document_view(*, document: MemberDocument, actor, request=None) -> None:
+def record_document_view(*, document: MemberDocument, actor) -> None:
     if actor.pk != document.member.user_id:
         audit.record(
             actor=actor,
             action="member.document_viewed",
             obj=document.member,
             changes={"document_id": document.pk, "kind": document.kind},
-            request=request,
         )

@@ -18,11 +18,11 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 
+from core import audit
+from core.crypto import bvn_blind_index, pii_cipher
+from core.errors import Conflict, DomainError, NotAllowed
 from members.models import Member, StaffIdentity
 from members.validators import normalise_phone, validate_bvn, validate_nuban
-from portal import audit
-from portal.crypto import bvn_blind_index, pii_cipher
-from portal.errors import Conflict, DomainError, NotAllowed
 
 logger = logging.getLogger("portal.security")
 
@@ -138,7 +138,7 @@ def check_staff_identity(
 
 @transaction.atomic
 def set_staff_identity(
-    *, user, actor, bvn: str, phone: str, bank_code: str, account_number: str, request=None
+    *, user, actor, bvn: str, phone: str, bank_code: str, account_number: str
 ) -> StaffIdentity:
     """Record or replace a staff member's identity. Never one's own: the point is that
     someone else vouches for it."""
@@ -185,7 +185,6 @@ def set_staff_identity(
         action="staff.identity_recorded",
         obj=user,
         changes={k: [before.get(k), v] for k, v in after.items() if before.get(k) != v},
-        request=request,
     )
     return identity
 

@@ -1,7 +1,7 @@
 import django_tables2 as tables
 
+from core.table_render import LocalDateTimeColumn
 from members.models import Member
-from portal.table_render import LocalDateTimeColumn
 
 
 class MemberTable(tables.Table):

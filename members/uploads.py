@@ -18,7 +18,7 @@ from django.core.files.uploadhandler import FileUploadHandler, StopUpload
 from django.db.models import Max, Sum
 from django.template.defaultfilters import filesizeformat
 
-from portal import throttle
+from core import throttle
 
 # Multipart boundaries, part headers, the CSRF token and the document kind.
 MULTIPART_OVERHEAD = 64 * 1024
@@ -76,7 +76,7 @@ def refuse_before_reading(request, member) -> str:
             f"hour, the most we accept. Try again in {minutes} minutes."
         )
     try:
-        length = int(request.META.get("CONTENT_LENGTH") or 0)
+        length = int(request.headers.get("content-length") or 0)
     except ValueError:
         length = 0
     if length > settings.DOCUMENT_MAX_BYTES + MULTIPART_OVERHEAD:

@@ -10,19 +10,18 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from members import lookups, services, uploads
-from members.filters import MemberFilter
-from members.forms import DocumentUploadForm, KycRejectForm, MemberProfileForm
-from members.selectors import document_visible_to, member_for_staff, member_list_for_staff
-from members.tables import MemberTable
-from portal import caching
-from portal.errors import DomainError
-from portal.permissions import (
+from core.errors import DomainError
+from core.permissions import (
     StaffPermissionRequiredMixin,
     require_staff_perm,
     staff_perm_required,
 )
-from portal.tables import HtmxTableView
+from core.tables import HtmxTableView
+from members import lookups, selectors, services, uploads
+from members.filters import MemberFilter
+from members.forms import DocumentUploadForm, KycRejectForm, MemberProfileForm
+from members.selectors import document_visible_to, member_for_staff, member_list_for_staff
+from members.tables import MemberTable
 
 
 def member_for_request(request):
@@ -40,7 +39,7 @@ def dashboard(request):
     if request.user.is_staff:
         raise PermissionDenied("The member portal is for members; use the back office.")
     # Read-only page: the profile comes from the cache (10 min, dropped on every save).
-    member = caching.member_profile(request.user)
+    member = selectors.own_profile(request.user)
     context = {
         "member": member,
         "missing_documents": services.missing_documents(member),
@@ -80,7 +79,6 @@ def profile(request):
                     member=member,
                     actor=request.user,
                     values=form.identity_values(),
-                    request=request,
                 )
             except lookups.LookupsThrottled as exc:
                 form.add_error(None, exc.message)
@@ -95,7 +93,6 @@ def profile(request):
                     actor=request.user,
                     data=form.profile_data(),
                     bvn=form.cleaned_data.get("bvn") or None,
-                    request=request,
                 )
             except DomainError as exc:
                 for field, message in exc.fields.items():
@@ -145,7 +142,6 @@ def profile_validate(request):
             actor=request.user,
             limit=settings.PROFILE_VALIDATE_LIMIT,
             member=member,
-            request=request,
         )
     except lookups.LookupsThrottled as exc:
         response = HttpResponse(exc.message, status=429, content_type="text/plain")
@@ -203,7 +199,6 @@ def _store_document(request, member, limit):
             actor=request.user,
             kind=form.cleaned_data["kind"],
             uploaded_file=form.cleaned_data["file"],
-            request=request,
         )
     except DomainError as exc:
         messages.error(request, exc.message)
@@ -217,7 +212,7 @@ def _store_document(request, member, limit):
 def submit_kyc(request):
     member = member_for_request(request)
     try:
-        services.submit_kyc(member=member, actor=request.user, request=request)
+        services.submit_kyc(member=member, actor=request.user)
     except DomainError as exc:
         messages.error(request, exc.message)
         return redirect("members:profile")
@@ -228,7 +223,7 @@ def submit_kyc(request):
 @login_required
 def download_document(request, pk):
     document = document_visible_to(request.user, pk)
-    services.record_document_view(document=document, actor=request.user, request=request)
+    services.record_document_view(document=document, actor=request.user)
     response = FileResponse(
         document.file.open("rb"),
         content_type=document.content_type,
@@ -279,7 +274,7 @@ def member_detail(request, pk):
 def reveal_bvn(request, pk):
     member = member_for_staff(request.user, pk)
     try:
-        bvn = services.reveal_bvn(member=member, actor=request.user, request=request)
+        bvn = services.reveal_bvn(member=member, actor=request.user)
     except DomainError as exc:
         messages.error(request, exc.message)
         return redirect(member)
@@ -294,7 +289,7 @@ def verify_kyc(request, pk):
     require_staff_perm(request.user, "members.view_member", "members.review_kyc")
     member = member_for_staff(request.user, pk)
     try:
-        services.verify_kyc(member=member, actor=request.user, request=request)
+        services.verify_kyc(member=member, actor=request.user)
     except DomainError as exc:
         messages.error(request, exc.message)
     else:
@@ -312,58 +307,9 @@ def reject_kyc(request, pk):
         messages.error(request, "Give the member a reason (at least 5 characters).")
         return redirect(member)
     try:
-        services.reject_kyc(
-            member=member, actor=request.user, reason=form.cleaned_data["reason"], request=request
-        )
+        services.reject_kyc(member=member, actor=request.user, reason=form.cleaned_data["reason"])
     except DomainError as exc:
         messages.error(request, exc.message)
     else:
         messages.success(request, f"{member}'s KYC was rejected; the member sees your reason.")
     return redirect(member)
-
-
-@login_required
-@reauthentication_required
-def export_my_data(request, fmt):
-    """Everything we hold about the signed-in member, as JSON or CSV (audited)."""
-    import json
-
-    from members.export import flatten, member_data
-    from portal import audit
-    from portal.exports import csv_bytes
-
-    member = member_for_request(request)
-    data = member_data(member)
-    audit.record(
-        actor=request.user, action="member.data_exported", obj=member, changes={"format": fmt}
-    )
-    if fmt == "json":
-        body = json.dumps(data, indent=2, ensure_ascii=False).encode()
-        content_type = "application/json"
-    else:
-        body = csv_bytes(["field", "value"], flatten(data))
-        content_type = "text/csv; charset=utf-8"
-    response = HttpResponse(body, content_type=content_type)
-    response["Content-Disposition"] = f'attachment; filename="allaweeplus-my-data.{fmt}"'
-    response["Cache-Control"] = "private, no-store"
-    return response
-
-
-@login_required
-@require_POST
-def request_deletion(request):
-    """The member asks for their account to be deleted (an administrator decides)."""
-    from members.deletion import request_deletion as ask
-
-    member = member_for_request(request)
-    try:
-        ask(member=member, actor=request.user, request=request)
-    except DomainError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(
-            request,
-            "We have your request. An administrator will review it; records the law makes us "
-            "keep are anonymised when that period ends.",
-        )
-    return redirect("members:profile")

@@ -1,7 +1,7 @@
 from django.contrib import admin
 
+from core.admin import ReadOnlyAdmin
 from notifications.models import Message
-from portal.admin import ReadOnlyAdmin
 
 
 @admin.register(Message)

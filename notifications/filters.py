@@ -1,7 +1,7 @@
 import django_filters
 
+from core.forms import QuickSelect
 from notifications.models import Channel, Message
-from portal.forms import QuickSelect
 
 
 class MemberMessageFilter(django_filters.FilterSet):

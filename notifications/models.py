@@ -46,8 +46,8 @@ class Message(models.Model):
     """
 
     member = models.ForeignKey("members.Member", on_delete=models.PROTECT, related_name="messages")
-    channel = models.CharField(max_length=8, choices=Channel.choices)
-    kind = models.CharField(max_length=32, choices=MessageKind.choices)
+    channel = models.CharField(max_length=8, choices=Channel)
+    kind = models.CharField(max_length=32, choices=MessageKind)
     subject = models.CharField(max_length=200)
     body = models.TextField(help_text="The text part of an e-mail, or the SMS text.")
     body_html = models.TextField(blank=True)
@@ -59,9 +59,7 @@ class Message(models.Model):
         related_name="+",
         help_text="The installment a reminder is about (not sent if it is paid by then).",
     )
-    status = models.CharField(
-        max_length=12, choices=MessageStatus.choices, default=MessageStatus.QUEUED
-    )
+    status = models.CharField(max_length=12, choices=MessageStatus, default=MessageStatus.QUEUED)
     attempts = models.PositiveSmallIntegerField(default=0)
     scheduled_for = models.DateTimeField(help_text="Not sent before this time.")
     sent_at = models.DateTimeField(null=True, blank=True)

@@ -10,7 +10,6 @@ row and retried later by the sweeper with growing delays; it never reaches the c
 
 import logging
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -19,7 +18,11 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from core import jobs
+from core.clock import LAGOS
+from loans.models import INSTALLMENT_OUTSTANDING, Installment, InstallmentStatus, LoanStatus
 from notifications import sms
+from notifications.emails import render_member_email
 from notifications.models import (
     PENDING_STATUSES,
     Channel,
@@ -28,11 +31,9 @@ from notifications.models import (
     MessageKind,
     MessageStatus,
 )
-from portal.notify import render_member_email
 
 logger = logging.getLogger(__name__)
 
-LAGOS = ZoneInfo("Africa/Lagos")
 
 # A row left in "sending" this long belongs to a worker that died mid-send. Whether the
 # provider got it is unknown, so it is marked failed rather than sent a second time.
@@ -190,9 +191,7 @@ def _save_all_once(messages: list[Message]) -> list[Message]:
 
 
 def _deliver_on_commit(message_id: int) -> None:
-    from notifications import tasks
-
-    transaction.on_commit(lambda: tasks.deliver_message_task(message_id), robust=True)
+    jobs.enqueue_after_commit("notifications.deliver_message", message_id)
 
 
 # --- delivering ---------------------------------------------------------------------------
@@ -208,7 +207,6 @@ def _mask_phone(number: str) -> str:
 
 
 def _reason_not_to_send(message: Message) -> str:
-    from loans.models import LoanStatus
 
     if message.installment_id is not None:
         installment = message.installment
@@ -317,8 +315,6 @@ def deliver_message(*, message_id: int, now: datetime | None = None) -> str:
 def deliver_due_messages(*, now: datetime | None = None, limit: int = 2000) -> int:
     """The sweeper: enqueue delivery of every pending row whose time has come (deferred ones
     at the opening of contact hours, retries after their delay). Returns how many."""
-    from notifications import tasks
-
     now = now or timezone.now()
     Message.objects.filter(status=MessageStatus.SENDING, updated_at__lt=now - STALE_SENDING).update(
         status=MessageStatus.FAILED,
@@ -337,7 +333,7 @@ def deliver_due_messages(*, now: datetime | None = None, limit: int = 2000) -> i
         .values_list("pk", flat=True)[:limit]
     )
     for message_id in due:
-        tasks.deliver_message_task(message_id)
+        jobs.enqueue("notifications.deliver_message", message_id)
     return len(due)
 
 
@@ -356,7 +352,6 @@ REMINDER_OFFSETS = {
 def reminders_due(on: date):
     """Installments of active loans with something outstanding whose due date puts them on
     one of the reminder days of ``on`` (a Lagos date), with their member and loan."""
-    from loans.models import INSTALLMENT_OUTSTANDING, Installment, InstallmentStatus, LoanStatus
 
     due_dates = [on - timedelta(days=offset) for offset in REMINDER_OFFSETS.values()]
     return (
@@ -373,8 +368,6 @@ def queue_reminders(*, on: date, now: datetime | None = None) -> int:
     """Log the reminders of day ``on`` in a few set-based statements and deliver them after
     commit. Running it again for the same day creates nothing (unique dedupe keys).
     Returns how many rows it created."""
-    from notifications import tasks
-
     now = now or timezone.now()
     kind_by_due_date = {on - timedelta(days=o): kind for kind, o in REMINDER_OFFSETS.items()}
     channels = default_channels()
@@ -422,7 +415,7 @@ def queue_reminders(*, on: date, now: datetime | None = None) -> int:
     with transaction.atomic():
         # A concurrent run that wrote the same reminder first wins.
         rows = _save_all_once(rows)
-        transaction.on_commit(lambda: tasks.deliver_due_messages_task(), robust=True)
+        jobs.enqueue_after_commit("notifications.deliver_due_messages")
     logger.info(
         "reminders queued",
         extra={"event": "notify.reminders", "day": on.isoformat(), "messages": len(rows)},

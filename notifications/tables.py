@@ -1,8 +1,8 @@
 import django_tables2 as tables
 from django.urls import reverse
 
+from core.table_render import LocalDateTimeColumn
 from notifications.models import Message
-from portal.table_render import LocalDateTimeColumn
 
 
 class MemberMessageTable(tables.Table):

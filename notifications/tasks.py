@@ -1,4 +1,5 @@
-"""Huey tasks: deliver one message, the sweeper for due and deferred ones, daily reminders.
+"""Huey tasks: the member messages of loan and payment events, delivery of one message, the
+sweeper for due and deferred ones, daily reminders.
 
 Provider failures never raise out of these tasks: ``deliver_message`` records them on the row
 and the sweeper retries with growing delays, so no Huey-level retries are configured (they
@@ -9,15 +10,23 @@ from django.utils import timezone
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task, lock_task
 
+from core import jobs
+from core.clock import lagos_crontab
+from loans.models import Application, Loan
+from loans.signals import application_event
 from notifications import services
-from portal.schedules import lagos_crontab
+from notifications.services import notify_member
+from payments.models import Payment
+from payments.signals import loan_event, payment_received
 
 
+@jobs.job("notifications.deliver_message")
 @db_task()
 def deliver_message_task(message_id: int):
     services.deliver_message(message_id=message_id)
 
 
+@jobs.job("notifications.deliver_due_messages")
 @db_task()
 def deliver_due_messages_task():
     services.deliver_due_messages()
@@ -35,3 +44,62 @@ def sweep_messages_task():
 @lock_task("daily-reminders")
 def daily_reminders_task():
     services.queue_reminders(on=timezone.localdate())
+
+
+# --- Messages for what happened on the loan and money side (connect_event_receivers) -------
+
+
+@db_task(retries=5, retry_delay=60)
+def notify_application_task(application_id: int, template: str):
+    application = Application.objects.select_related("member__user").get(pk=application_id)
+    loan = getattr(application, "loan", None) if application.status == "approved" else None
+    event = application.pk
+    if template == "application_info_requested":
+        # Information may be asked for more than once: each request is its own event.
+        event = f"{application.pk}:{application.notes.filter(visible_to_member=True).count()}"
+    notify_member(
+        member=application.member,
+        kind=template,
+        context={"application": application, "loan": loan},
+        dedupe_key=f"{template}:{event}",
+    )
+
+
+@db_task(retries=5, retry_delay=60)
+def notify_loan_task(loan_id: int, template: str):
+    loan = Loan.objects.select_related("member__user").get(pk=loan_id)
+    notify_member(
+        member=loan.member,
+        kind=template,
+        context={"loan": loan},
+        dedupe_key=f"{template}:{loan.pk}",
+    )
+
+
+@db_task(retries=5, retry_delay=60)
+def notify_payment_task(payment_id: int):
+    payment = Payment.objects.select_related("member__user", "loan").get(pk=payment_id)
+    if payment.member is not None:
+        notify_member(
+            member=payment.member,
+            kind="payment_received",
+            context={"payment": payment, "loan": payment.loan},
+            dedupe_key=f"payment_received:{payment.pk}",
+        )
+
+
+def connect_event_receivers() -> None:
+    """Each committed event of loans and payments queues its member message."""
+
+    def on_application_event(sender, application_id, template, **kwargs):
+        notify_application_task(application_id, template)
+
+    def on_loan_event(sender, loan_id, template, **kwargs):
+        notify_loan_task(loan_id, template)
+
+    def on_payment_received(sender, payment_id, **kwargs):
+        notify_payment_task(payment_id)
+
+    application_event.connect(on_application_event, dispatch_uid="notify-application-event")
+    loan_event.connect(on_loan_event, dispatch_uid="notify-loan-event")
+    payment_received.connect(on_payment_received, dispatch_uid="notify-payment-received")

@@ -2,11 +2,11 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.shortcuts import get_object_or_404, render
 
+from core.tables import HtmxTableView
 from members.views import member_for_request
 from notifications.filters import MemberMessageFilter
 from notifications.selectors import messages_of
 from notifications.tables import MemberMessageTable
-from portal.tables import HtmxTableView
 
 
 class MemberMessagesView(LoginRequiredMixin, HtmxTableView):

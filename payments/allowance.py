@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
+from core.errors import DomainError, NotAllowed
+from payments import services
 from payments.models import PaymentChannel
 
 
@@ -46,10 +48,8 @@ def get_adapter() -> AllowanceDeductionAdapter:
     return SimulatedAllowanceDeduction()
 
 
-def collect_by_deduction(*, loan, actor, amount: int, request=None):
+def collect_by_deduction(*, loan, actor, amount: int):
     """Ask the adapter to deduct, then post the repayment like any other (allocation, ledger)."""
-    from payments import services
-    from portal.errors import DomainError, NotAllowed
 
     if not actor.has_perm("payments.add_payment"):
         raise NotAllowed("You do not have permission to collect repayments.")
@@ -65,5 +65,4 @@ def collect_by_deduction(*, loan, actor, amount: int, request=None):
         provider=get_adapter().name,
         actor=actor,
         reason="Allowance deduction",
-        request=request,
     )

@@ -1,9 +1,9 @@
 import django_filters
 from django.db.models import Q
 
+from core.filters import DateFilter
+from core.forms import QuickSelect
 from payments.models import Payment, PaymentChannel, PaymentStatus
-from portal.filters import DateFilter
-from portal.forms import QuickSelect
 
 
 class PaymentFilter(django_filters.FilterSet):

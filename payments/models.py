@@ -19,7 +19,7 @@ class Account(models.Model):
 
     code = models.CharField(max_length=10, unique=True)
     name = models.CharField(max_length=100)
-    type = models.CharField(max_length=10, choices=AccountType.choices)
+    type = models.CharField(max_length=10, choices=AccountType)
 
     class Meta:
         ordering = ["code"]
@@ -45,7 +45,7 @@ class JournalEntry(models.Model):
 
     created_at = models.DateTimeField(auto_now_add=True)
     effective_date = models.DateField()
-    kind = models.CharField(max_length=20, choices=EntryKind.choices)
+    kind = models.CharField(max_length=20, choices=EntryKind)
     memo = models.CharField(max_length=200, blank=True)
     loan = models.ForeignKey(
         "loans.Loan",
@@ -139,7 +139,7 @@ class Disbursement(models.Model):
     amount = models.BigIntegerField()
     provider = models.CharField(max_length=20)
     status = models.CharField(
-        max_length=10, choices=DisbursementStatus.choices, default=DisbursementStatus.QUEUED
+        max_length=10, choices=DisbursementStatus, default=DisbursementStatus.QUEUED
     )
     recipient_code = models.CharField(max_length=60, blank=True)
     # The confirmed account this payout is bound to (copied when it is requested): the
@@ -197,7 +197,7 @@ class PaymentStatus(models.TextChoices):
 class Payment(models.Model):
     reference = models.CharField(max_length=80, unique=True)
     provider = models.CharField(max_length=20)
-    channel = models.CharField(max_length=20, choices=PaymentChannel.choices)
+    channel = models.CharField(max_length=20, choices=PaymentChannel)
     loan = models.ForeignKey(
         "loans.Loan", null=True, blank=True, on_delete=models.PROTECT, related_name="payments"
     )
@@ -205,9 +205,7 @@ class Payment(models.Model):
         "members.Member", null=True, blank=True, on_delete=models.PROTECT, related_name="payments"
     )
     amount = models.BigIntegerField()
-    status = models.CharField(
-        max_length=12, choices=PaymentStatus.choices, default=PaymentStatus.PENDING
-    )
+    status = models.CharField(max_length=12, choices=PaymentStatus, default=PaymentStatus.PENDING)
     raw_payload = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     received_at = models.DateTimeField(null=True, blank=True)
@@ -262,7 +260,7 @@ class Allocation(models.Model):
         on_delete=models.PROTECT,
         related_name="allocations",
     )
-    component = models.CharField(max_length=10, choices=AllocationComponent.choices)
+    component = models.CharField(max_length=10, choices=AllocationComponent)
     amount = models.BigIntegerField()
 
     class Meta:
@@ -291,7 +289,7 @@ class WebhookEvent(models.Model):
     ``WebhookEventKey``), then processed by a task; a duplicate delivery finds the row and
     changes nothing.
 
-    On PostgreSQL the table is partitioned by month of ``received_at`` (portal/partitions.py):
+    On PostgreSQL the table is partitioned by month of ``received_at`` (core/partitions.py):
     its primary key there is ``(id, received_at)`` and a unique constraint would have to
     include ``received_at`` too, which a redelivery never shares, so uniqueness of the event
     lives in the small unpartitioned key table written in the same transaction.
@@ -304,9 +302,7 @@ class WebhookEvent(models.Model):
     payload = models.JSONField()
     received_at = models.DateTimeField(auto_now_add=True)
     processed_at = models.DateTimeField(null=True, blank=True)
-    status = models.CharField(
-        max_length=10, choices=WebhookStatus.choices, default=WebhookStatus.RECEIVED
-    )
+    status = models.CharField(max_length=10, choices=WebhookStatus, default=WebhookStatus.RECEIVED)
     note = models.TextField(blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
 
@@ -430,9 +426,7 @@ class StatementLine(models.Model):
     amount = models.BigIntegerField(help_text="Kobo; credits positive, debits negative.")
     narration = models.TextField(blank=True)
     bank_reference = models.CharField(max_length=120, blank=True)
-    status = models.CharField(
-        max_length=10, choices=LineStatus.choices, default=LineStatus.UNMATCHED
-    )
+    status = models.CharField(max_length=10, choices=LineStatus, default=LineStatus.UNMATCHED)
     suggested_loan = models.ForeignKey(
         "loans.Loan", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )

@@ -17,12 +17,12 @@ from django.utils.cache import patch_vary_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from core.errors import DomainError
+from core.filters import query_id, query_page_number
+from core.money import format_naira
+from core.permissions import staff_perm_required
 from payments import reconciliation
 from payments.models import ColumnMapping, LineStatus, StatementImport, StatementLine
-from portal.errors import DomainError
-from portal.filters import query_id, query_page_number
-from portal.money import format_naira
-from portal.permissions import staff_perm_required
 
 PERMISSION = reconciliation.PERMISSION
 GROUP_SIZE = 50
@@ -165,9 +165,7 @@ def mapping_edit(request, pk=None):
     form = ColumnMappingForm(request.POST or None, instance=mapping)
     if request.method == "POST" and form.is_valid():
         try:
-            reconciliation.save_column_mapping(
-                mapping=form.instance, actor=request.user, request=request
-            )
+            reconciliation.save_column_mapping(mapping=form.instance, actor=request.user)
         except DomainError as exc:
             messages.error(request, exc.message)
         else:
@@ -189,7 +187,6 @@ def upload(request):
                     mapping=form.cleaned_data["mapping"],
                     uploaded_file=form.cleaned_data["file"],
                     actor=request.user,
-                    request=request,
                 )
             except DomainError as exc:
                 form.add_error("file", exc.message)
@@ -337,7 +334,7 @@ def confirm(request, pk):
     return _line_action(
         request,
         pk,
-        lambda line: reconciliation.confirm_match(line=line, actor=request.user, request=request),
+        lambda line: reconciliation.confirm_match(line=line, actor=request.user),
         lambda line: (
             f"{format_naira(line.amount)} confirmed as a repayment of "
             f"{line.suggested_loan.reference} (payment {line.payment.reference})."
@@ -355,7 +352,6 @@ def rematch(request, pk):
             line=line,
             actor=request.user,
             loan_reference=request.POST.get("loan_reference", ""),
-            request=request,
         ),
         lambda line: (
             f"Line re-matched to {line.suggested_loan.reference}; confirm it to "
@@ -371,7 +367,7 @@ def ignore(request, pk):
         request,
         pk,
         lambda line: reconciliation.ignore_line(
-            line=line, actor=request.user, reason=request.POST.get("reason", ""), request=request
+            line=line, actor=request.user, reason=request.POST.get("reason", "")
         ),
         lambda line: f"Line of {format_naira(line.amount)} ignored.",
     )

@@ -23,6 +23,9 @@ from django.db.models import Max, Min, Q, Sum
 from django.forms.models import model_to_dict
 from django.utils import timezone
 
+from core import audit
+from core.errors import Conflict, DomainError, NotAllowed
+from core.money import MAX_AMOUNT_TEXT_LENGTH, MoneyError, format_naira, parse_naira
 from loans.models import INSTALLMENT_OUTSTANDING, Installment, InstallmentStatus, Loan, LoanStatus
 from payments import ledger
 from payments.models import (
@@ -35,9 +38,7 @@ from payments.models import (
     StatementImport,
     StatementLine,
 )
-from portal import audit
-from portal.errors import Conflict, DomainError, NotAllowed
-from portal.money import MAX_AMOUNT_TEXT_LENGTH, MoneyError, format_naira, parse_naira
+from payments.services import record_payment
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 20_000
@@ -191,7 +192,7 @@ def _shown(value) -> str:
 def _parse_amount(value, *, row: int, column: str) -> int | None:
     """Kobo from a cell: ``1,500.00``, ``₦1,500``, ``NGN 1500``, ``(1,500.00)``, ``1500 CR``,
     ``1500-``, ``-1500``, ``1.500,00``; debits negative. The bank's markers are taken off
-    here, then ``portal.money.parse_naira`` (the one amount parser) reads what is left."""
+    here, then ``core.money.parse_naira`` (the one amount parser) reads what is left."""
     if isinstance(value, bool):
         raise StatementError(f"Row {row}, column “{column}”: “{value}” is not an amount.")
     text = "" if value is None else str(value)  # str(1500.5) is "1500.5"; 1e16 has an exponent
@@ -587,7 +588,7 @@ MAPPING_FIELDS = [
 
 
 @transaction.atomic
-def save_column_mapping(*, mapping: ColumnMapping, actor, request=None) -> ColumnMapping:
+def save_column_mapping(*, mapping: ColumnMapping, actor) -> ColumnMapping:
     """Create or change a bank's column mapping (validated by the form), audited."""
     _require(actor)
     before = {}
@@ -603,14 +604,11 @@ def save_column_mapping(*, mapping: ColumnMapping, actor, request=None) -> Colum
         action="column_mapping.changed" if before else "column_mapping.created",
         obj=mapping,
         changes=changes,
-        request=request,
     )
     return mapping
 
 
-def import_statement(
-    *, mapping: ColumnMapping, uploaded_file, actor, request=None
-) -> StatementImport:
+def import_statement(*, mapping: ColumnMapping, uploaded_file, actor) -> StatementImport:
     """Store the lines of a statement not seen before, then suggest matches for the new
     credits. A malformed file raises ``StatementError`` and writes nothing."""
     _require(actor)
@@ -664,7 +662,6 @@ def import_statement(
             actor=actor,
             action="statement.imported",
             obj=statement,
-            request=request,
             changes={
                 "bank": mapping.bank_name,
                 "file": file_name,
@@ -694,9 +691,7 @@ def _value_datetime(value_date: date) -> datetime:
 
 
 @transaction.atomic
-def confirm_match(
-    *, line: StatementLine, actor, loan: Loan | None = None, request=None
-) -> StatementLine:
+def confirm_match(*, line: StatementLine, actor, loan: Loan | None = None) -> StatementLine:
     """A person confirms a statement credit as a repayment of a loan (the suggested one
     unless another is given): one bank-transfer payment, allocated and posted."""
     line = _lock_open_line(line, actor)
@@ -717,7 +712,6 @@ def confirm_match(
                 "bank credit may be the same money. Check it, then ignore the line or re-match "
                 "it."
             )
-    from payments.services import record_payment
 
     payment = record_payment(
         loan=loan,
@@ -735,7 +729,6 @@ def confirm_match(
             "narration": line.narration,
             "bank_reference": line.bank_reference,
         },
-        request=request,
     )
     if superseded is not None and superseded.status == PaymentStatus.PENDING:
         # The member paid by bank transfer instead of finishing the checkout. Closing the
@@ -747,7 +740,6 @@ def confirm_match(
             actor=actor,
             action="payment.superseded",
             obj=superseded,
-            request=request,
             changes={
                 "status": [PaymentStatus.PENDING, PaymentStatus.FAILED],
                 "by": payment.reference,
@@ -764,7 +756,6 @@ def confirm_match(
         actor=actor,
         action="statement_line.confirmed",
         obj=line,
-        request=request,
         changes={
             "status": [before, LineStatus.MATCHED],
             "loan": loan.reference,
@@ -776,7 +767,7 @@ def confirm_match(
 
 
 @transaction.atomic
-def rematch(*, line: StatementLine, actor, loan_reference: str, request=None) -> StatementLine:
+def rematch(*, line: StatementLine, actor, loan_reference: str) -> StatementLine:
     """Point a line's suggestion at another active loan (a person still confirms it)."""
     line = _lock_open_line(line, actor)
     if line.amount <= 0:
@@ -804,7 +795,6 @@ def rematch(*, line: StatementLine, actor, loan_reference: str, request=None) ->
         actor=actor,
         action="statement_line.rematched",
         obj=line,
-        request=request,
         changes={
             "status": [before["status"], line.status],
             "loan": [before["loan"], loan.reference],
@@ -814,7 +804,7 @@ def rematch(*, line: StatementLine, actor, loan_reference: str, request=None) ->
 
 
 @transaction.atomic
-def ignore_line(*, line: StatementLine, actor, reason: str, request=None) -> StatementLine:
+def ignore_line(*, line: StatementLine, actor, reason: str) -> StatementLine:
     """Set a line aside (not a repayment: a debit, a transfer between our own accounts, a
     deposit we cannot identify and will refund…), with the reason for the auditors."""
     _require(actor)
@@ -834,7 +824,6 @@ def ignore_line(*, line: StatementLine, actor, reason: str, request=None) -> Sta
         actor=actor,
         action="statement_line.ignored",
         obj=line,
-        request=request,
         changes={
             "status": [before, LineStatus.IGNORED],
             "reason": reason[:200],

@@ -13,6 +13,11 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from core import audit, jobs
+from core.clock import lagos_today
+from core.errors import Conflict, DomainError, NotAllowed, check_transition
+from core.money import format_naira
+from core.signals import send_after_commit
 from loans.models import (
     LOAN_TRANSITIONS,
     Installment,
@@ -20,8 +25,10 @@ from loans.models import (
     Loan,
     LoanStatus,
 )
-from loans.services import lagos_today, refix_schedule_dates
-from payments import ledger
+from loans.services import refix_schedule_dates
+from members.models import Member
+from members.staff_identity import check_independent
+from payments import ledger, signals
 from payments.allocation import Owed, allocate
 from payments.ledger import credit, debit
 from payments.models import (
@@ -38,9 +45,6 @@ from payments.models import (
 )
 from payments.providers import get_provider
 from payments.providers.base import ChargeState, ProviderError, ProviderRejected, TransferState
-from portal import audit
-from portal.errors import Conflict, DomainError, NotAllowed, check_transition
-from portal.money import format_naira
 
 logger = logging.getLogger(__name__)
 
@@ -78,7 +82,7 @@ def names_match(member_name: str, account_name: str) -> bool:
     return difflib.SequenceMatcher(None, " ".join(a), " ".join(b)).ratio() >= NAME_MATCH_THRESHOLD
 
 
-def resolve_payout_account(*, member, actor, request=None) -> bool:
+def resolve_payout_account(*, member, actor) -> bool:
     """Ask the provider whose account this is; a matching name confirms it automatically,
     bound to exactly the bank code and account number that were resolved."""
     bank_code, account_number = member.bank_code, member.account_number
@@ -89,8 +93,6 @@ def resolve_payout_account(*, member, actor, request=None) -> bool:
     except ProviderError as exc:
         raise DomainError(f"The bank could not confirm the account: {exc}") from exc
     with transaction.atomic():
-        from members.models import Member
-
         member = Member.objects.select_for_update().get(pk=member.pk)
         if (member.bank_code, member.account_number) != (bank_code, account_number):
             raise Conflict("The member's account changed while it was being checked; try again.")
@@ -105,7 +107,6 @@ def resolve_payout_account(*, member, actor, request=None) -> bool:
             actor=actor,
             action="member.account_resolved",
             obj=member,
-            request=request,
             changes={
                 "name_matches": matches,
                 "bank_code": bank_code,
@@ -117,14 +118,12 @@ def resolve_payout_account(*, member, actor, request=None) -> bool:
 
 
 @transaction.atomic
-def confirm_payout_account(*, member, actor, request=None):
+def confirm_payout_account(*, member, actor):
     """Override a mismatching account name (maker-checker): a first finance user asks, a
     second one confirms; neither may share an identity with the member or with each other's
     member. Returns the member; ``payout_account_confirmed`` says which step this was."""
     if not (actor.is_authenticated and actor.is_staff and actor.has_perm("loans.disburse_loan")):
         raise NotAllowed("You cannot confirm payout accounts.")
-    from members.models import Member
-    from members.staff_identity import check_independent
 
     member = Member.objects.select_for_update().get(pk=member.pk)
     if not member.account_name:
@@ -150,7 +149,6 @@ def confirm_payout_account(*, member, actor, request=None):
             actor=actor,
             action="member.account_override_requested",
             obj=member,
-            request=request,
             changes={
                 "account_name": member.account_name,
                 "bank_code": member.bank_code,
@@ -168,7 +166,6 @@ def confirm_payout_account(*, member, actor, request=None):
         actor=actor,
         action="member.account_confirmed",
         obj=member,
-        request=request,
         changes={
             "account_name": member.account_name,
             "bank_code": member.bank_code,
@@ -183,8 +180,6 @@ def confirm_payout_account(*, member, actor, request=None):
 
 
 def _check_disburser(loan, actor):
-    from members.staff_identity import check_independent
-
     if not (actor.is_authenticated and actor.is_staff and actor.has_perm("loans.disburse_loan")):
         raise NotAllowed("You do not have permission to disburse loans.")
     approvers = [a.officer for a in loan.application.approvals.select_related("officer")]
@@ -210,7 +205,7 @@ def _check_bound_account(member):
 
 
 @transaction.atomic
-def request_disbursement(*, loan: Loan, actor, request=None) -> Disbursement:
+def request_disbursement(*, loan: Loan, actor) -> Disbursement:
     """Write the payout intent (outbox row) with its unique reference; a task sends it."""
     loan = Loan.objects.select_for_update().select_related("member", "application").get(pk=loan.pk)
     _check_disburser(loan, actor)
@@ -248,7 +243,6 @@ def request_disbursement(*, loan: Loan, actor, request=None) -> Disbursement:
         actor=actor,
         action="disbursement.requested",
         obj=loan,
-        request=request,
         changes={
             "disbursement": disbursement.reference,
             "amount": disbursement.amount,
@@ -256,10 +250,8 @@ def request_disbursement(*, loan: Loan, actor, request=None) -> Disbursement:
             "account_number": disbursement.account_number,
         },
     )
-    from payments import tasks
-
     pk = disbursement.pk
-    transaction.on_commit(lambda: tasks.send_disbursement_task(pk), robust=True)
+    jobs.enqueue_after_commit("payments.send_disbursement", pk)
     return disbursement
 
 
@@ -322,7 +314,6 @@ def send_disbursement(*, disbursement_id: int) -> Disbursement:
 
 def _account_changed_since_request(disbursement) -> str:
     """Why this payout may not go out to the member's account (empty when it may)."""
-    from members.models import Member
 
     member = Member.objects.get(pk=disbursement.loan.member_id)
     bound = (disbursement.bank_code, disbursement.account_number)
@@ -366,7 +357,6 @@ def complete_disbursement(
     provider_reference: str = "",
     bank_reference: str = "",
     actor=None,
-    request=None,
 ) -> Disbursement:
     disbursement = Disbursement.objects.select_for_update().get(reference=reference)
     if disbursement.status == DisbursementStatus.SUCCEEDED:
@@ -400,17 +390,14 @@ def complete_disbursement(
         actor=actor,
         action="loan.disbursed",
         obj=loan,
-        request=request,
         changes={
             "disbursement": reference,
             "amount": disbursement.amount,
             "status": [LoanStatus.PENDING_DISBURSEMENT, LoanStatus.ACTIVE],
         },
     )
-    from payments import tasks
-
     pk = loan.pk
-    transaction.on_commit(lambda: tasks.notify_loan_task(pk, "loan_disbursed"), robust=True)
+    send_after_commit(signals.loan_event, Loan, loan_id=pk, template="loan_disbursed")
     return disbursement
 
 
@@ -459,9 +446,7 @@ def fail_disbursement(*, reference: str, reason: str, actor=None) -> Disbursemen
 
 
 @transaction.atomic
-def record_manual_disbursement(
-    *, loan: Loan, actor, bank_reference: str, request=None
-) -> Disbursement:
+def record_manual_disbursement(*, loan: Loan, actor, bank_reference: str) -> Disbursement:
     """Finance paid the member elsewhere and records the bank's reference."""
     bank_reference = (bank_reference or "").strip()
     if len(bank_reference) < 6:
@@ -493,7 +478,6 @@ def record_manual_disbursement(
         reference=disbursement.reference,
         bank_reference=bank_reference,
         actor=actor,
-        request=request,
     )
 
 
@@ -688,7 +672,6 @@ def record_payment(
     reason: str = "",
     evidence: str = "",
     raw_payload: dict | None = None,
-    request=None,
 ) -> Payment:
     """A confirmed repayment (manual entry, bank statement match, allowance deduction)."""
     if not isinstance(amount, int) or amount <= 0:
@@ -721,17 +704,14 @@ def record_payment(
         actor=actor,
         action="payment.recorded",
         obj=payment,
-        request=request,
         changes={"loan": loan.reference, "amount": amount, "channel": channel},
     )
-    from payments import tasks
-
     pk = payment.pk
-    transaction.on_commit(lambda: tasks.notify_payment_task(pk), robust=True)
+    send_after_commit(signals.payment_received, Payment, payment_id=pk)
     return payment
 
 
-def record_manual_payment(*, loan, actor, amount, reason, evidence="", request=None) -> Payment:
+def record_manual_payment(*, loan, actor, amount, reason, evidence="") -> Payment:
     if not actor.has_perm("payments.add_payment"):
         raise NotAllowed("You do not have permission to record payments.")
     reason = (reason or "").strip()
@@ -764,7 +744,6 @@ def record_manual_payment(*, loan, actor, amount, reason, evidence="", request=N
                 actor=actor,
                 reason=reason,
                 evidence=evidence,
-                request=request,
             )
     except IntegrityError as exc:
         # Two finance users entering one receipt at the same moment: the unique index
@@ -893,15 +872,13 @@ def confirm_checkout(*, reference: str) -> Payment:
                 ),
             },
         )
-        from payments import tasks
-
         pk = payment.pk
-        transaction.on_commit(lambda: tasks.notify_payment_task(pk), robust=True)
+        send_after_commit(signals.payment_received, Payment, payment_id=pk)
     return payment
 
 
 @transaction.atomic
-def reverse_payment(*, payment: Payment, actor, reason: str, request=None) -> Payment:
+def reverse_payment(*, payment: Payment, actor, reason: str) -> Payment:
     """Undo exactly what a payment did: its allocations and its ledger entry."""
     if not actor.has_perm("payments.reverse_payment"):
         raise NotAllowed("You do not have permission to reverse payments.")
@@ -942,7 +919,6 @@ def reverse_payment(*, payment: Payment, actor, reason: str, request=None) -> Pa
         actor=actor,
         action="payment.reversed",
         obj=payment,
-        request=request,
         changes={"reason": reason, "amount": payment.amount},
     )
     return payment
@@ -980,15 +956,11 @@ def store_webhook(*, provider_name: str, notice) -> tuple[WebhookEvent, bool]:
         if event.status in (WebhookStatus.RECEIVED, WebhookStatus.FAILED):
             # The provider's retry heals a processing task lost with the queue (Redis
             # restarted, worker killed): processing is idempotent under a row lock.
-            from payments import tasks
-
             pk = event.pk
-            transaction.on_commit(lambda: tasks.process_webhook_task(pk))
+            jobs.enqueue_after_commit("payments.process_webhook", pk, robust=False)
         return event, False
-    from payments import tasks
-
     pk = event.pk
-    transaction.on_commit(lambda: tasks.process_webhook_task(pk), robust=True)
+    jobs.enqueue_after_commit("payments.process_webhook", pk)
     return event, True
 
 

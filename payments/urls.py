@@ -1,11 +1,22 @@
 from django.conf import settings
 from django.urls import path
 
-from payments import simulated_views, views
+from payments import loan_views, simulated_views, views
 
 app_name = "payments"
 
 urlpatterns = [
+    path("loans/<str:reference>/", loan_views.loan_detail, name="loan_detail"),
+    path(
+        "loans/<str:reference>/statement.csv",
+        loan_views.loan_statement_csv,
+        name="statement_csv",
+    ),
+    path(
+        "loans/<str:reference>/discharge-letter/",
+        loan_views.discharge_letter,
+        name="discharge_letter",
+    ),
     path("webhooks/paystack", views.paystack_webhook, name="paystack_webhook"),
     path("loans/<str:reference>/pay/", views.pay, name="pay"),
     path("payments/return/", views.checkout_return, name="checkout_return"),

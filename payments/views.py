@@ -14,6 +14,14 @@ from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from core.errors import DomainError
+from core.feedback import attempt
+from core.form_tokens import submitted_once
+from core.forms import NairaField
+from core.money import format_naira
+from core.permissions import StaffPermissionRequiredMixin, staff_perm_required
+from core.table_render import LocalDateTimeColumn
+from core.tables import HtmxTableView
 from loans.models import Loan, LoanStatus
 from loans.selectors import loan_for
 from payments import ledger, services
@@ -22,14 +30,6 @@ from payments.providers import get_provider
 from payments.providers.base import ProviderError
 from payments.selectors import disbursement_queue, loan_disbursements, loan_payments
 from payments.services import CheckoutInProgress
-from portal.errors import DomainError
-from portal.feedback import attempt
-from portal.form_tokens import submitted_once
-from portal.forms import NairaField
-from portal.money import format_naira
-from portal.permissions import StaffPermissionRequiredMixin, staff_perm_required
-from portal.table_render import LocalDateTimeColumn
-from portal.tables import HtmxTableView
 
 security_log = logging.getLogger("security")
 MAX_WEBHOOK_BYTES = 64 * 1024
@@ -285,7 +285,7 @@ def _finance_action(request, reference, action, success):
 @staff_perm_required("loans.view_loan", "loans.disburse_loan")
 def resolve_account(request, reference):
     def action(loan):
-        if services.resolve_payout_account(member=loan.member, actor=request.user, request=request):
+        if services.resolve_payout_account(member=loan.member, actor=request.user):
             return
         raise DomainError(
             "The bank's account name does not match the member's name. Check "
@@ -300,9 +300,7 @@ def resolve_account(request, reference):
 def confirm_account(request, reference):
     loan = loan_for(request.user, reference)
     try:
-        member = services.confirm_payout_account(
-            member=loan.member, actor=request.user, request=request
-        )
+        member = services.confirm_payout_account(member=loan.member, actor=request.user)
     except DomainError as exc:
         messages.error(request, exc.message)
     else:
@@ -324,7 +322,7 @@ def disburse(request, reference):
     return _finance_action(
         request,
         reference,
-        lambda loan: services.request_disbursement(loan=loan, actor=request.user, request=request),
+        lambda loan: services.request_disbursement(loan=loan, actor=request.user),
         "Payout sent to the provider. The loan becomes active when the transfer succeeds.",
     )
 
@@ -345,7 +343,6 @@ def manual_disburse(request, reference):
             loan=loan,
             actor=request.user,
             bank_reference=form.cleaned_data["bank_reference"],
-            request=request,
         ),
         "Manual payout recorded; the loan is active.",
     )
@@ -371,7 +368,6 @@ def manual_payment(request, reference):
             amount=data["amount"],
             reason=data["reason"],
             evidence=data["evidence"],
-            request=request,
         ),
         f"{format_naira(data['amount'])} recorded.",
     )
@@ -391,7 +387,6 @@ def reverse_payment(request, pk):
                 payment=payment,
                 actor=request.user,
                 reason=form.cleaned_data["reason"],
-                request=request,
             )
         except DomainError as exc:
             messages.error(request, exc.message)

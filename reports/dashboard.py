@@ -20,10 +20,10 @@ from django.db.models.functions import TruncDate, TruncMonth
 from django.utils import timezone
 
 from arrears.models import PortfolioSnapshot
+from core.clock import LAGOS, lagos_day_bounds, lagos_today, month_start
+from core.db_router import reading_from_replica
 from loans.models import Application, ApplicationStatus, Installment, Loan, LoanStatus
 from payments.models import Payment, PaymentStatus
-from portal.db_router import reading_from_replica
-from reports.clock import LAGOS, lagos_day_bounds, lagos_today, month_start
 from reports.services import PAR30_BUCKETS
 
 logger = logging.getLogger(__name__)

@@ -7,10 +7,10 @@ from datetime import date
 from django.db.models import F
 
 from arrears.models import Bucket
+from core.clock import LAGOS, lagos_day_bounds
+from core.exports import XLSX_CONTENT_TYPE, csv_bytes, csv_lines, xlsx_bytes
+from core.money import kobo_to_decimal
 from payments.models import Payment, PaymentChannel, PaymentStatus
-from portal.exports import XLSX_CONTENT_TYPE, csv_bytes, csv_lines, xlsx_bytes
-from portal.money import kobo_to_decimal
-from reports.clock import LAGOS, lagos_day_bounds
 from reports.models import DailyReport
 
 __all__ = ["XLSX_CONTENT_TYPE", "report_csv", "report_rows", "report_xlsx"]

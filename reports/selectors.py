@@ -2,7 +2,7 @@
 
 from datetime import date, datetime
 
-from portal.money import format_naira
+from core.money import format_naira
 from reports.charts import COLOURS, Series, build_chart
 from reports.dashboard import dashboard_figures
 

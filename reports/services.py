@@ -13,14 +13,15 @@ from django.urls import reverse
 from django.utils import timezone
 
 from arrears.models import Bucket, PortfolioSnapshot, WriteOff, WriteOffStatus
+from core import audit
+from core.clock import lagos_day_bounds, lagos_today, previous_lagos_day
+from core.errors import DomainError
 from loans.models import ApplicationHistory, ApplicationStatus, Loan
 from members.models import User
 from members.roles import FINANCE
 from payments import ledger
 from payments.models import Payment, PaymentChannel, PaymentStatus
-from portal import audit
-from portal.errors import DomainError
-from reports.clock import lagos_day_bounds, lagos_today
+from reports import exports
 from reports.models import DailyReport
 
 logger = logging.getLogger(__name__)
@@ -165,7 +166,6 @@ def finance_recipients() -> list[str]:
 
 def send_daily_report(*, report: DailyReport) -> int:
     """E-mail the report to Finance with both files attached; returns the number of recipients."""
-    from reports import exports
 
     recipients = finance_recipients()
     if not recipients:
@@ -192,7 +192,6 @@ def send_daily_report(*, report: DailyReport) -> int:
 
 def run_daily_report(*, report_date: date | None = None, email: bool = True) -> DailyReport:
     """Generate (yesterday in Lagos by default) and, once committed, e-mail the report."""
-    from reports.clock import previous_lagos_day
 
     report = generate_daily_report(report_date=report_date or previous_lagos_day())
     if email:

@@ -2,8 +2,8 @@ import django_filters
 import django_tables2 as tables
 from django.utils.html import format_html
 
-from portal.money import format_naira
-from portal.table_render import LocalDateColumn, LocalDateTimeColumn
+from core.money import format_naira
+from core.table_render import LocalDateColumn, LocalDateTimeColumn
 from reports.models import DailyReport
 
 

@@ -3,7 +3,7 @@
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, lock_task
 
-from portal.schedules import lagos_crontab
+from core.clock import lagos_crontab
 from reports import dashboard, services
 
 DAILY_REPORT_LAGOS_HOUR = 6

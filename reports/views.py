@@ -1,18 +1,39 @@
 from datetime import date
 
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse, StreamingHttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.cache import never_cache
 
-from portal import audit
-from portal.db_router import iterate_from_replica, reading_from_replica
-from portal.permissions import StaffPermissionRequiredMixin, staff_perm_required
-from portal.tables import HtmxTableView
+from core import audit
+from core.db_router import iterate_from_replica, reading_from_replica
+from core.permissions import StaffPermissionRequiredMixin, staff_perm_required
+from core.tables import HtmxTableView
 from reports import exports
 from reports.forms import RangeExportForm
 from reports.models import DailyReport
+from reports.selectors import dashboard_for
 from reports.tables import DailyReportFilter, DailyReportTable
 
 VIEW_REPORTS = "reports.view_dailyreport"
+
+
+def home(request):
+    if not request.user.is_authenticated:
+        return render(request, "portal/home.html")
+    if request.user.is_staff:
+        return redirect("backoffice")
+    return redirect("members:dashboard")
+
+
+@never_cache
+@login_required
+def backoffice(request):
+    if not request.user.is_staff:
+        raise PermissionDenied("The back office is for staff.")
+    # Figures come from a shared cache entry; never cache this page itself (per-user menu).
+    return render(request, "portal/backoffice.html", {"dashboard": dashboard_for(request.user)})
 
 
 class ReportListView(StaffPermissionRequiredMixin, HtmxTableView):
@@ -74,7 +95,6 @@ def export_range(request):
         actor=request.user,
         action="report.exported",
         changes={"kind": kind, "start": start.isoformat(), "end": end.isoformat()},
-        request=request,
     )
     response = StreamingHttpResponse(
         iterate_from_replica(exports.range_export_lines(kind, start, end)),

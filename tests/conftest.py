@@ -13,7 +13,7 @@ def _clear_cache():
         cache.delete_pattern("*")
     else:
         cache.clear()
-    from portal import tables
+    from core import tables
 
     tables._estimates.clear()  # the per-process memo of PostgreSQL's row estimates
     yield
@@ -27,7 +27,7 @@ def redis_down(settings):
     settings.CACHES = {
         "default": {
             **settings.CACHES["default"],
-            "BACKEND": "portal.cache.CountingRedisCache",
+            "BACKEND": "core.cache.CountingRedisCache",
             "LOCATION": dead,
             "OPTIONS": {
                 "CLIENT_CLASS": "django_redis.client.DefaultClient",

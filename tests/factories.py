@@ -34,8 +34,8 @@ class UserFactory(factory.django.DjangoModelFactory):
 def give_staff_identity(user, *, bvn=None, phone=None, bank_code="044", account_number=None):
     """A staff identity that matches no factory member (BVN 33…, phone +234909…, bank 044)
     unless told otherwise; written directly (the service refuses tests' self-made staff)."""
+    from core.crypto import bvn_blind_index, pii_cipher
     from members.models import StaffIdentity
-    from portal.crypto import bvn_blind_index, pii_cipher
 
     bvn = bvn or f"33{user.pk:09d}"
     identity, _ = StaffIdentity.objects.update_or_create(

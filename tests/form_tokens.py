@@ -1,7 +1,7 @@
-"""Money forms carry a one-time token (portal.form_tokens); a test's POST adds a fresh one,
+"""Money forms carry a one-time token (core.form_tokens); a test's POST adds a fresh one,
 as the rendered page would."""
 
-from portal.form_tokens import FIELD, new_token
+from core.form_tokens import FIELD, new_token
 
 
 def with_form_token(data: dict | None = None, token: str | None = None) -> dict:

@@ -8,8 +8,8 @@ os.environ.setdefault("TESTING", "true")
 os.environ.setdefault("HUEY_IMMEDIATE", "true")
 os.environ.setdefault("MFA_REQUIRED_FOR_STAFF", "false")
 
-from portal.settings import *  # noqa: E402, F403
-from portal.settings import CACHES, REDIS_URL  # noqa: E402
+from config.settings import *  # noqa: E402, F403
+from config.settings import CACHES, REDIS_URL  # noqa: E402
 
 # Argon2 is the production hasher (asserted in tests); MD5 keeps the suite fast.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -24,5 +24,5 @@ MEDIA_ROOT = PRIVATE_MEDIA_ROOT
 
 # A read replica that is the test database itself (Django's TEST MIRROR), as
 # DATABASE_REPLICA_URL would add it. Without the router nothing reads from it;
-# tests/portal/test_db_router.py installs the router and proves which reads go there.
+# tests/core/test_db_router.py installs the router and proves which reads go there.
 DATABASES["replica"] = {**deepcopy(DATABASES["default"]), "TEST": {"MIRROR": "default"}}  # noqa: F405

@@ -17,12 +17,12 @@ from api.schemas import (
     SubmitIn,
     to_kobo,
 )
+from core.audit import client_ip
 from loans import services
 from loans.filters import ApplicationFilter
 from loans.models import Application, ApplicationStatus, LoanProduct
 from loans.selectors import applications_visible_to
 from members.models import Member
-from portal.audit import client_ip
 
 router = Router(tags=["applications"])
 
@@ -101,7 +101,6 @@ def create_application(request, payload: ApplicationIn):
             product=product,
             amount=to_kobo(payload.amount),
             tenure=payload.tenure_months,
-            request=request,
         )
         return 201, _detail(application)
 
@@ -122,7 +121,6 @@ def submit_application(request, reference: str, payload: SubmitIn):
             shown_hash=payload.key_facts_hash,
             ip=client_ip(request),
             user_agent=request.headers.get("User-Agent", ""),
-            request=request,
         )
         return 200, _detail(application)
 
@@ -135,7 +133,7 @@ def cancel_application(request, reference: str):
     application = _get(user, reference)
 
     def cancel():
-        services.cancel_application(application=application, actor=user, request=request)
+        services.cancel_application(application=application, actor=user)
         return 200, _detail(application)
 
     return idempotent(request, user, cancel)
@@ -153,7 +151,6 @@ def approve_application(request, reference: str, payload: ApproveIn):
             actor=user,
             amount=to_kobo(payload.amount) if payload.amount else None,
             tenure=payload.tenure_months,
-            request=request,
         )
         return 200, _detail(application)
 
@@ -166,9 +163,7 @@ def reject_application(request, reference: str, payload: RejectIn):
     application = _get(user, reference)
 
     def reject():
-        services.reject_application(
-            application=application, actor=user, reason=payload.reason, request=request
-        )
+        services.reject_application(application=application, actor=user, reason=payload.reason)
         return 200, _detail(application)
 
     return idempotent(request, user, reject)

@@ -68,7 +68,6 @@ def record_manual_payment(request, payload: ManualPaymentIn):
             amount=to_kobo(payload.amount),
             reason=payload.reason,
             evidence=payload.evidence,
-            request=request,
         )
         payment.loan = loan
         return 201, presenters.payment(payment)

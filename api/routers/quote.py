@@ -5,8 +5,8 @@ from api import presenters
 from api.errors import ERROR_RESPONSES
 from api.routers.products import cached_json, products_visible_to
 from api.schemas import NairaText, QuoteOut, to_kobo
+from core.clock import lagos_today
 from loans import services
-from loans.services import lagos_today
 from members.models import Member
 
 router = Router(tags=["quote"])

@@ -4,7 +4,7 @@ from django.http import Http404
 from ninja import Router, Schema
 
 from api.errors import ERROR_RESPONSES, ApiError
-from portal.db_router import reading_from_replica
+from core.db_router import reading_from_replica
 from reports.exports import report_rows
 from reports.models import DailyReport
 

@@ -1,6 +1,6 @@
 from django.db import migrations
 
-from portal.pg_only import postgres_sql, trigram_extension
+from core.pg_only import postgres_sql, trigram_extension
 
 
 class Migration(migrations.Migration):

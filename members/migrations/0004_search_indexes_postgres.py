@@ -1,6 +1,6 @@
 from django.db import migrations
 
-from portal.pg_only import postgres_sql
+from core.pg_only import postgres_sql
 
 
 class Migration(migrations.Migration):

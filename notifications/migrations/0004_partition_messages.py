@@ -1,11 +1,11 @@
 from django.db import migrations
 
-from portal.pg_only import partition_by_month
+from core.pg_only import partition_by_month
 
 
 class Migration(migrations.Migration):
     """PostgreSQL: the member message log becomes monthly partitions of ``created_at`` (kept
-    24 months by default, then detached by portal/partitions.py). Rows are still updated while
+    24 months by default, then detached by core/partitions.py). Rows are still updated while
     they are delivered; an update never moves a row, ``created_at`` is fixed. SQLite keeps the
     plain table."""
 

@@ -1,11 +1,11 @@
 from django.db import migrations
 
-from portal.pg_only import partition_by_month
+from core.pg_only import partition_by_month
 
 
 class Migration(migrations.Migration):
     """PostgreSQL: the webhook inbox becomes monthly partitions of ``received_at`` (kept 24
-    months by default, then detached by portal/partitions.py). SQLite keeps the plain table."""
+    months by default, then detached by core/partitions.py). SQLite keeps the plain table."""
 
     dependencies = [("payments", "0004_webhook_event_keys")]
 

@@ -14,6 +14,9 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
 
 from payments.providers.base import PaymentsProvider
+from payments.providers.manual import ManualProvider
+from payments.providers.paystack import DEFAULT_BASE_URL, PaystackProvider
+from payments.providers.simulated import SimulatedProvider
 
 PROVIDER_NAMES = ("simulated", "paystack", "manual")
 
@@ -55,20 +58,14 @@ def reset_providers() -> None:
 
 def _build(name: str) -> PaymentsProvider:
     if name == "simulated":
-        from payments.providers.simulated import SimulatedProvider
-
         return SimulatedProvider(secret=settings.SIMULATED_PROVIDER_SECRET)
     if name == "paystack":
-        from payments.providers.paystack import DEFAULT_BASE_URL, PaystackProvider
-
         return PaystackProvider(
             secret_key=settings.PAYSTACK_SECRET_KEY,
             base_url=getattr(settings, "PAYSTACK_BASE_URL", DEFAULT_BASE_URL),
             timeout=getattr(settings, "PAYSTACK_TIMEOUT_SECONDS", 10),
         )
     if name == "manual":
-        from payments.providers.manual import ManualProvider
-
         return ManualProvider()
     raise ImproperlyConfigured(
         f"Unknown payments provider {name!r}; PAYMENTS_PROVIDER must be one of "

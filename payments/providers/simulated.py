@@ -39,6 +39,7 @@ from django.urls import Resolver404, resolve
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from payments.models import SimulatedProviderRecord
 from payments.providers.accounts import member_name_for_account
 from payments.providers.base import (
     AccountResolution,
@@ -168,7 +169,6 @@ class SimulatedProvider(PaymentsProvider):
         outcome: str | None = None,
     ) -> TransferResult:
         """Send a payout. ``outcome`` overrides SIMULATED_TRANSFER_OUTCOME for this call."""
-        from payments.models import SimulatedProviderRecord
 
         self._pause()
         _check_reference(reference)
@@ -226,7 +226,6 @@ class SimulatedProvider(PaymentsProvider):
         return outcome, FAILED_REASON if outcome == FAILED else ""
 
     def verify_transfer(self, *, reference: str) -> TransferResult:
-        from payments.models import SimulatedProviderRecord
 
         self._pause()
         record = SimulatedProviderRecord.objects.filter(reference=reference, kind=TRANSFER).first()
@@ -247,7 +246,6 @@ class SimulatedProvider(PaymentsProvider):
     def settle_transfer(self, *, reference: str, outcome: str, reason: str = "") -> TransferResult:
         """Finish a pending transfer (success/failed) or reverse a successful one, and send
         the webhook. Settling to the state it already has changes nothing and sends nothing."""
-        from payments.models import SimulatedProviderRecord
 
         with transaction.atomic():
             record = (
@@ -276,7 +274,6 @@ class SimulatedProvider(PaymentsProvider):
     def initialize_checkout(
         self, *, reference: str, amount: int, email: str, callback_url: str
     ) -> CheckoutSession:
-        from payments.models import SimulatedProviderRecord
 
         self._pause()
         _check_reference(reference)
@@ -298,7 +295,6 @@ class SimulatedProvider(PaymentsProvider):
     def complete_charge(self, *, reference: str, outcome: str) -> ChargeResult:
         """The member paid (success) or declined (failed) on the checkout page: record it and
         send ``charge.success`` / ``charge.failed``. Repeating the same outcome sends nothing."""
-        from payments.models import SimulatedProviderRecord
 
         if outcome not in (SUCCESS, FAILED):
             raise ProviderRejected(f"A payment can succeed or fail, not {outcome!r}.")
@@ -325,7 +321,6 @@ class SimulatedProvider(PaymentsProvider):
         return _charge_result(record)
 
     def verify_charge(self, *, reference: str) -> ChargeResult:
-        from payments.models import SimulatedProviderRecord
 
         self._pause()
         record = SimulatedProviderRecord.objects.filter(reference=reference, kind=CHARGE).first()
@@ -347,7 +342,6 @@ class SimulatedProvider(PaymentsProvider):
     def resend_webhook(self, *, reference: str) -> dict:
         """Deliver the last event of a settled transfer or payment again (a provider retry):
         the same body, so the same event id."""
-        from payments.models import SimulatedProviderRecord
 
         record = SimulatedProviderRecord.objects.filter(reference=reference).first()
         if record is None or record.status == PENDING:

@@ -23,8 +23,8 @@ import hashlib
 import hmac
 import json
 
+from core.money import MoneyError, parse_kobo
 from payments.providers.base import InvalidWebhook, WebhookNotice
-from portal.money import MoneyError, parse_kobo
 
 MAX_EVENT_ID_LENGTH = 120  # WebhookEvent.event_id
 

@@ -6,8 +6,8 @@ import pytest
 from django.test import TestCase
 from django.utils import timezone
 
+from core.models import AuditEvent
 from loans.models import Application, ApplicationStatus, LoanStatus
-from portal.models import AuditEvent
 from tests.api.conftest import Api, draft, error_code, in_review, new_member, token_for
 from tests.payments.builders import active_loan, product
 

@@ -3,8 +3,8 @@
 import pytest
 
 from api.models import IdempotencyKey
+from core.models import AuditEvent
 from payments.models import Payment
-from portal.models import AuditEvent
 from tests.api.conftest import Api, error_code, token_for
 from tests.payments.builders import active_loan, product
 

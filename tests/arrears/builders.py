@@ -2,7 +2,7 @@
 
 from datetime import date, timedelta
 
-from arrears.demo import move_into_arrears
+from devdata.arrears import move_into_arrears
 from tests.factories import MemberFactory
 from tests.payments import builders
 

@@ -12,10 +12,10 @@ from django.urls import reverse
 
 from arrears import overdue, services
 from arrears.models import AllowanceDelay, CollectionContact, WriteOff, WriteOffStatus
+from core.errors import Conflict, DomainError, NotAllowed
+from core.models import AuditEvent
 from loans.models import LoanStatus
 from payments import ledger
-from portal.errors import Conflict, DomainError, NotAllowed
-from portal.models import AuditEvent
 from tests.arrears import builders as arrears_builders
 from tests.factories import MemberFactory, make_finance, make_officer
 from tests.form_tokens import with_form_token

@@ -14,11 +14,11 @@ from huey.contrib.djhuey import HUEY
 
 from arrears import overdue
 from arrears.models import AllowanceDelay, LateFeeCharge, OverdueRun, PortfolioSnapshot
+from core.errors import DomainError
+from core.models import AuditEvent
 from loans.models import InstallmentStatus, Loan
 from payments import ledger
 from payments import services as payment_services
-from portal.errors import DomainError
-from portal.models import AuditEvent
 from tests.factories import MemberFactory, make_finance
 from tests.payments import builders
 
@@ -256,7 +256,7 @@ def test_par_buckets_match_a_brute_force_count_on_random_loans():
 
 def test_the_periodic_run_is_planned_in_lagos_time():
     from arrears.tasks import overdue_run_task
-    from portal.schedules import lagos_crontab
+    from core.clock import lagos_crontab
 
     # Huey compares crontabs with UTC times: 05:00 Lagos is 04:00 UTC (WAT has no DST).
     validate = overdue_run_task.task_class().validate_datetime

@@ -89,7 +89,7 @@ def env_example_lines() -> list[str]:
 
 
 def test_env_example_documents_every_variable_the_settings_read():
-    settings_variables = set(SETTING_VARIABLE.findall((ROOT / "portal/settings.py").read_text()))
+    settings_variables = set(SETTING_VARIABLE.findall((ROOT / "config/settings.py").read_text()))
     assert len(settings_variables) > 30
     lines = env_example_lines()
     documented = {}
@@ -287,7 +287,7 @@ def test_web_unit_runs_one_hardened_gunicorn_per_port():
     assert "EnvironmentFile=/etc/allaweeplus/env" in text
     assert "Environment=GUNICORN_BIND=127.0.0.1:%i" in text
     assert re.search(
-        r"ExecStart=\S*uv run --frozen .*gunicorn -c deploy/gunicorn.conf.py portal.wsgi", text
+        r"ExecStart=\S*uv run --frozen .*gunicorn -c deploy/gunicorn.conf.py config.wsgi", text
     )
     for line in (
         "NoNewPrivileges=yes",

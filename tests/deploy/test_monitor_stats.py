@@ -11,9 +11,9 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
+from core import metrics
 from payments.models import Payment, PaymentStatus
-from portal import metrics
-from portal.management.commands.monitor_stats import access_log_stats
+from reports.management.commands.monitor_stats import access_log_stats
 from tests.deploy.conftest import ROOT, run_script, script_env
 from tests.deploy.test_deploy import access_log_line, healthy, monitor_env
 from tests.payments.builders import active_loan, on_commit

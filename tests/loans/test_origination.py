@@ -13,11 +13,11 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from core.errors import Conflict, DomainError, NotAllowed
+from core.models import AuditEvent
 from loans import services
 from loans.models import Application, ApplicationStatus, Loan, LoanProduct, LoanStatus
 from members.models import KycStatus
-from portal.errors import Conflict, DomainError, NotAllowed
-from portal.models import AuditEvent
 from tests.factories import MemberFactory, make_officer
 
 pytestmark = pytest.mark.django_db

@@ -7,9 +7,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from core.crypto import pii_cipher
+from core.models import AuditEvent
 from members.models import KycStatus
-from portal.crypto import pii_cipher
-from portal.models import AuditEvent
 from tests.factories import MemberFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -7,8 +7,8 @@ import json
 import pytest
 from django.urls import reverse
 
+from core.models import AuditEvent
 from payments import services as payment_services
-from portal.models import AuditEvent
 from tests.factories import MemberFactory, make_finance, make_officer
 from tests.payments import builders
 
@@ -29,7 +29,7 @@ def test_member_exports_own_data_as_json_and_csv_after_reauthentication(client):
         loan=loan, actor=make_finance(), amount=10_000_00, reason="Paid at the branch"
     )
     other = builders.active_loan()  # someone else's loan must not appear
-    url = reverse("members:export_my_data_json")
+    url = reverse("privacy:export_my_data_json")
 
     client.force_login(member.user)
     response = client.get(url)
@@ -52,7 +52,7 @@ def test_member_exports_own_data_as_json_and_csv_after_reauthentication(client):
     body = response.content.decode()
     assert other.reference not in body and other.member.full_name not in body
 
-    response = client.get(reverse("members:export_my_data_csv"))
+    response = client.get(reverse("privacy:export_my_data_csv"))
     rows = list(csv.reader(io.StringIO(response.content.decode())))
     assert rows[0] == ["field", "value"]
     assert ["profile.full_name", member.full_name] in rows
@@ -64,16 +64,16 @@ def test_export_cells_that_look_like_formulas_are_neutralised(client):
     member = MemberFactory(full_name='=HYPERLINK("http://evil")')
     reauthenticated(client, member.user)
     rows = list(
-        csv.reader(io.StringIO(client.get(reverse("members:export_my_data_csv")).content.decode()))
+        csv.reader(io.StringIO(client.get(reverse("privacy:export_my_data_csv")).content.decode()))
     )
     assert ["profile.full_name", '\'=HYPERLINK("http://evil")'] in rows
 
 
 def test_anonymous_and_staff_without_a_member_profile_get_no_export(client):
-    response = client.get(reverse("members:export_my_data_json"))
+    response = client.get(reverse("privacy:export_my_data_json"))
     assert response.status_code == 302 and "/accounts/login/" in response["Location"]
     reauthenticated(client, make_officer())
-    assert client.get(reverse("members:export_my_data_json")).status_code in (403, 404)
+    assert client.get(reverse("privacy:export_my_data_json")).status_code in (403, 404)
 
 
 def test_statement_lists_installments_and_payments_for_the_owner_and_staff_only(client):
@@ -81,7 +81,7 @@ def test_statement_lists_installments_and_payments_for_the_owner_and_staff_only(
     payment_services.record_manual_payment(
         loan=loan, actor=make_finance(), amount=5_000_00, reason="Paid at the branch"
     )
-    url = reverse("loans:statement_csv", args=[loan.reference])
+    url = reverse("payments:statement_csv", args=[loan.reference])
 
     client.force_login(loan.member.user)
     response = client.get(url)

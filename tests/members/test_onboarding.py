@@ -8,9 +8,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.urls import reverse
 
+from core.models import AuditEvent
 from members.models import KycStatus, Member, User
 from members.validators import make_valid_nuban
-from portal.models import AuditEvent
 
 pytestmark = pytest.mark.django_db
 
@@ -129,7 +129,7 @@ def test_bad_profile_input_gets_a_clear_message_and_nothing_is_saved(client, fie
 
 @pytest.mark.parametrize("field", ["bvn", "phone", "state_code", "account_number"])
 def test_duplicate_identity_of_another_member_is_refused(client, member, field):
-    from portal.crypto import pii_cipher
+    from core.crypto import pii_cipher
 
     taken = {
         "bvn": pii_cipher().decrypt(member.bvn_encrypted),

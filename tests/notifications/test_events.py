@@ -6,11 +6,10 @@ from django.core import mail
 from django.test import TestCase
 
 from loans import services as loan_services
-from loans import tasks as loan_tasks
 from notifications import sms
+from notifications import tasks as notification_tasks
 from notifications.models import Channel, Message, MessageStatus
 from payments import services as payment_services
-from payments import tasks as payment_tasks
 from tests.factories import make_finance, make_officer
 from tests.notifications.conftest import borrower, lagos
 from tests.payments.builders import product
@@ -80,9 +79,9 @@ def test_every_member_message_of_the_journey_is_logged_and_sent_once():
 
     # Huey delivering a notify task a second time (a retry, a redelivery) sends nothing more.
     with on_commit(execute=True):
-        loan_tasks.notify_application_task(application.pk, "application_approved")
-        payment_tasks.notify_loan_task(loan.pk, "loan_disbursed")
-        payment_tasks.notify_payment_task(payment.pk)
+        notification_tasks.notify_application_task(application.pk, "application_approved")
+        notification_tasks.notify_loan_task(loan.pk, "loan_disbursed")
+        notification_tasks.notify_payment_task(payment.pk)
     assert rows.count() == 8 and len(mail.outbox) == 4
 
 

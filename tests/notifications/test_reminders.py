@@ -10,11 +10,11 @@ from django.db import connection
 from django.test import TestCase
 from django.test.utils import CaptureQueriesContext
 
+from core.money import format_naira
 from notifications import sms
 from notifications.models import Channel, Message, MessageKind, MessageStatus
 from notifications.services import queue_reminders
 from payments import services as payment_services
-from portal.money import format_naira
 from tests.factories import make_finance
 from tests.notifications.conftest import borrower, lagos
 from tests.payments.builders import active_loan

@@ -2,8 +2,8 @@
 
 from datetime import datetime
 
+from core.clock import lagos_crontab
 from notifications import tasks
-from portal.schedules import lagos_crontab
 
 
 def test_daily_reminders_run_at_nine_in_lagos_which_is_eight_utc():

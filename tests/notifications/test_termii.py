@@ -156,7 +156,7 @@ PRODUCTION = {
 
 
 def test_production_defaults_to_no_sms_and_refuses_the_simulated_provider():
-    from tests.portal.test_platform import run_settings
+    from tests.core.test_platform import run_settings
 
     assert run_settings(**PRODUCTION).returncode == 0
     result = run_settings(**PRODUCTION, SMS_PROVIDER="simulated")
@@ -164,7 +164,7 @@ def test_production_defaults_to_no_sms_and_refuses_the_simulated_provider():
 
 
 def test_termii_needs_its_key_and_sender_id():
-    from tests.portal.test_platform import run_settings
+    from tests.core.test_platform import run_settings
 
     result = run_settings(**PRODUCTION, SMS_PROVIDER="termii", TERMII_API_KEY="k")
     assert result.returncode != 0 and "TERMII_SENDER_ID" in result.stderr
@@ -176,14 +176,14 @@ def test_termii_needs_its_key_and_sender_id():
 
 @pytest.mark.parametrize(("end", "start"), [("7", "21"), ("8", "22"), ("12", "10")])
 def test_contact_hours_cannot_be_widened_beyond_eight_to_nine(end, start):
-    from tests.portal.test_platform import run_settings
+    from tests.core.test_platform import run_settings
 
     result = run_settings(DEBUG="true", NOTIFY_QUIET_END=end, NOTIFY_QUIET_START=start)
     assert result.returncode != 0 and "08:00-21:00" in result.stderr
 
 
 def test_contact_hours_can_be_narrowed():
-    from tests.portal.test_platform import run_settings
+    from tests.core.test_platform import run_settings
 
     result = run_settings(DEBUG="true", NOTIFY_QUIET_END="9", NOTIFY_QUIET_START="20")
     assert result.returncode == 0, result.stderr

@@ -107,7 +107,7 @@ def test_messages_page_queries_stay_flat_as_messages_grow(client):
             assert client.get(reverse("notifications:messages")).status_code == 200
         return len(captured)
 
-    queries()  # warm: the row estimate is remembered per process (portal.tables)
+    queries()  # warm: the row estimate is remembered per process (core.tables)
     one = queries()
     for _ in range(4):
         message_for(member, application=application)

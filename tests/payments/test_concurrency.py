@@ -6,6 +6,7 @@ from datetime import date
 import pytest
 from django.db import connection, connections
 
+from core.errors import DomainError
 from loans import services as loan_services
 from loans.models import Application, ApplicationStatus, Loan, LoanStatus
 from payments import ledger, services
@@ -17,7 +18,6 @@ from payments.models import (
     SimulatedProviderRecord,
     WebhookEvent,
 )
-from portal.errors import DomainError
 from tests.factories import MemberFactory, make_finance, make_officer
 from tests.payments.builders import active_loan, approved_loan, product, schedule_outstanding
 

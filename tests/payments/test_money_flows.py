@@ -12,6 +12,7 @@ from django.conf import settings
 from django.contrib.auth.models import Permission
 from django.urls import reverse
 
+from core.errors import Conflict, DomainError, NotAllowed
 from loans.models import InstallmentStatus, LoanStatus
 from members.models import User
 from payments import ledger, services
@@ -26,7 +27,6 @@ from payments.models import (
     WebhookStatus,
 )
 from payments.providers import get_provider
-from portal.errors import Conflict, DomainError, NotAllowed
 from tests.factories import make_finance, make_officer
 from tests.form_tokens import with_form_token
 from tests.payments.builders import active_loan, approved_loan, on_commit, schedule_outstanding
@@ -379,7 +379,7 @@ def test_allowance_deduction_posts_a_repayment_through_the_adapter():
 
 def test_discharge_letter_once_repaid_and_only_to_the_owner(client):
     loan = active_loan()
-    url = reverse("loans:discharge_letter", args=[loan.reference])
+    url = reverse("payments:discharge_letter", args=[loan.reference])
     client.force_login(loan.member.user)
     assert client.get(url).status_code == 302  # not repaid yet
     services.record_manual_payment(
@@ -387,7 +387,7 @@ def test_discharge_letter_once_repaid_and_only_to_the_owner(client):
     )
     page = client.get(url).content.decode()
     assert "repaid in full" in page and loan.reference in page
-    from portal.models import AuditEvent
+    from core.models import AuditEvent
 
     assert AuditEvent.objects.filter(
         action="loan.discharge_letter_issued", object_id=str(loan.pk)

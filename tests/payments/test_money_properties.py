@@ -5,10 +5,10 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
+from core.errors import DomainError
 from loans.models import Installment
 from payments import ledger, services
 from payments.models import Payment, PaymentStatus
-from portal.errors import DomainError
 from tests.factories import make_finance
 from tests.payments.builders import active_loan, schedule_outstanding
 

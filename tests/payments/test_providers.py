@@ -56,7 +56,7 @@ def receive_simulated_webhook(request):
 urlpatterns = [
     path("webhooks/simulated", receive_simulated_webhook),
     path("payments/simulated/checkout/<str:reference>/", simulated_checkout),
-    path("", include("portal.urls")),
+    path("", include("config.urls")),
 ]
 OWN_URLS = "tests.payments.test_providers"
 

@@ -15,6 +15,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import include, path, reverse
 from django.utils import timezone
 
+from config import urls as portal_urls
+from core.errors import Conflict, DomainError, NotAllowed
+from core.models import AuditEvent
 from loans import services as loan_services
 from loans.models import LoanProduct
 from payments import ledger
@@ -40,14 +43,11 @@ from payments.reconciliation import (
     rematch,
 )
 from payments.services import record_manual_disbursement
-from portal import urls as portal_urls
-from portal.errors import Conflict, DomainError, NotAllowed
-from portal.models import AuditEvent
 from tests.factories import MemberFactory, make_finance, make_officer
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
-# The lead mounts payments.recon_urls in portal/urls.py; until then this module adds it.
+# The lead mounts payments.recon_urls in config/urls.py; until then this module adds it.
 urlpatterns = list(portal_urls.urlpatterns)
 if not any(getattr(p, "namespace", None) == "recon" for p in urlpatterns):
     urlpatterns.append(path("", include("payments.recon_urls")))

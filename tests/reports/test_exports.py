@@ -11,9 +11,9 @@ import pytest
 from django.urls import reverse
 from openpyxl import load_workbook
 
+from core.exports import csv_bytes, neutralise_cell, xlsx_bytes
+from core.models import AuditEvent
 from payments.models import Payment, PaymentChannel, PaymentStatus
-from portal.exports import csv_bytes, neutralise_cell, xlsx_bytes
-from portal.models import AuditEvent
 from reports import services
 from tests.factories import MemberFactory
 from tests.reports.helpers import at, lagos, make_loans

@@ -139,11 +139,11 @@ RULES: dict[str, R] = {
     # member_a and member_b are verified: a locked profile gets no lookup at all (409).
     "members:profile_validate": R("login 409 409 403 403 403", "POST"),
     # The data export asks for the password again first.
-    "members:export_my_data_json": R("login reauth reauth reauth reauth reauth"),
-    "members:export_my_data_csv": R("login reauth reauth reauth reauth reauth"),
+    "privacy:export_my_data_json": R("login reauth reauth reauth reauth reauth"),
+    "privacy:export_my_data_csv": R("login reauth reauth reauth reauth reauth"),
     "members:upload_document": R(MEMBER_POST, "POST"),
     "members:submit_kyc": R(MEMBER_POST, "POST"),
-    "members:request_deletion": R(MEMBER_POST, "POST"),
+    "privacy:request_deletion": R(MEMBER_POST, "POST"),
     "members:document": R("login 200 404 200 200 200", kwargs=lambda w: {"pk": w.document.pk}),
     "members:staff_list": R(STAFF_ALL),
     "members:staff_detail": R(STAFF_ALL, kwargs=A_MEMBER),
@@ -155,10 +155,10 @@ RULES: dict[str, R] = {
     "loans:application_detail": R(A_ONLY, kwargs=A_APP),
     "loans:key_facts": R(A_ONLY, kwargs=A_APP),
     "loans:cancel": R("login 302 404 403 403 403", "POST", A_APP),
-    "loans:loan_detail": R("login 200 404 200 200 200", kwargs=A_LOAN),
-    "loans:statement_csv": R("login 200 404 200 200 200", kwargs=A_LOAN),
+    "payments:loan_detail": R("login 200 404 200 200 200", kwargs=A_LOAN),
+    "payments:statement_csv": R("login 200 404 200 200 200", kwargs=A_LOAN),
     # Not repaid yet: the owner and staff are sent back with a message; B gets nothing.
-    "loans:discharge_letter": R("login 302 404 302 302 302", kwargs=A_LOAN),
+    "payments:discharge_letter": R("login 302 404 302 302 302", kwargs=A_LOAN),
     # --- loans (back office) --------------------------------------------------------------
     "loans:queue": R(STAFF_ALL),
     "loans:staff_application": R(STAFF_ALL, kwargs=A_APP),

@@ -9,13 +9,13 @@ from django.db.models import ProtectedError
 from django.urls import reverse
 from django.utils import timezone
 
+from core.errors import Conflict, NotAllowed
+from core.models import AuditEvent
 from loans.models import Loan, LoanStatus
-from members.deletion import anonymise_due, approve_deletion, reject_deletion, request_deletion
 from members.models import DeletionRequest, DeletionStatus, Member
 from payments import ledger, services
 from payments.models import JournalEntry, Payment
-from portal.errors import Conflict, NotAllowed
-from portal.models import AuditEvent
+from privacy.deletion import anonymise_due, approve_deletion, reject_deletion, request_deletion
 from tests.factories import MemberFactory, make_admin, make_finance, make_officer
 from tests.payments.builders import active_loan
 from tests.security.world import PASSWORD
@@ -49,12 +49,12 @@ def test_member_asks_admin_approves_and_pii_is_anonymised_after_retention(client
 
     client.force_login(member.user)
     assert "Ask to delete my account" in client.get(reverse("members:profile")).content.decode()
-    response = client.post(reverse("members:request_deletion"), follow=True)
+    response = client.post(reverse("privacy:request_deletion"), follow=True)
     assert "We have your request" in response.content.decode()
     deletion = DeletionRequest.objects.get(member=member)
     assert deletion.status == DeletionStatus.REQUESTED
     # Asking twice makes one request.
-    client.post(reverse("members:request_deletion"))
+    client.post(reverse("privacy:request_deletion"))
     assert DeletionRequest.objects.filter(member=member).count() == 1
 
     # Administrators approve through the admin action; officers may not.
@@ -139,3 +139,24 @@ def test_a_member_row_with_loans_cannot_be_deleted_by_cascade():
         loan.member.delete()
     with pytest.raises(ProtectedError):
         loan.member.user.delete()
+
+
+def test_an_anonymised_members_api_tokens_stop_working(client, settings):
+    from api.services import create_token
+
+    settings.MEMBER_DATA_RETENTION_DAYS = 0
+    loan = _repaid_loan()
+    member = loan.member
+    token, value = create_token(
+        user=member.user, name="budget app", scope="read", expires_in_days=None
+    )
+    headers = {"Authorization": f"Bearer {value}"}
+    assert client.get("/api/v1/loans", headers=headers).status_code == 200
+    deletion = request_deletion(member=member, actor=member.user)
+    approve_deletion(deletion=deletion, actor=make_admin())
+
+    assert anonymise_due(now=timezone.now() + timedelta(seconds=1)) == 1
+
+    token.refresh_from_db()
+    assert token.revoked_at is not None
+    assert client.get("/api/v1/loans", headers=headers).status_code == 401

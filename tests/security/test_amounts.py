@@ -1,6 +1,6 @@
 """H1 of the second outside review: CPU denial of service through amounts.
 
-``portal.money`` used to hand the text of an amount to ``Decimal()``, which reads exponents:
+``core.money`` used to hand the text of an amount to ``Decimal()``, which reads exponents:
 ``int()`` of ``9e999997`` naira built a million-digit integer (one ~100-byte GET to the apply
 preview held a gunicorn worker until it was killed at 30 s) and ``1e999999`` raised
 ``decimal.Overflow`` (a 500). Arabic-Indic digits, ``5e4``, ``1e-2``, ``1_000`` and ``1,0,0``
@@ -10,7 +10,7 @@ JSON API and the amounts a payment provider sends. Each hostile amount must get 
 refusal (a form error on the page, a JSON 422 with a code, a statement line error), never a
 500 and never a conversion of more digits than an amount can have.
 
-The parser's own rules and property tests are in tests/portal/test_money.py; the worst-case
+The parser's own rules and property tests are in tests/core/test_money.py; the worst-case
 time is measured by bench/amount_parse.py (no timing assertions here).
 """
 
@@ -24,10 +24,12 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 
-import portal.money
+import core.money
 from api.services import create_token
 from arrears.forms import ContactForm
 from arrears.models import CollectionContact
+from core.forms import NairaField
+from core.money import MAX_NAIRA_DIGITS, MoneyError, parse_naira
 from loans.filters import ApplicationFilter
 from loans.forms import ApproveForm, QuoteForm
 from loans.models import Application
@@ -36,8 +38,6 @@ from payments.models import ColumnMapping, Payment, StatementImport, StatementLi
 from payments.providers.webhooks import as_kobo, notice_from_payload
 from payments.reconciliation import StatementError, parse_statement
 from payments.views import ManualPaymentForm, PayForm
-from portal.forms import NairaField
-from portal.money import MAX_NAIRA_DIGITS, MoneyError, parse_naira
 from tests.factories import MemberFactory, make_finance, make_officer
 from tests.form_tokens import with_form_token
 from tests.payments import builders
@@ -417,7 +417,7 @@ def test_no_hostile_amount_reaches_a_big_conversion(monkeypatch, text, message):
             assert len(value) <= MAX_NAIRA_DIGITS + 2, len(value)
         return real_int(value, *args)
 
-    monkeypatch.setattr(portal.money, "int", watched_int, raising=False)
+    monkeypatch.setattr(core.money, "int", watched_int, raising=False)
     with pytest.raises(MoneyError):
         parse_naira(text)
     form = QuoteForm(data={"amount": text})

@@ -130,7 +130,7 @@ def test_production_settings_require_mfa_for_staff():
         PAYMENTS_PROVIDER="paystack",
     )
     code = (
-        "import portal.settings as s; "
+        "import config.settings as s; "
         "print(s.MFA_REQUIRED_FOR_STAFF, s.SESSION_COOKIE_SECURE, s.STAFF_IDLE_TIMEOUT_SECONDS)"
     )
     result = subprocess.run(

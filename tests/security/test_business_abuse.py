@@ -18,6 +18,7 @@ from django.db import close_old_connections, connection
 from django.urls import reverse
 from django.utils import timezone
 
+from core import jobs
 from loans.models import Application, ApplicationStatus, LoanStatus
 from members.models import KycStatus, Member
 from payments import ledger, services
@@ -228,7 +229,6 @@ def test_two_repayments_racing_a_reversal_keep_the_books_exact():
 def _paid_checkout_with_lost_task(client, monkeypatch):
     """A checkout paid at the provider whose webhook was stored but whose processing task
     vanished with the queue."""
-    from payments import tasks
     from payments.models import WebhookEvent
 
     loan = active_loan()
@@ -242,7 +242,7 @@ def _paid_checkout_with_lost_task(client, monkeypatch):
         {"event": "charge.success", "data": {"id": 8101, "reference": payment.reference}}
     ).encode()
     lost = []
-    monkeypatch.setattr(tasks, "process_webhook_task", lambda pk: lost.append(pk))
+    monkeypatch.setitem(jobs.REGISTRY, "payments.process_webhook", lambda pk: lost.append(pk))
 
     def deliver():
         with on_commit(execute=True):

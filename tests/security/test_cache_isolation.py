@@ -85,7 +85,7 @@ def _message(member, subject):
 
 
 def test_every_cached_list_gives_each_user_their_own_rows():
-    """The class: every list that caches a search (portal.tables.HtmxTableView, the
+    """The class: every list that caches a search (core.tables.HtmxTableView, the
     ``search`` cache) is warmed by one user and read by another with the same query string.
     A member's own list (messages) is per member; a back-office list warmed by one staff
     user must not answer another either (lists may narrow per user within a permission)."""

@@ -150,7 +150,7 @@ def test_sql_meaningful_search_strings_are_plain_text(client, payload):
     api = Api(token_for(w.officer))
     for path in ("/applications", "/loans", "/payments"):
         response = api.get(path, data={"q": payload, "status": payload})
-        # A NUL byte anywhere in the address is a 400 (portal.middleware.NulByteMiddleware).
+        # A NUL byte anywhere in the address is a 400 (core.middleware.NulByteMiddleware).
         expected = (400,) if "\x00" in payload else (200, 422)
         assert response.status_code in expected, (path, payload, response.status_code)
         if response.status_code == 200:
@@ -268,13 +268,13 @@ def test_member_export_and_statement_csv_neutralise_formulas(client):
     a.ppa_name = FORMULAS[1]
     a.save()
     reauthenticate(client, a.user)
-    response = client.get(reverse("members:export_my_data_csv"))
+    response = client.get(reverse("privacy:export_my_data_csv"))
     assert response.status_code == 200
     cells = [cell for row in csv.reader(io.StringIO(response.content.decode())) for cell in row]
     assert FORMULAS[0] not in cells and "'" + FORMULAS[0] in cells
     assert "'" + FORMULAS[1] in cells
     assert not [c for c in cells if c.startswith(("=", "+", "-", "@", "\t", "\r"))]
 
-    response = client.get(reverse("loans:statement_csv", args=[w.loan.reference]))
+    response = client.get(reverse("payments:statement_csv", args=[w.loan.reference]))
     cells = [cell for row in csv.reader(io.StringIO(response.content.decode())) for cell in row]
     assert cells and not [c for c in cells if c.startswith(("=", "+", "-", "@", "\t", "\r"))]

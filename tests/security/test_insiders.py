@@ -8,6 +8,8 @@ import pytest
 from django.contrib.auth.models import Group, Permission
 from django.urls import reverse
 
+from core.errors import DomainError, NotAllowed
+from core.models import AuditEvent
 from loans import services as loan_services
 from loans.models import ApplicationStatus, LoanStatus
 from members import role_changes
@@ -18,8 +20,6 @@ from members.staff_identity import set_staff_identity
 from members.validators import make_valid_nuban
 from payments import services as payment_services
 from payments.models import Disbursement, DisbursementStatus, JournalEntry
-from portal.errors import DomainError, NotAllowed
-from portal.models import AuditEvent
 from tests.factories import (
     MemberFactory,
     UserFactory,

@@ -12,8 +12,8 @@ from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret, hotp_valu
 from django.core import mail
 from django.urls import reverse
 
+from core.models import AuditEvent
 from members import lockout
-from portal.models import AuditEvent
 from tests.factories import MemberFactory, make_finance
 from tests.security.test_authentication import throttled
 from tests.security.world import PASSWORD
@@ -161,7 +161,7 @@ def test_a_forged_x_real_ip_from_an_untrusted_peer_changes_nothing(client, setti
     settings.TRUSTED_CLIENT_IP_HEADER = "X-Real-IP"
     settings.TRUSTED_PROXIES = ["127.0.0.1", "::1", "10.20.0.0/16"]
     settings.API_RATE_LIMIT_ANON = 3
-    from portal.audit import client_ip
+    from core.audit import client_ip
 
     # The API limiter: rotating the header from one outside address gains nothing.
     answers = [
@@ -191,9 +191,15 @@ def test_a_forged_x_real_ip_from_an_untrusted_peer_changes_nothing(client, setti
 
     request = RequestFactory().get("/", REMOTE_ADDR="203.0.113.11", HTTP_X_REAL_IP="9.9.9.9")
     assert client_ip(request) == "203.0.113.11"
-    from portal import audit
+    from core import audit
+    from core.logging import set_request_context
 
-    audit.record(actor=None, action="test.forged_ip", request=request)
+    # The audit trail reads the address of the request being served (RequestIdMiddleware).
+    set_request_context("forged-ip-test", request=request)
+    try:
+        audit.record(actor=None, action="test.forged_ip")
+    finally:
+        set_request_context(None)
     assert str(AuditEvent.objects.get(action="test.forged_ip").ip) == "203.0.113.11"
     # From nginx (a trusted proxy, also by CIDR) the header is the client.
     for peer in ("127.0.0.1", "10.20.3.4"):
@@ -238,7 +244,7 @@ def _production(code: str, **extra):
         ALLOWED_HOSTS="allaweeplus.example",
         PII_ENCRYPTION_KEYS="ZmVybmV0LWtleS1mb3ItdGVzdHMtb25seS0xMjM0NTY=",
         PII_HMAC_KEY="hmac",
-        DJANGO_SETTINGS_MODULE="portal.settings",
+        DJANGO_SETTINGS_MODULE="config.settings",
         **extra,
     )
     return subprocess.run(

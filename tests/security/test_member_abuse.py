@@ -4,10 +4,10 @@ account belongs to one of our customers. Written as the review's attacks."""
 import pytest
 from django.urls import reverse
 
+from core.crypto import pii_cipher
+from core.models import AuditEvent
 from members.lookups import NEUTRAL_MESSAGES
 from members.models import KycStatus, Member
-from portal.crypto import pii_cipher
-from portal.models import AuditEvent
 from tests.factories import MemberFactory
 from tests.members.test_onboarding import signed_in_member, valid_profile
 

@@ -19,10 +19,10 @@ from django.db import connection
 from django.test import override_settings
 from django.urls import reverse
 
+from core.crypto import pii_cipher
+from core.logging import JsonFormatter, RequestIdFilter
 from members.models import Member
 from members.validators import make_valid_nuban
-from portal.crypto import pii_cipher
-from portal.logging import JsonFormatter, RequestIdFilter
 from tests.factories import MemberFactory, UserFactory, make_admin, make_finance
 from tests.form_tokens import with_form_token
 from tests.payments import builders
@@ -72,7 +72,7 @@ def _run_flows(client):
     response = client.post(reverse("members:reveal_bvn", args=[member.pk]))
     assert SIGN_UP_BVN in response.content.decode()  # shown once, on purpose
     reauthenticate(client, first)
-    export = client.get(reverse("members:export_my_data_json"))
+    export = client.get(reverse("privacy:export_my_data_json"))
     assert export.status_code == 200 and SIGN_UP_BVN not in export.content.decode()
 
     # Money moves: a loan, a manual repayment, API reads.

@@ -27,7 +27,7 @@ from django.db import transaction
 from django.test import Client
 from django.urls import resolve, reverse
 
-from portal.tables import HtmxTableView, _decode_cursor, keyset_ordering
+from core.tables import HtmxTableView, _decode_cursor, keyset_ordering
 from tests.security.test_access_matrix import GROUPS, RULES, _group, portal_routes, url_of
 from tests.security.world import build_world
 

@@ -6,11 +6,11 @@ from cryptography.fernet import Fernet
 from django.core.management import CommandError, call_command
 from django.test import override_settings
 
+from core.crypto import PiiCipher, bvn_blind_index, pii_cipher
+from core.models import AuditEvent
 from members import pii
 from members.models import Member
 from members.services import reveal_bvn
-from portal.crypto import PiiCipher, bvn_blind_index, pii_cipher
-from portal.models import AuditEvent
 from tests.factories import MemberFactory, make_admin
 
 pytestmark = pytest.mark.django_db

@@ -159,11 +159,11 @@ def build_world() -> World:
         response_status=201,
         response_body={},
     )
-    from members.deletion import request_deletion
+    from privacy.deletion import request_deletion
 
     request_deletion(member=member_b, actor=member_b.user)
-    from portal.form_tokens import new_token
-    from portal.models import FormSubmission
+    from core.form_tokens import new_token
+    from core.models import FormSubmission
 
     # A money form submitted once (its one-time token, issue 15 M5).
     FormSubmission.objects.create(

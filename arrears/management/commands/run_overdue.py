@@ -3,8 +3,8 @@ from datetime import date
 from django.core.management.base import BaseCommand, CommandError
 
 from arrears.overdue import run_overdue
-from portal.errors import DomainError
-from portal.money import format_naira
+from core.errors import DomainError
+from core.money import format_naira
 
 
 class Command(BaseCommand):

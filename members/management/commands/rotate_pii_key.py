@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
+from core.crypto import UndecryptableError
 from members.pii import rotate_bvn_encryption, rows_needing_rotation
-from portal.crypto import UndecryptableError
 
 
 class Command(BaseCommand):

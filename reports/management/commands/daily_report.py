@@ -2,9 +2,9 @@ from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError
 
-from portal.errors import DomainError
+from core.clock import previous_lagos_day
+from core.errors import DomainError
 from reports import services
-from reports.clock import previous_lagos_day
 
 
 class Command(BaseCommand):

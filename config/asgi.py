@@ -1,0 +1,8 @@
+"""ASGI entry point (an async server such as uvicorn); production runs gunicorn on config.wsgi."""
+
+import os
+
+from django.core.asgi import get_asgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+application = get_asgi_application()
