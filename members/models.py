@@ -212,6 +212,16 @@ class Member(models.Model):
             == (self.bank_code, self.account_number)
         )
 
+    # What confirming (or clearing) the payout account writes.
+    PAYOUT_CONFIRMATION_FIELDS = (
+        "account_name",
+        "account_name_confirmed",
+        "confirmed_bank_code",
+        "confirmed_account_number",
+        "account_override_requested_by",
+        "account_override_requested_at",
+    )
+
     def mark_payout_confirmed(self, account_name: str) -> list[str]:
         """Bind the confirmation to the current account; returns the fields to save."""
         self.account_name = account_name[:150]
@@ -220,14 +230,7 @@ class Member(models.Model):
         self.confirmed_account_number = self.account_number
         self.account_override_requested_by = None
         self.account_override_requested_at = None
-        return [
-            "account_name",
-            "account_name_confirmed",
-            "confirmed_bank_code",
-            "confirmed_account_number",
-            "account_override_requested_by",
-            "account_override_requested_at",
-        ]
+        return list(self.PAYOUT_CONFIRMATION_FIELDS)
 
     def clear_payout_confirmation(self) -> list[str]:
         self.account_name = ""
@@ -236,14 +239,7 @@ class Member(models.Model):
         self.confirmed_account_number = ""
         self.account_override_requested_by = None
         self.account_override_requested_at = None
-        return [
-            "account_name",
-            "account_name_confirmed",
-            "confirmed_bank_code",
-            "confirmed_account_number",
-            "account_override_requested_by",
-            "account_override_requested_at",
-        ]
+        return list(self.PAYOUT_CONFIRMATION_FIELDS)
 
     @property
     def monthly_income(self) -> int:

@@ -1,10 +1,9 @@
 """Races on real PostgreSQL: many threads, one outcome."""
 
-import threading
 from datetime import date
 
 import pytest
-from django.db import connection, connections
+from django.db import connection
 
 from core.errors import DomainError
 from loans import services as loan_services
@@ -20,6 +19,7 @@ from payments.models import (
 )
 from tests.factories import MemberFactory, make_finance, make_officer
 from tests.payments.builders import active_loan, approved_loan, product, schedule_outstanding
+from tests.races import race
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -28,28 +28,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def _postgres_only():
     if connection.vendor != "postgresql":
         pytest.skip("row locks and races need PostgreSQL")
-
-
-def race(count, work):
-    """Run ``work(i)`` in ``count`` threads released together; collect results/errors."""
-    barrier = threading.Barrier(count)
-    results, errors = [], []
-
-    def run(i):
-        try:
-            barrier.wait()
-            results.append(work(i))
-        except Exception as exc:  # noqa: BLE001 - the test inspects every outcome
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    return results, errors
 
 
 def test_two_officers_deciding_at_once_exactly_one_wins():

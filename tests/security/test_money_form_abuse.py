@@ -5,13 +5,12 @@ arrives for a loan that is already repaid."""
 import hashlib
 import hmac
 import json
-import threading
 from datetime import timedelta
 
 import pytest
 from django.conf import settings
 from django.contrib.messages import get_messages
-from django.db import connection, connections
+from django.db import connection
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -24,6 +23,7 @@ from payments.models import Payment, PaymentChannel, PaymentStatus, SimulatedPro
 from tests.factories import make_finance
 from tests.form_tokens import with_form_token
 from tests.payments.builders import active_loan, on_commit, schedule_outstanding
+from tests.races import race
 
 
 def _messages(response) -> list[str]:
@@ -197,27 +197,6 @@ def test_money_for_a_closed_loan_becomes_member_credit_and_nothing_stays_pending
 # --- Races on PostgreSQL ---------------------------------------------------------------
 
 
-def _race(count, work):
-    barrier = threading.Barrier(count)
-    results, errors = [], []
-
-    def run(i):
-        try:
-            barrier.wait()
-            results.append(work(i))
-        except Exception as exc:  # noqa: BLE001 - the test inspects every outcome
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    return results, errors
-
-
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_three_simultaneous_posts_of_one_manual_payment_form_record_one_payment():
@@ -232,7 +211,7 @@ def test_three_simultaneous_posts_of_one_manual_payment_form_record_one_payment(
         client.force_login(finance)
         return client.post(*_manual(loan, token)).status_code
 
-    results, errors = _race(3, submit)
+    results, errors = race(3, submit)
     assert errors == [] and results == [302, 302, 302]
     assert Payment.objects.filter(loan=loan, channel=PaymentChannel.MANUAL).count() == 1
     assert FormSubmission.objects.filter(token=token).count() == 1
@@ -255,7 +234,7 @@ def test_two_simultaneous_checkouts_for_one_balance_start_one():
             reverse("payments:pay", args=[loan.reference]), with_form_token({"amount": "23000"})
         ).status_code
 
-    results, errors = _race(2, pay)
+    results, errors = race(2, pay)
     assert errors == []
     assert sorted(results) == [200, 302]
     assert Payment.objects.filter(loan=loan, channel=PaymentChannel.CHECKOUT).count() == 1
