@@ -7,7 +7,7 @@ Usage (no database, a few seconds):
 Every input is read ``--repeat`` times through the three ways amounts arrive: the parser
 itself (``core.money.parse_naira``), a form field (``core.forms.NairaField``, as the
 apply preview and the amount filters use it) and a bank-statement cell
-(``payments.reconciliation._parse_amount``). The hostile inputs are those of the outside
+(``payments.reconciliation.parsing._parse_amount``). The hostile inputs are those of the outside
 review (H1: ``9e999997`` once held a worker for 30 s, ``1e999999`` was a 500) and their
 relatives: exponents, million-character digit runs, other scripts' digits, separators in
 wrong places, NaN/Infinity, NUL bytes. The baseline is the same work on ``150000``.
@@ -72,7 +72,7 @@ def entry_points():
 
     from core.forms import NairaField
     from core.money import MoneyError, parse_naira
-    from payments.reconciliation import StatementError, _parse_amount
+    from payments.reconciliation.parsing import StatementError, _parse_amount
 
     field = NairaField(min_kobo=1_00, max_kobo=100_000_000_00)
 

@@ -31,7 +31,7 @@ urlpatterns = [
     # loans before payments: "loans/apply/" must not be taken for a loan reference.
     path("", include("loans.urls")),
     path("", include("payments.urls")),
-    path("", include("payments.recon_urls")),
+    path("", include("payments.reconciliation.urls")),
     path("", include("arrears.urls")),
     path("", include("reports.urls")),
     path("", include("notifications.urls")),

@@ -30,27 +30,24 @@ from payments.models import (
     StatementImport,
     StatementLine,
 )
-from payments.reconciliation import (
+from payments.reconciliation.parsing import (
     MAX_ROWS,
     ParsedLine,
     StatementError,
-    confirm_match,
     fingerprint,
-    ignore_line,
-    import_statement,
     parse_statement,
-    reconciliation_totals,
-    rematch,
 )
+from payments.reconciliation.selectors import reconciliation_totals
+from payments.reconciliation.services import confirm_match, ignore_line, import_statement, rematch
 from payments.services import record_manual_disbursement
 from tests.factories import MemberFactory, make_finance, make_officer
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
-# The lead mounts payments.recon_urls in config/urls.py; until then this module adds it.
+# The lead mounts payments.reconciliation.urls in config/urls.py; until then this module adds it.
 urlpatterns = list(portal_urls.urlpatterns)
 if not any(getattr(p, "namespace", None) == "recon" for p in urlpatterns):
-    urlpatterns.append(path("", include("payments.recon_urls")))
+    urlpatterns.append(path("", include("payments.reconciliation.urls")))
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls(__name__)]
 

@@ -36,7 +36,7 @@ from loans.models import Application
 from members.forms import MemberProfileForm
 from payments.models import ColumnMapping, Payment, StatementImport, StatementLine
 from payments.providers.webhooks import as_kobo, notice_from_payload
-from payments.reconciliation import StatementError, parse_statement
+from payments.reconciliation.parsing import StatementError, parse_statement
 from payments.views import ManualPaymentForm, PayForm
 from tests.factories import MemberFactory, make_finance, make_officer
 from tests.form_tokens import with_form_token

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from loans.schedule import FeeTreatment, InterestMethod, ScheduleTerms, build_schedule
 from payments.models import ColumnMapping
-from payments.reconciliation import StatementError, parse_statement
+from payments.reconciliation.parsing import StatementError, parse_statement
 
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -13,7 +13,7 @@ from arrears import services as arrears_services
 from loans import services as loan_services
 from members import services as member_services
 from members.models import KycStatus, MemberDocument
-from payments.reconciliation import import_statement
+from payments.reconciliation.services import import_statement
 from tests.security.world import PASSWORD, PNG, build_world, reauthenticate
 
 pytestmark = pytest.mark.django_db

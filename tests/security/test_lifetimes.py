@@ -183,7 +183,7 @@ def test_api_limits_are_the_documented_numbers_per_hour():
 
 
 def test_body_and_file_limits_are_the_documented_numbers():
-    from payments import reconciliation
+    from payments.reconciliation import parsing as reconciliation
 
     assert settings.DOCUMENT_MAX_BYTES == 5 * 1024 * 1024
     assert reconciliation.MAX_FILE_BYTES == 5 * 1024 * 1024

@@ -14,7 +14,7 @@ from members import services as member_services
 from members.models import KycStatus
 from payments import services as payment_services
 from payments.models import ColumnMapping
-from payments.reconciliation import import_statement
+from payments.reconciliation.services import import_statement
 from reports.services import generate_daily_report
 from tests.factories import MemberFactory, make_admin, make_finance, make_officer
 from tests.payments import builders

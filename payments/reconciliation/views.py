@@ -5,9 +5,8 @@ again. Row actions answer an HTMX request with the re-rendered row plus the tota
 out of band, and an ordinary form post with a redirect back and a message.
 """
 
-from datetime import datetime
+from urllib.parse import urlencode
 
-from django import forms
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -21,10 +20,11 @@ from core.errors import DomainError
 from core.filters import query_id, query_page_number
 from core.money import format_naira
 from core.permissions import staff_perm_required
-from payments import reconciliation
 from payments.models import ColumnMapping, LineStatus, StatementImport, StatementLine
+from payments.reconciliation import selectors, services
+from payments.reconciliation.forms import ColumnMappingForm, UploadForm
 
-PERMISSION = reconciliation.PERMISSION
+PERMISSION = services.PERMISSION
 GROUP_SIZE = 50
 LINES_TEMPLATE = "payments/recon_lines.html"
 GROUPS = (
@@ -32,83 +32,6 @@ GROUPS = (
     (LineStatus.UNMATCHED, "Unmatched — re-match to a loan or ignore"),
     (LineStatus.MATCHED, "Matched (confirmed)"),
 )
-
-
-# --- Forms -----------------------------------------------------------------------------------
-
-
-class ColumnMappingForm(forms.ModelForm):
-    class Meta:
-        model = ColumnMapping
-        fields = reconciliation.MAPPING_FIELDS
-        labels = {
-            "bank_name": "Bank",
-            "date_column": "Value date column",
-            "amount_column": "Signed amount column",
-            "credit_column": "Credit column",
-            "debit_column": "Debit column",
-            "narration_column": "Narration column",
-            "reference_column": "Reference column",
-            "date_format": "Date format",
-        }
-        help_texts = {
-            "amount_column": "One column with credits positive and debits negative; or leave "
-            "empty and give the credit (and debit) columns.",
-            "date_format": "As the bank writes dates: %d/%m/%Y for 28/04/2025, %d-%b-%Y for "
-            "28-Apr-2025. ISO dates (2025-04-28) are always understood.",
-            "reference_column": "Optional.",
-        }
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        for field in self.fields.values():
-            field.widget.attrs.setdefault("class", "form-control")
-
-    def clean_date_format(self):
-        fmt = self.cleaned_data["date_format"].strip()
-        sample = datetime(2025, 4, 28)  # noqa: DTZ001 (a calendar date, no time zone)
-        try:
-            round_trip = datetime.strptime(sample.strftime(fmt), fmt)  # noqa: DTZ007
-        except ValueError:
-            round_trip = None
-        if "%" not in fmt or round_trip is None or round_trip.date() != sample.date():
-            raise forms.ValidationError(
-                "Not a full date format: use codes such as %d (day), %m or %b (month) and "
-                "%Y (year), e.g. %d/%m/%Y."
-            )
-        return fmt
-
-    def clean(self):
-        data = super().clean()
-        amount, credit, debit = (
-            data.get("amount_column"),
-            data.get("credit_column"),
-            data.get("debit_column"),
-        )
-        if amount and (credit or debit):
-            raise forms.ValidationError(
-                "Give either one signed amount column or credit/debit columns, not both."
-            )
-        if not amount and not credit:
-            raise forms.ValidationError(
-                "Give the signed amount column, or the credit column (and the debit column)."
-            )
-        return data
-
-
-class UploadForm(forms.Form):
-    mapping = forms.ModelChoiceField(
-        queryset=ColumnMapping.objects.all(),
-        label="Bank (column mapping)",
-        empty_label=None,
-        widget=forms.Select(attrs={"class": "form-select"}),
-    )
-    file = forms.FileField(
-        label="Statement file (CSV or XLSX, at most 5 MB)",
-        widget=forms.ClearableFileInput(
-            attrs={"class": "form-control", "accept": ".csv,.xlsx,text/csv"}
-        ),
-    )
 
 
 # --- Helpers ---------------------------------------------------------------------------------
@@ -144,8 +67,6 @@ def _chosen_statement(value: str) -> tuple[StatementImport | None, str]:
 
 
 def _with_query(**params) -> str:
-    from urllib.parse import urlencode
-
     return f"{reverse('recon:lines')}?{urlencode({k: v for k, v in params.items() if v})}"
 
 
@@ -165,7 +86,7 @@ def mapping_edit(request, pk=None):
     form = ColumnMappingForm(request.POST or None, instance=mapping)
     if request.method == "POST" and form.is_valid():
         try:
-            reconciliation.save_column_mapping(mapping=form.instance, actor=request.user)
+            services.save_column_mapping(mapping=form.instance, actor=request.user)
         except DomainError as exc:
             messages.error(request, exc.message)
         else:
@@ -183,7 +104,7 @@ def upload(request):
         form = UploadForm(request.POST, request.FILES)
         if form.is_valid():
             try:
-                statement = reconciliation.import_statement(
+                statement = services.import_statement(
                     mapping=form.cleaned_data["mapping"],
                     uploaded_file=form.cleaned_data["file"],
                     actor=request.user,
@@ -230,7 +151,7 @@ def lines(request):
         page = query_page_number(request.GET.get("page"))
         start = (page - 1) * GROUP_SIZE
         rows = list(
-            reconciliation.statement_lines(statement=statement, status=status)[
+            selectors.statement_lines(statement=statement, status=status)[
                 start : start + GROUP_SIZE + 1
             ]
         )
@@ -248,7 +169,7 @@ def lines(request):
     else:
         for group_status, title in GROUPS:
             rows = list(
-                reconciliation.statement_lines(statement=statement, status=group_status)[
+                selectors.statement_lines(statement=statement, status=group_status)[
                     : GROUP_SIZE + 1
                 ]
             )
@@ -275,7 +196,7 @@ def lines(request):
         "status": status,
         "statuses": LineStatus.choices,
         "groups": groups,
-        "totals": reconciliation.reconciliation_totals(statement),
+        "totals": selectors.reconciliation_totals(statement),
         "next_url": request.get_full_path(),
     }
     template = LINES_TEMPLATE
@@ -298,7 +219,7 @@ def _row_response(request, line: StatementLine, *, error: str = "", notice: str 
         "row_notice": notice,
         "statement_choice": statement_choice,
         "next_url": _back(request),
-        "totals": reconciliation.reconciliation_totals(statement),
+        "totals": selectors.reconciliation_totals(statement),
         "oob": True,
     }
     row = render_to_string(f"{LINES_TEMPLATE}#row", context, request=request)
@@ -319,7 +240,7 @@ def _line_action(request, pk, action, describe):
     else:
         notice = describe(line)
     if request.htmx:
-        line = reconciliation.statement_lines().get(pk=pk)
+        line = selectors.statement_lines().get(pk=pk)
         return _row_response(request, line, error=error, notice=notice)
     if error:
         messages.error(request, error)
@@ -334,7 +255,7 @@ def confirm(request, pk):
     return _line_action(
         request,
         pk,
-        lambda line: reconciliation.confirm_match(line=line, actor=request.user),
+        lambda line: services.confirm_match(line=line, actor=request.user),
         lambda line: (
             f"{format_naira(line.amount)} confirmed as a repayment of "
             f"{line.suggested_loan.reference} (payment {line.payment.reference})."
@@ -348,7 +269,7 @@ def rematch(request, pk):
     return _line_action(
         request,
         pk,
-        lambda line: reconciliation.rematch(
+        lambda line: services.rematch(
             line=line,
             actor=request.user,
             loan_reference=request.POST.get("loan_reference", ""),
@@ -366,7 +287,7 @@ def ignore(request, pk):
     return _line_action(
         request,
         pk,
-        lambda line: reconciliation.ignore_line(
+        lambda line: services.ignore_line(
             line=line, actor=request.user, reason=request.POST.get("reason", "")
         ),
         lambda line: f"Line of {format_naira(line.amount)} ignored.",

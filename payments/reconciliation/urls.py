@@ -1,6 +1,6 @@
 from django.urls import path
 
-from payments import recon_views as views
+from payments.reconciliation import views
 
 app_name = "recon"
 

@@ -1,0 +1,60 @@
+"""Reconciliation reads: the lines of a statement and its totals against the ledger."""
+
+from datetime import date, datetime, time, timedelta
+
+from django.db.models import Max, Min, Q, Sum
+from django.utils import timezone
+
+from payments import ledger
+from payments.models import (
+    LineStatus,
+    PaymentChannel,
+    Posting,
+    StatementImport,
+    StatementLine,
+)
+
+
+def value_datetime(value_date: date) -> datetime:
+    return timezone.make_aware(datetime.combine(value_date, time.min))
+
+
+def statement_lines(*, statement: StatementImport | None = None, status: str | None = None):
+    lines = StatementLine.objects.select_related("suggested_loan__member", "payment", "resolved_by")
+    if statement is not None:
+        lines = lines.filter(statement=statement)
+    if status:
+        lines = lines.filter(status=status)
+    return lines.order_by("value_date", "id")
+
+
+def reconciliation_totals(statement: StatementImport | None = None) -> dict:
+    """Statement credits against what the ledger holds as bank-transfer repayments received
+    in the same dates (postings on cash at bank, net of reversals), and the difference."""
+    lines = StatementLine.objects.all()
+    if statement is not None:
+        lines = lines.filter(statement=statement)
+    credit = Q(amount__gt=0)
+    sums = lines.aggregate(
+        date_from=Min("value_date"),
+        date_to=Max("value_date"),
+        statement_credits=Sum("amount", filter=credit, default=0),
+        statement_debits=Sum("amount", filter=Q(amount__lt=0), default=0),
+        matched=Sum("amount", filter=credit & Q(status=LineStatus.MATCHED), default=0),
+        suggested=Sum("amount", filter=credit & Q(status=LineStatus.SUGGESTED), default=0),
+        unmatched=Sum("amount", filter=credit & Q(status=LineStatus.UNMATCHED), default=0),
+        ignored=Sum("amount", filter=credit & Q(status=LineStatus.IGNORED), default=0),
+    )
+    ledger_total = 0
+    if sums["date_from"] is not None:
+        ledger_total = Posting.objects.filter(
+            account__code=ledger.CASH_BANK,
+            entry__payment__channel=PaymentChannel.BANK_TRANSFER,
+            entry__payment__received_at__gte=value_datetime(sums["date_from"]),
+            entry__payment__received_at__lt=value_datetime(sums["date_to"] + timedelta(days=1)),
+        ).aggregate(total=Sum("amount", default=0))["total"]
+    sums["statement_debits"] = -sums["statement_debits"]
+    sums["ledger_bank_repayments"] = ledger_total
+    sums["difference"] = sums["statement_credits"] - ledger_total
+    sums["to_resolve"] = sums["suggested"] + sums["unmatched"]
+    return sums
