@@ -95,3 +95,27 @@ class QuickSelect(forms.Select):
         out.append("\n</select>")
         # Every name, value and label above is escaped.
         return mark_safe("".join(out))  # noqa: S308
+
+
+REASON_MIN_LENGTH = 10
+
+
+class ReasonForm(forms.Form):
+    """The reason a member of staff gives for a decision (rejecting an application, reversing
+    a payment): at least ``REASON_MIN_LENGTH`` characters, so the audit trail says why."""
+
+    reason = forms.CharField(
+        min_length=REASON_MIN_LENGTH,
+        max_length=2000,
+        label="Reason",
+        widget=forms.Textarea(attrs={"rows": 3, "class": "form-control"}),
+        error_messages={
+            "required": "Give the reason.",
+            "min_length": f"Give the reason in at least {REASON_MIN_LENGTH} characters.",
+        },
+    )
+
+    def __init__(self, *args, label: str | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if label:
+            self.fields["reason"].label = label

@@ -68,15 +68,6 @@ class ApproveForm(forms.Form):
             ]
 
 
-class ReasonForm(forms.Form):
-    reason = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 3, "class": "form-control"}),
-        min_length=10,
-        max_length=2000,
-        label="Reason (shown to the member)",
-    )
-
-
 class InfoRequestForm(forms.Form):
     message = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3, "class": "form-control"}),

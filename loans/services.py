@@ -36,6 +36,7 @@ from loans.models import (
     LoanStatus,
     Recommendation,
 )
+from loans.rules import approvals_needed
 from loans.schedule import Schedule, build_schedule
 from members.models import Member
 from members.staff_identity import check_independent
@@ -493,7 +494,7 @@ def approve_application(
     Approval.objects.create(
         application=application, officer=actor, amount=amount, tenure_months=tenure
     )
-    needed = 2 if amount > product.dual_approval_above else 1
+    needed = approvals_needed(application, amount)
     if len(previous) + 1 < needed:
         _history(
             application,

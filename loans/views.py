@@ -7,12 +7,12 @@ from django.views.decorators.vary import vary_on_headers
 from core.audit import client_ip
 from core.errors import DomainError
 from core.feedback import attempt
+from core.forms import ReasonForm
 from core.permissions import StaffPermissionRequiredMixin, staff_perm_required
 from core.tables import HtmxTableView
-from loans import services
+from loans import rules, services
 from loans.filters import ApplicationFilter
-from loans.forms import ApproveForm, ConsentForm, InfoRequestForm, NoteForm, QuoteForm, ReasonForm
-from loans.models import ApplicationStatus
+from loans.forms import ApproveForm, ConsentForm, InfoRequestForm, NoteForm, QuoteForm
 from loans.selectors import (
     application_for_member,
     application_for_staff,
@@ -98,7 +98,7 @@ def key_facts(request, reference):
         "facts": application.key_facts,
         "form": form,
         "member": member,
-        "can_submit": application.status == ApplicationStatus.DRAFT,
+        "can_submit": rules.may_be_submitted(application),
     }
     response = render(request, "loans/key_facts.html", context)
     if request.GET.get("download"):
@@ -174,7 +174,7 @@ def staff_application(request, reference):
             "history": application.history.all(),
             "notes": application.notes.all(),
             "approve_form": ApproveForm(application=application),
-            "reject_form": ReasonForm(),
+            "reject_form": ReasonForm(label="Reason (shown to the member)"),
             "info_form": InfoRequestForm(),
             "note_form": NoteForm(),
             "can_decide": request.user.has_perm("loans.approve_application"),

@@ -250,6 +250,20 @@ class Member(models.Model):
         return self.kyc_status in KYC_EDITABLE
 
     @property
+    def is_kyc_verified(self) -> bool:
+        """Verified: the member may apply for a loan."""
+        return self.kyc_status == KycStatus.VERIFIED
+
+    @property
+    def is_kyc_in_review(self) -> bool:
+        return self.kyc_status == KycStatus.SUBMITTED
+
+    @property
+    def is_kyc_rejected(self) -> bool:
+        """Rejected: the member changes the profile (the reason says what) and submits again."""
+        return self.kyc_status == KycStatus.REJECTED
+
+    @property
     def is_profile_complete(self) -> bool:
         required = [
             self.full_name,

@@ -91,6 +91,11 @@ class Message(models.Model):
     def __str__(self):
         return f"{self.get_kind_display()} by {self.channel} to member {self.member_id}"
 
+    @property
+    def is_deferred(self) -> bool:
+        """Held until contact hours: the page says when it goes."""
+        return self.status == MessageStatus.DEFERRED
+
 
 class MessageDedupeKey(models.Model):
     """An event and channel that has been messaged (``Message.dedupe_key``), unique for good.

@@ -3,6 +3,7 @@ from django.db.models import Q
 
 from core.filters import DateFilter
 from core.forms import QuickSelect
+from loans.models import Loan
 from payments.models import Payment, PaymentChannel, PaymentStatus
 
 
@@ -23,3 +24,15 @@ class PaymentFilter(django_filters.FilterSet):
         if not term:
             return queryset
         return queryset.filter(Q(reference=term) | Q(loan__reference=term.upper()))
+
+
+class DisbursementQueueFilter(django_filters.FilterSet):
+    reference = django_filters.CharFilter(method="by_reference", label="Loan reference")
+
+    class Meta:
+        model = Loan
+        fields = ["reference"]
+
+    def by_reference(self, queryset, name, value):
+        # References are stored upper case: an exact match uses the unique index.
+        return queryset.filter(reference=value.strip().upper()) if value.strip() else queryset

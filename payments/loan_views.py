@@ -5,15 +5,11 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
 
-from core import audit
-from core.exports import csv_bytes
-from core.money import api_amount
 from loans.models import LoanStatus
 from loans.selectors import loan_for
+from payments import exports
 from payments.ledger import loan_balance
-from payments.models import Payment
 
 
 @login_required
@@ -26,7 +22,6 @@ def loan_detail(request, reference):
             "loan": loan,
             "installments": loan.installments.all(),
             "outstanding": loan_balance(loan),
-            "is_owner": loan.member.user_id == request.user.pk,
         },
     )
 
@@ -35,35 +30,8 @@ def loan_detail(request, reference):
 def loan_statement_csv(request, reference):
     """The member's statement: every installment and payment of the loan, as CSV."""
     loan = loan_for(request.user, reference)
-    rows = [
-        (
-            "installment",
-            i.due_date.isoformat(),
-            f"#{i.number}",
-            f"principal {api_amount(i.principal)}, interest {api_amount(i.interest)}, "
-            f"fee {api_amount(i.fee)}, late fees {api_amount(i.late_fee)}",
-            api_amount(i.total_due),
-            api_amount(i.total_paid),
-            i.get_status_display(),
-        )
-        for i in loan.installments.all()
-    ]
-    rows += [
-        (
-            "payment",
-            timezone.localtime(p.received_at or p.created_at).date().isoformat(),
-            p.reference,
-            p.get_channel_display(),
-            "",
-            api_amount(p.amount),
-            p.get_status_display(),
-        )
-        for p in Payment.objects.filter(loan=loan).order_by("created_at", "id")
-    ]
-    if loan.member.user_id != request.user.pk:
-        audit.record(actor=request.user, action="loan.statement_downloaded", obj=loan)
-    header = ["type", "date", "reference", "description", "due (NGN)", "paid (NGN)", "status"]
-    response = HttpResponse(csv_bytes(header, rows), content_type="text/csv; charset=utf-8")
+    data = exports.loan_statement_csv(loan=loan, actor=request.user)
+    response = HttpResponse(data, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="statement-{loan.reference}.csv"'
     response["Cache-Control"] = "private, no-store"
     return response

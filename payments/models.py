@@ -415,6 +415,14 @@ class LineStatus(models.TextChoices):
     IGNORED = "ignored", "Ignored"
 
 
+# The badge colour of each line status on the reconciliation screen ({% status_badge %}).
+LINE_STATUS_BADGES = {
+    LineStatus.MATCHED: "bg-success",
+    LineStatus.SUGGESTED: "bg-warning text-dark",
+    LineStatus.IGNORED: "bg-light text-dark border",
+}
+
+
 class StatementLine(models.Model):
     """One credit or debit on the bank statement. The fingerprint (date, amount, narration,
     reference, and the occurrence number of identical lines in the file) makes a re-import of
@@ -442,6 +450,8 @@ class StatementLine(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     resolved_at = models.DateTimeField(null=True, blank=True)
+
+    STATUS_BADGES = LINE_STATUS_BADGES
 
     class Meta:
         ordering = ["value_date", "id"]

@@ -1,10 +1,7 @@
 import json
 import logging
 
-import django_filters
-import django_tables2 as tables
 from allauth.account.decorators import reauthentication_required
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ImproperlyConfigured
@@ -17,19 +14,21 @@ from django.views.decorators.http import require_POST
 from core.errors import DomainError
 from core.feedback import attempt
 from core.form_tokens import submitted_once
-from core.forms import NairaField
+from core.forms import REASON_MIN_LENGTH, ReasonForm
 from core.money import format_naira
 from core.permissions import StaffPermissionRequiredMixin, staff_perm_required
-from core.table_render import LocalDateTimeColumn
 from core.tables import HtmxTableView
-from loans.models import Loan, LoanStatus
+from loans.models import LoanStatus
 from loans.selectors import loan_for
 from payments import ledger, services
+from payments.filters import DisbursementQueueFilter
+from payments.forms import BankReferenceForm, ManualPaymentForm, PayForm
 from payments.models import Payment
 from payments.providers import get_provider
 from payments.providers.base import ProviderError
 from payments.selectors import disbursement_queue, loan_disbursements, loan_payments
 from payments.services import CheckoutInProgress
+from payments.tables import DisbursementQueueTable
 
 security_log = logging.getLogger("security")
 MAX_WEBHOOK_BYTES = 64 * 1024
@@ -85,14 +84,6 @@ def simulated_webhook(request):
 
 
 # --- Member: pay ----------------------------------------------------------------------------
-
-
-class PayForm(forms.Form):
-    amount = NairaField(
-        label="Amount to pay (₦)",
-        min_kobo=1,
-        widget=forms.TextInput(attrs={"class": "form-control", "inputmode": "decimal"}),
-    )
 
 
 def _next_due(loan) -> int:
@@ -179,39 +170,6 @@ def checkout_return(request):
 # --- Back office: disbursement queue and loan money page ----------------------------------
 
 
-class DisbursementQueueTable(tables.Table):
-    reference = tables.Column(
-        linkify=lambda record: reverse("payments:staff_loan", args=[record.reference])
-    )
-    member = tables.Column(accessor="member__full_name", verbose_name="Member", orderable=False)
-    disbursed_amount = tables.Column(verbose_name="Pay out", orderable=False)
-    account = tables.Column(
-        accessor="member__account_name_confirmed", verbose_name="Account", orderable=False
-    )
-    approved_at = LocalDateTimeColumn(format="d M Y H:i", orderable=False)
-
-    class Meta:
-        fields = ("reference", "member", "disbursed_amount", "account", "approved_at")
-
-    def render_disbursed_amount(self, value):
-        return format_naira(value)
-
-    def render_account(self, value):
-        return "confirmed" if value else "needs check"
-
-
-class DisbursementQueueFilter(django_filters.FilterSet):
-    reference = django_filters.CharFilter(method="by_reference", label="Loan reference")
-
-    class Meta:
-        model = Loan
-        fields = ["reference"]
-
-    def by_reference(self, queryset, name, value):
-        # References are stored upper case: an exact match uses the unique index.
-        return queryset.filter(reference=value.strip().upper()) if value.strip() else queryset
-
-
 class DisbursementQueueView(StaffPermissionRequiredMixin, HtmxTableView):
     permission_required = ("loans.disburse_loan",)
     table_class = DisbursementQueueTable
@@ -221,32 +179,6 @@ class DisbursementQueueView(StaffPermissionRequiredMixin, HtmxTableView):
 
     def get_queryset(self):
         return disbursement_queue(self.request.user)
-
-
-class ManualPaymentForm(forms.Form):
-    amount = NairaField(
-        label="Amount (₦)", min_kobo=1, widget=forms.TextInput(attrs={"class": "form-control"})
-    )
-    reason = forms.CharField(
-        min_length=5, max_length=500, widget=forms.TextInput(attrs={"class": "form-control"})
-    )
-    evidence = forms.CharField(
-        label="Evidence (bank or receipt reference)",
-        max_length=200,
-        widget=forms.TextInput(attrs={"class": "form-control"}),
-    )
-
-
-class ReasonForm(forms.Form):
-    reason = forms.CharField(
-        min_length=5, max_length=500, widget=forms.TextInput(attrs={"class": "form-control"})
-    )
-
-
-class BankReferenceForm(forms.Form):
-    bank_reference = forms.CharField(
-        min_length=6, max_length=80, widget=forms.TextInput(attrs={"class": "form-control"})
-    )
 
 
 @staff_perm_required("loans.view_loan")
@@ -380,7 +312,9 @@ def reverse_payment(request, pk):
     payment = get_object_or_404(Payment.objects.select_related("loan"), pk=pk)
     form = ReasonForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Give the reason for the reversal.")
+        messages.error(
+            request, f"Give the reason for the reversal (at least {REASON_MIN_LENGTH} characters)."
+        )
     else:
         try:
             services.reverse_payment(
