@@ -18,7 +18,7 @@ from core.forms import REASON_MIN_LENGTH, ReasonForm
 from core.money import format_naira
 from core.permissions import StaffPermissionRequiredMixin, staff_perm_required
 from core.tables import HtmxTableView
-from loans.models import LoanStatus
+from loans import rules as loan_rules
 from loans.selectors import loan_for
 from payments import ledger, services
 from payments.filters import DisbursementQueueFilter
@@ -196,9 +196,9 @@ def staff_loan(request, reference):
             "statement": ledger.loan_statement(loan),
             "member": loan.member,
             "can_disburse": request.user.has_perm("loans.disburse_loan")
-            and loan.status == LoanStatus.PENDING_DISBURSEMENT,
+            and loan_rules.awaits_payout(loan),
             "can_record": request.user.has_perm("payments.add_payment")
-            and loan.status == LoanStatus.ACTIVE,
+            and loan_rules.is_active(loan),
             "can_reverse": request.user.has_perm("payments.reverse_payment"),
             "manual_form": ManualPaymentForm(),
             "reason_form": ReasonForm(),
