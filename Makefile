@@ -43,6 +43,7 @@ lint: venv
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
 	$(RUN) lint-imports
+	DEBUG=true $(RUN) mypy
 	git ls-files -z '*.py' | xargs -0 $(RUN) django-upgrade --target-version 6.1 --skip permalink --check
 
 migrations-check: venv
@@ -57,7 +58,7 @@ deploy-check: venv
 	$(RUN) python manage.py check --deploy --fail-level WARNING
 
 pytest: venv
-	$(RUN) pytest -m "not e2e" -n $${PYTEST_WORKERS:-2} $(PYTEST_ARGS)
+	$(RUN) pytest -m "not e2e" -n $${PYTEST_WORKERS:-2} --durations=15 $(PYTEST_ARGS)
 
 test: lint migrations-check deploy-check pytest
 

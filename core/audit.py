@@ -1,14 +1,17 @@
 """Writing the audit trail. Services call ``record`` inside their transaction."""
 
 import ipaddress
+from typing import Any
 
 from django.conf import settings
+from django.db.models import Model
+from django.http import HttpRequest
 
 from core.logging import current_request, current_request_id
 from core.models import AuditEvent
 
 
-def _trusted_proxies():
+def _trusted_proxies() -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
     networks = []
     for item in settings.TRUSTED_PROXIES:
         try:
@@ -18,7 +21,7 @@ def _trusted_proxies():
     return networks
 
 
-def client_ip(request) -> str | None:
+def client_ip(request: HttpRequest | None) -> str | None:
     """The client address, computed here for everyone (audit, allauth's rate limits, the API
     limiter, consent records).
 
@@ -46,7 +49,14 @@ def _peer_is_trusted(remote: str) -> bool:
     return any(peer in network for network in _trusted_proxies())
 
 
-def record(*, actor, action: str, obj=None, changes: dict | None = None):
+def record(
+    *,
+    # The user model lives in members (a layer above): any user, AnonymousUser or None.
+    actor: Any,
+    action: str,
+    obj: Model | None = None,
+    changes: dict[str, Any] | None = None,
+) -> AuditEvent:
     user = actor if actor is not None and getattr(actor, "is_authenticated", False) else None
     return AuditEvent.objects.create(
         actor=user,

@@ -6,7 +6,9 @@ in Lagos time too: Huey keeps its clock in UTC (``utc=True``) and its crontab ha
 of its own, so ``lagos_crontab`` converts Huey's naive UTC timestamp before matching.
 """
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.utils import timezone
@@ -35,7 +37,7 @@ def month_start(day: date, months_back: int = 0) -> date:
     return date(index // 12, index % 12 + 1, 1)
 
 
-def lagos_crontab(**fields):
+def lagos_crontab(**fields: Any) -> Callable[[datetime], bool]:
     """``huey.crontab(**fields)`` matched against the Lagos wall clock."""
     for name in ("hour", "minute"):
         value = fields.get(name)
@@ -46,7 +48,7 @@ def lagos_crontab(**fields):
             fields[name] = str(value)
     matches = crontab(**fields)
 
-    def validate(timestamp):
+    def validate(timestamp: datetime) -> bool:
         local = timestamp.replace(tzinfo=UTC).astimezone(LAGOS).replace(tzinfo=None)
         return matches(local)
 

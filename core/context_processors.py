@@ -4,7 +4,7 @@ from django.urls import reverse
 def navigation(request):
     """The menu for the signed-in user's role; permissions decide, not the template."""
     user = getattr(request, "user", None)
-    items = []
+    items: list[tuple[str, str]] = []
     if user is None or not user.is_authenticated:
         return {"nav_items": items}
     if user.is_staff:

@@ -25,6 +25,7 @@ import functools
 import hashlib
 import hmac
 from collections.abc import Sequence
+from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from cryptography.hazmat.primitives import hashes
@@ -120,7 +121,7 @@ def derive_dev_keys(secret: str) -> tuple[str, str]:
 # --- From the settings -------------------------------------------------------------------
 
 
-def _setting(name: str):
+def _setting(name: str) -> Any:
     from django.conf import settings
     from django.core.exceptions import ImproperlyConfigured
 
@@ -155,7 +156,7 @@ def reset_crypto_cache() -> None:
     _pii_hmac_key.cache_clear()
 
 
-def _reset_on_setting_changed(*, setting, **kwargs):
+def _reset_on_setting_changed(*, setting: str, **kwargs: Any) -> None:
     if setting in {"PII_ENCRYPTION_KEYS", "PII_HMAC_KEY"}:
         reset_crypto_cache()
 

@@ -11,25 +11,26 @@ the program shows the text instead. Numbers are left as numbers.
 import csv
 from collections.abc import Iterable, Iterator, Sequence
 from io import BytesIO
+from typing import Any
 
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def neutralise_cell(value):
+def neutralise_cell(value: Any) -> Any:
     if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
         return "'" + value
     return value
 
 
-def neutralise_row(row: Sequence) -> list:
+def neutralise_row(row: Sequence[Any]) -> list[Any]:
     return [neutralise_cell(value) for value in row]
 
 
 class _Echo:
     """A file-like object whose write returns the line, so csv.writer can feed a stream."""
 
-    def write(self, value):
+    def write(self, value: str) -> str:
         return value
 
 

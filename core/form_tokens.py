@@ -60,7 +60,7 @@ def submitted_once(back):
                             user=request.user, token=token, path=request.path[:200]
                         )
                 except IntegrityError:
-                    submission = None
+                    pass  # a repeat: sent to the first submit's result below
                 else:
                     response = view(request, *args, **kwargs)
                     if 300 <= response.status_code < 400:

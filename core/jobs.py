@@ -7,24 +7,25 @@ start-up, and services queue by that name after their transaction commits.
 """
 
 from collections.abc import Callable
+from typing import Any
 
 from django.db import transaction
 
 # name -> Huey task; a test replaces an entry with monkeypatch.setitem(jobs.REGISTRY, ...).
-REGISTRY: dict[str, Callable] = {}
+REGISTRY: dict[str, Callable[..., Any]] = {}
 
 
-def job(name: str):
+def job(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register a Huey task under ``name`` (decorator; returns the task unchanged)."""
 
-    def register(task):
+    def register(task: Callable[..., Any]) -> Callable[..., Any]:
         REGISTRY[name] = task
         return task
 
     return register
 
 
-def enqueue(name: str, *args) -> None:
+def enqueue(name: str, *args: Any) -> None:
     """Queue the job now (inside a task or a sweep, where there is nothing to wait for)."""
     try:
         task = REGISTRY[name]
@@ -35,7 +36,7 @@ def enqueue(name: str, *args) -> None:
     task(*args)
 
 
-def enqueue_after_commit(name: str, *args, robust: bool = True) -> None:
+def enqueue_after_commit(name: str, *args: Any, robust: bool = True) -> None:
     """Queue the job once the current transaction commits (never for a rolled-back change).
 
     ``robust``: a queue outage is logged and never turns the committed change into an error
@@ -45,7 +46,7 @@ def enqueue_after_commit(name: str, *args, robust: bool = True) -> None:
     transaction.on_commit(lambda: enqueue(name, *args), robust=robust)
 
 
-def _registered(name: str) -> Callable:
+def _registered(name: str) -> Callable[..., Any]:
     try:
         return REGISTRY[name]
     except KeyError:

@@ -25,7 +25,8 @@ queueing every insert behind it.
 import logging
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date
+from typing import Any
 
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
@@ -74,7 +75,7 @@ def enabled() -> bool:
 
 
 def _today(today: date | None) -> date:
-    return today or timezone.now().astimezone(timezone.UTC).date()
+    return today or timezone.now().astimezone(UTC).date()
 
 
 def is_partitioned(cursor, table: str) -> bool:
@@ -289,13 +290,13 @@ def maintain_partitions(*, today: date | None = None, dry_run: bool = False) -> 
     return actions
 
 
-def partition_health(*, today: date | None = None) -> dict | None:
+def partition_health(*, today: date | None = None) -> dict[str, dict[str, Any] | None] | None:
     """Per table: months made ahead of this one and rows in the DEFAULT partition (should be
     0: rows there mean the daily task has not run for months). None on SQLite."""
     if not enabled():
         return None
     current = month_start(_today(today))
-    health = {}
+    health: dict[str, dict[str, Any] | None] = {}
     with connection.cursor() as cursor:
         for spec in TABLES:
             if not is_partitioned(cursor, spec.table):

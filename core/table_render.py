@@ -18,7 +18,9 @@ from django.template.defaultfilters import date as date_filter
 from django.utils import formats
 from django.utils.html import conditional_escape, format_html, strip_tags
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.timezone import template_localtime
+
+# What the template engine applies to ``{{ value }}``; django-stubs leaves it out.
+from django.utils.timezone import template_localtime  # type: ignore[attr-defined]
 from django_tables2 import Column
 
 
@@ -88,7 +90,7 @@ def render_rows(table) -> SafeString:
         if not any(callable(v) for v in spec.values()):
             # No callables: the attributes cannot differ between rows.
             static_td[bound_column.name] = bound_column.attrs["td"].as_html()
-    out = []
+    out: list[str] = []
     for row in table.paginated_rows:
         out.append(format_html("<tr {}>", row.attrs.as_html()))
         for bound_column in columns:

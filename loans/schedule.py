@@ -7,9 +7,11 @@ schedule shown in the key facts is the one the loan is booked with.
 
 import dataclasses
 import enum
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Context, Decimal, localcontext
+from typing import Any
 
 from core.money import to_kobo
 
@@ -34,13 +36,13 @@ class FeeTreatment(enum.StrEnum):
     FIRST_INSTALLMENT = "first_installment"
 
 
-def _require_int(name: str, value) -> None:
+def _require_int(name: str, value: Any) -> None:
     # bool is an int subclass, and a float would silently lose kobo.
     if not isinstance(value, int) or isinstance(value, bool):
         raise TypeError(f"{name} must be an int of kobo or a count, not {type(value).__name__}")
 
 
-def _require_decimal(name: str, value) -> None:
+def _require_decimal(name: str, value: Any) -> None:
     if not isinstance(value, Decimal):
         raise TypeError(f"{name} must be a Decimal (never a float), not {type(value).__name__}")
     if not value.is_finite():
@@ -193,7 +195,9 @@ def _reducing_parts(principal: int, rate: Decimal, n: int) -> list[tuple[int, in
     return parts
 
 
-def annual_percentage_rate(disbursed: int, start_date: date, payments) -> Decimal:
+def annual_percentage_rate(
+    disbursed: int, start_date: date, payments: Iterable[tuple[date, int]]
+) -> Decimal:
     """Effective annual rate, as a percentage with 2 decimals, of the real cash flows.
 
     ``payments`` are ``(due_date, amount)`` pairs. We solve
