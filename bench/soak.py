@@ -321,8 +321,9 @@ class Traffic:
     def webhook(self):
         """Replay the signed event of a settled checkout (a provider retry, or an attacker
         who captured the body): it must change nothing."""
-        from payments.models import SimulatedProviderRecord
-        from payments.providers.simulated import _charge_event, sign_body
+        from payments.providers.webhooks import sign_body
+        from simulator.models import SimulatedProviderRecord
+        from simulator.records import charge_event
 
         with self.lock:
             reference = random.choice(self.paid_references) if self.paid_references else None
@@ -333,7 +334,7 @@ class Traffic:
             return
         from django.conf import settings
 
-        body = json.dumps(_charge_event(record)).encode()
+        body = json.dumps(charge_event(record)).encode()
         signature = sign_body(settings.SIMULATED_PROVIDER_SECRET, body)
         try:
             response = httpx.post(
@@ -434,7 +435,8 @@ def verify(traffic, restarts, redis_window) -> bool:
 
     from loans.models import Loan
     from payments import ledger
-    from payments.models import Payment, SimulatedProviderRecord, WebhookEvent
+    from payments.models import Payment, WebhookEvent
+    from simulator.models import SimulatedProviderRecord
 
     # Let the worker finish what is queued (webhook processing) before counting; an event
     # whose task was lost with Redis is picked up by the sweeper (every 2 minutes, for

@@ -590,6 +590,12 @@ elif not SIMULATED_PROVIDER_SECRET and ALLOW_SIMULATED_PROVIDER:
 SIMULATED_TRANSFER_OUTCOME = env("SIMULATED_TRANSFER_OUTCOME", "success")
 SIMULATED_FAIL_ACCOUNTS = env_list("SIMULATED_FAIL_ACCOUNTS")
 SIMULATED_WEBHOOK_DELIVERY = env("SIMULATED_WEBHOOK_DELIVERY", "inline")
+# Payments providers by name: the dotted path of a factory that reads its own settings
+# (core.providers, one registry for payments and SMS).
+PAYMENTS_PROVIDERS = {
+    "paystack": "payments.providers.paystack_from_settings",
+    "manual": "payments.providers.manual.ManualProvider",
+}
 
 # --- Member notifications -----------------------------------------------------------------
 # SMS: "simulated" (development, tests), "termii" (Nigerian SMS API) or "none" (e-mail only).
@@ -610,6 +616,15 @@ TERMII_CHANNEL = env("TERMII_CHANNEL", "dnd")
 TERMII_TIMEOUT_SECONDS = env_int("TERMII_TIMEOUT_SECONDS", 10)
 if SMS_PROVIDER == "termii" and not (TERMII_API_KEY and TERMII_SENDER_ID):
     raise ImproperlyConfigured("SMS_PROVIDER=termii needs TERMII_API_KEY and TERMII_SENDER_ID.")
+SMS_PROVIDERS = {"termii": "notifications.sms.termii_from_settings"}
+
+# The simulated providers (payments, SMS, allowance deduction) live in the `simulator` app,
+# installed only where they are allowed: never in production with DEBUG=false unless someone
+# asks for a loopback demo (ALLOW_SIMULATED_PROVIDER=true). Its pages are routed only then.
+if ALLOW_SIMULATED_PROVIDER:
+    INSTALLED_APPS.append("simulator")
+    PAYMENTS_PROVIDERS["simulated"] = "simulator.payments.from_settings"
+    SMS_PROVIDERS["simulated"] = "simulator.sms.SimulatedSmsProvider"
 # Members are contacted only between these Lagos hours (FCCPC: reasonable hours); anything
 # due outside them waits for the next opening. They may narrow the window, never widen it.
 NOTIFY_QUIET_END = env_int("NOTIFY_QUIET_END", 8)

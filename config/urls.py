@@ -1,4 +1,5 @@
 from allauth.account.decorators import secure_admin_login
+from django.apps import apps
 from django.contrib import admin
 from django.urls import include, path, re_path
 
@@ -36,3 +37,8 @@ urlpatterns = [
     path("", include("reports.urls")),
     path("", include("notifications.urls")),
 ]
+
+# The simulated provider's webhook and hosted checkout, at their old paths, only where the
+# `simulator` app is installed (ALLOW_SIMULATED_PROVIDER; never production with DEBUG=false).
+if apps.is_installed("simulator"):
+    urlpatterns.append(path("", include("simulator.urls")))

@@ -1,6 +1,8 @@
-"""SMS providers: one small interface, a simulated provider and Termii's Messaging API.
+"""SMS providers: one small interface and Termii's Messaging API (the simulated provider for
+development and tests is ``simulator.sms``).
 
-``get_sms_provider()`` returns the provider named by ``SMS_PROVIDER`` (``None`` for ``none``).
+``get_sms_provider()`` returns the provider named by ``SMS_PROVIDER`` (``None`` for ``none``),
+built by the one provider registry (``core.providers``) from ``SMS_PROVIDERS``.
 A provider sends one text to one number and returns the provider's message id, or raises
 ``SmsError``. ``retryable`` says whether sending again is safe: a refusal or a connection
 that never reached the provider is; a timeout after the request went out is not, because the
@@ -8,14 +10,12 @@ text may already be on the member's phone and a member must never get a message 
 """
 
 import logging
-import threading
-from dataclasses import dataclass
 from typing import Protocol
 
 import httpx
 from django.conf import settings
-from django.core.signals import setting_changed
-from django.utils.crypto import get_random_string
+
+from core.providers import ProviderRegistry
 
 logger = logging.getLogger(__name__)
 
@@ -32,29 +32,6 @@ class SmsProvider(Protocol):
     def send(self, *, to: str, text: str) -> str:
         """Send ``text`` to the E.164 number ``to``; the provider's message id."""
         ...
-
-
-@dataclass(frozen=True)
-class SimulatedSms:
-    to: str
-    text: str
-    reference: str
-
-
-# What the simulated provider "sent", newest last (like django.core.mail.outbox).
-outbox: list[SimulatedSms] = []
-
-
-class SimulatedSmsProvider:
-    """Development and tests: nothing leaves the machine."""
-
-    name = "simulated"
-
-    def send(self, *, to: str, text: str) -> str:
-        reference = f"sim-{get_random_string(16)}"
-        outbox.append(SimulatedSms(to=to, text=text, reference=reference))
-        logger.info("simulated sms sent", extra={"event": "sms.simulated", "reference": reference})
-        return reference
 
 
 class TermiiSmsProvider:
@@ -128,50 +105,31 @@ class TermiiSmsProvider:
         return str(message_id)
 
 
-_providers: dict[str, SmsProvider] = {}
-_lock = threading.Lock()
+registry = ProviderRegistry(
+    kind="SMS",
+    setting="SMS_PROVIDER",
+    paths_setting="SMS_PROVIDERS",
+    reset_prefixes=("TERMII_",),
+    names=("simulated", "termii"),
+)
 
 
 def get_sms_provider() -> SmsProvider | None:
-    name = settings.SMS_PROVIDER
-    if name == "none":
+    if settings.SMS_PROVIDER == "none":
         return None
-    provider = _providers.get(name)
-    if provider is None:
-        with _lock:
-            provider = _providers.get(name)
-            if provider is None:
-                provider = _providers[name] = _build(name)
-    return provider
-
-
-def _build(name: str) -> SmsProvider:
-    if name == "termii":
-        return TermiiSmsProvider(
-            api_key=settings.TERMII_API_KEY,
-            sender_id=settings.TERMII_SENDER_ID,
-            base_url=settings.TERMII_BASE_URL,
-            channel=settings.TERMII_CHANNEL,
-            timeout=settings.TERMII_TIMEOUT_SECONDS,
-        )
-    if name == "simulated":
-        return SimulatedSmsProvider()
-    raise ValueError(f"Unknown SMS provider {name!r}")
+    return registry.get()
 
 
 def reset_sms_providers(**kwargs) -> None:
-    with _lock:
-        providers = list(_providers.values())
-        _providers.clear()
-    for provider in providers:
-        close = getattr(provider, "close", None)
-        if close is not None:
-            close()
+    registry.reset()
 
 
-def _on_setting_changed(*, setting, **kwargs):
-    if setting == "SMS_PROVIDER" or setting.startswith("TERMII_"):
-        reset_sms_providers()
-
-
-setting_changed.connect(_on_setting_changed)
+def termii_from_settings() -> TermiiSmsProvider:
+    """The registry's factory for ``SMS_PROVIDERS["termii"]``."""
+    return TermiiSmsProvider(
+        api_key=settings.TERMII_API_KEY,
+        sender_id=settings.TERMII_SENDER_ID,
+        base_url=settings.TERMII_BASE_URL,
+        channel=settings.TERMII_CHANNEL,
+        timeout=settings.TERMII_TIMEOUT_SECONDS,
+    )

@@ -1,7 +1,6 @@
-from django.conf import settings
 from django.urls import path
 
-from payments import loan_views, simulated_views, views
+from payments import loan_views, views
 
 app_name = "payments"
 
@@ -46,16 +45,3 @@ urlpatterns = [
     path("backoffice/payments/<int:pk>/reverse/", views.reverse_payment, name="reverse"),
     path("backoffice/ledger/", views.trial_balance, name="trial_balance"),
 ]
-
-# The simulated provider lets anyone mark a checkout paid (and its webhook says "paid"): its
-# pages are routed only where it is allowed (development, a loopback demo), never in
-# production, whatever PAYMENTS_PROVIDER says.
-if settings.ALLOW_SIMULATED_PROVIDER:
-    urlpatterns += [
-        path("webhooks/simulated", views.simulated_webhook, name="simulated_webhook"),
-        path(
-            "payments/simulated/checkout/<str:reference>/",
-            simulated_views.simulated_checkout,
-            name="simulated_checkout",
-        ),
-    ]

@@ -78,11 +78,6 @@ def paystack_webhook(request):
     return _receive_webhook(request, "paystack", "x-paystack-signature")
 
 
-@csrf_exempt
-def simulated_webhook(request):
-    return _receive_webhook(request, "simulated", "x-simulated-signature")
-
-
 # --- Member: pay ----------------------------------------------------------------------------
 
 

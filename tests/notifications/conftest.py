@@ -3,7 +3,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from notifications import sms
+from simulator import sms as simulated_sms
 
 LAGOS = ZoneInfo("Africa/Lagos")
 
@@ -14,9 +14,9 @@ def lagos(year, month, day, hour=0, minute=0, second=0) -> datetime:
 
 @pytest.fixture(autouse=True)
 def _empty_sms_outbox():
-    sms.outbox.clear()
+    simulated_sms.outbox.clear()
     yield
-    sms.outbox.clear()
+    simulated_sms.outbox.clear()
 
 
 def borrower(**kwargs):

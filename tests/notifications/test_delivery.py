@@ -13,6 +13,7 @@ from django.utils import timezone
 from notifications import services, sms
 from notifications.models import Channel, Message, MessageStatus
 from notifications.services import deliver_due_messages, deliver_message, notify_member
+from simulator import sms as simulated_sms
 from tests.notifications.conftest import borrower, lagos
 from tests.payments.builders import approved_loan
 
@@ -60,7 +61,7 @@ def test_message_in_contact_hours_is_sent_at_once_and_logged():
         member = borrower()
         messages = notify(member)
     assert {m.channel for m in messages} == {Channel.EMAIL, Channel.SMS}
-    assert len(mail.outbox) == 1 and len(sms.outbox) == 1
+    assert len(mail.outbox) == 1 and len(simulated_sms.outbox) == 1
     for message in Message.objects.filter(member=member):
         assert message.status == MessageStatus.SENT
         assert message.attempts == 1
@@ -86,7 +87,7 @@ def test_message_outside_contact_hours_waits_for_eight_and_the_sweeper_sends_it(
         # The sweeper runs every few minutes through the night and sends nothing.
         with on_commit(execute=True):
             assert deliver_due_messages() == 0
-    assert mail.outbox == [] and sms.outbox == []
+    assert mail.outbox == [] and simulated_sms.outbox == []
     rows = Message.objects.filter(member=member)
     assert {(m.status, m.scheduled_for, m.attempts) for m in rows} == {
         (MessageStatus.DEFERRED, opening, 0)
@@ -97,7 +98,7 @@ def test_message_outside_contact_hours_waits_for_eight_and_the_sweeper_sends_it(
     with time_machine.travel(opening + timedelta(minutes=2), tick=False):
         with on_commit(execute=True):
             assert deliver_due_messages() == 2
-    assert len(mail.outbox) == 1 and len(sms.outbox) == 1
+    assert len(mail.outbox) == 1 and len(simulated_sms.outbox) == 1
     assert set(rows.all().values_list("status", "sent_at")) == {
         (MessageStatus.SENT, opening + timedelta(minutes=2))
     }
@@ -117,7 +118,7 @@ def test_a_delivery_task_running_at_night_defers_instead_of_sending():
     with time_machine.travel(lagos(2026, 3, 2, 21, 5), tick=False):
         for callback in callbacks:
             callback()
-    assert mail.outbox == [] and sms.outbox == []
+    assert mail.outbox == [] and simulated_sms.outbox == []
     assert set(Message.objects.values_list("status", "scheduled_for")) == {
         (MessageStatus.DEFERRED, lagos(2026, 3, 3, 8))
     }
@@ -145,7 +146,7 @@ def test_the_same_event_is_logged_and_sent_once():
         "test-event:1:email",
         "test-event:1:sms",
     ]
-    assert len(mail.outbox) == 1 and len(sms.outbox) == 1
+    assert len(mail.outbox) == 1 and len(simulated_sms.outbox) == 1
 
 
 def fail_sms(monkeypatch, *, retryable=True):
@@ -155,7 +156,7 @@ def fail_sms(monkeypatch, *, retryable=True):
         calls.append(to)
         raise sms.SmsError("provider is down", retryable=retryable)
 
-    monkeypatch.setattr(sms.SimulatedSmsProvider, "send", send)
+    monkeypatch.setattr(simulated_sms.SimulatedSmsProvider, "send", send)
     return calls
 
 
@@ -254,7 +255,7 @@ def test_messages_go_only_to_the_member_they_are_about():
         member, other = borrower(), borrower()
         notify(member)
     assert [m.to for m in mail.outbox] == [[member.user.email]]
-    assert [s.to for s in sms.outbox] == [member.phone]
+    assert [s.to for s in simulated_sms.outbox] == [member.phone]
     assert other.user.email not in str([m.to + m.cc + m.bcc for m in mail.outbox])
     assert not Message.objects.filter(member=other).exists()
     assert set(Message.objects.values_list("sent_to", flat=True)) == {
@@ -276,7 +277,7 @@ def test_the_address_is_read_from_the_members_record_when_sending():
         with on_commit(execute=True):
             deliver_due_messages()
     assert [m.to for m in mail.outbox] == [["new-address@example.ng"]]
-    assert [s.to for s in sms.outbox] == ["+2348090000001"]
+    assert [s.to for s in simulated_sms.outbox] == ["+2348090000001"]
 
 
 def test_another_members_loan_can_never_be_put_in_a_message():
@@ -284,7 +285,7 @@ def test_another_members_loan_can_never_be_put_in_a_message():
         member, other = borrower(), borrower()
         others_application = approved_loan(member=other).application
         mail.outbox.clear()
-        sms.outbox.clear()
+        simulated_sms.outbox.clear()
         with pytest.raises(ValueError, match="not theirs"):
             notify_member(
                 member=member,
@@ -299,7 +300,7 @@ def test_no_sms_to_a_member_without_a_phone():
         member = borrower(phone=None)
         messages = notify(member)
     assert [m.channel for m in messages] == [Channel.EMAIL]
-    assert sms.outbox == [] and len(mail.outbox) == 1
+    assert simulated_sms.outbox == [] and len(mail.outbox) == 1
 
 
 def test_sms_queued_before_the_phone_was_removed_is_cancelled_not_sent():
@@ -313,7 +314,7 @@ def test_sms_queued_before_the_phone_was_removed_is_cancelled_not_sent():
             deliver_due_messages()
     text = Message.objects.get(channel=Channel.SMS)
     assert text.status == MessageStatus.CANCELLED and "no phone" in text.last_error
-    assert sms.outbox == [] and len(mail.outbox) == 1
+    assert simulated_sms.outbox == [] and len(mail.outbox) == 1
 
 
 def test_with_sms_switched_off_only_email_is_logged(settings):

@@ -6,10 +6,10 @@ from django.core import mail
 from django.test import TestCase
 
 from loans import services as loan_services
-from notifications import sms
 from notifications import tasks as notification_tasks
 from notifications.models import Channel, Message, MessageStatus
 from payments import services as payment_services
+from simulator import sms as simulated_sms
 from tests.factories import make_finance, make_officer
 from tests.notifications.conftest import borrower, lagos
 from tests.payments.builders import product
@@ -74,7 +74,7 @@ def test_every_member_message_of_the_journey_is_logged_and_sent_once():
         f"{key}:{channel}" for key in expected for channel in ("email", "sms")
     )
     assert set(rows.values_list("status", flat=True)) == {MessageStatus.SENT}
-    assert len(mail.outbox) == 4 and len(sms.outbox) == 4
+    assert len(mail.outbox) == 4 and len(simulated_sms.outbox) == 4
     assert {m.to[0] for m in mail.outbox} == {member.user.email}
 
     # Huey delivering a notify task a second time (a retry, a redelivery) sends nothing more.

@@ -11,10 +11,10 @@ from django.test import TestCase
 from django.test.utils import CaptureQueriesContext
 
 from core.money import format_naira
-from notifications import sms
 from notifications.models import Channel, Message, MessageKind, MessageStatus
 from notifications.services import queue_reminders
 from payments import services as payment_services
+from simulator import sms as simulated_sms
 from tests.factories import make_finance
 from tests.notifications.conftest import borrower, lagos
 from tests.payments.builders import active_loan
@@ -69,7 +69,7 @@ def test_the_right_reminder_goes_out_on_each_reminder_day(days_after_due, kind):
     pay_link = f"/loans/{installment.loan.reference}/pay/"
     assert amount in email.body and pay_link in email.body
     assert amount in email.alternatives[0].content and pay_link in email.alternatives[0].content
-    (text,) = sms.outbox
+    (text,) = simulated_sms.outbox
     assert text.to == member.phone and amount in text.text and pay_link in text.text
     # A respectful tone: no threats, no third parties.
     for word in ("legal action", "police", "employer", "family", "shame", "blacklist"):
@@ -82,7 +82,7 @@ def test_no_reminder_on_other_days(days_after_due):
     day = installment.due_date + timedelta(days=days_after_due)
     run_reminders_at(lagos(day.year, day.month, day.day, 9))
     assert not Message.objects.filter(kind__startswith="reminder_").exists()
-    assert mail.outbox == [] and sms.outbox == []
+    assert mail.outbox == [] and simulated_sms.outbox == []
 
 
 def test_running_the_reminders_twice_on_a_day_sends_nothing_twice():
@@ -94,7 +94,7 @@ def test_running_the_reminders_twice_on_a_day_sends_nothing_twice():
     with time_machine.travel(morning + timedelta(hours=4), tick=False):
         assert queue_reminders(on=due) == 0
     assert Message.objects.filter(kind=MessageKind.REMINDER_DUE_TODAY).count() == 2
-    assert len(mail.outbox) == 1 and len(sms.outbox) == 1
+    assert len(mail.outbox) == 1 and len(simulated_sms.outbox) == 1
 
 
 def test_a_paid_installment_gets_no_reminder():
@@ -133,7 +133,7 @@ def test_a_reminder_still_waiting_when_the_installment_is_paid_is_cancelled():
             deliver_due_messages()
     reminders = Message.objects.filter(kind__startswith="reminder_")
     assert set(reminders.values_list("status", flat=True)) == {MessageStatus.CANCELLED}
-    assert mail.outbox == [] and sms.outbox == []
+    assert mail.outbox == [] and simulated_sms.outbox == []
 
 
 def test_reminders_at_night_wait_for_eight_oclock():
@@ -151,7 +151,7 @@ def test_member_without_a_phone_gets_the_email_reminder_only():
     due = installment.due_date
     run_reminders_at(lagos(due.year, due.month, due.day, 9))
     assert list(Message.objects.values_list("channel", flat=True)) == [Channel.EMAIL]
-    assert sms.outbox == [] and len(mail.outbox) == 1
+    assert simulated_sms.outbox == [] and len(mail.outbox) == 1
 
 
 def test_each_member_gets_only_their_own_reminders():
@@ -167,7 +167,9 @@ def test_each_member_gets_only_their_own_reminders():
     assert sorted(m.to[0] for m in mail.outbox) == sorted(
         i.loan.member.user.email for i in (first, second)
     )
-    assert sorted(s.to for s in sms.outbox) == sorted(i.loan.member.phone for i in (first, second))
+    assert sorted(s.to for s in simulated_sms.outbox) == sorted(
+        i.loan.member.phone for i in (first, second)
+    )
     for email in mail.outbox:
         (installment,) = [i for i in (first, second) if i.loan.member.user.email == email.to[0]]
         other = second if installment is first else first

@@ -14,9 +14,9 @@ from payments.models import (
     JournalEntry,
     Payment,
     PaymentStatus,
-    SimulatedProviderRecord,
     WebhookEvent,
 )
+from simulator.models import SimulatedProviderRecord
 from tests.factories import MemberFactory, make_finance, make_officer
 from tests.payments.builders import active_loan, approved_loan, product, schedule_outstanding
 from tests.races import race

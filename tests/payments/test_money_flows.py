@@ -22,11 +22,11 @@ from payments.models import (
     JournalEntry,
     Payment,
     PaymentStatus,
-    SimulatedProviderRecord,
     WebhookEvent,
     WebhookStatus,
 )
 from payments.providers import get_provider
+from simulator.models import SimulatedProviderRecord
 from tests.factories import make_finance, make_officer
 from tests.form_tokens import with_form_token
 from tests.payments.builders import active_loan, approved_loan, on_commit, schedule_outstanding
@@ -363,20 +363,6 @@ def test_disbursement_queue_lists_approved_loans_for_finance_only(client):
     assert client.get(reverse("payments:disbursement_queue")).status_code == 403
 
 
-def test_allowance_deduction_posts_a_repayment_through_the_adapter():
-    from payments.allowance import collect_by_deduction
-
-    loan = active_loan()
-    payment = collect_by_deduction(loan=loan, actor=make_finance(), amount=23_000_00)
-    assert payment.channel == "allowance" and payment.status == PaymentStatus.SUCCESSFUL
-    assert ledger.loan_balance(loan) == 46_000_00
-    assert_books_agree(loan)
-    with pytest.raises(DomainError, match="failed"):
-        collect_by_deduction(loan=loan, actor=make_finance(), amount=10_000_000_00)
-    with pytest.raises(NotAllowed):
-        collect_by_deduction(loan=loan, actor=make_officer(), amount=100)
-
-
 def test_discharge_letter_once_repaid_and_only_to_the_owner(client):
     loan = active_loan()
     url = reverse("payments:discharge_letter", args=[loan.reference])
@@ -416,7 +402,7 @@ def test_a_webhook_whose_task_was_lost_is_processed_by_the_sweeper():
 
     from django.utils import timezone
 
-    from payments.models import SimulatedProviderRecord, WebhookEvent, WebhookStatus
+    from payments.models import WebhookEvent, WebhookStatus
     from payments.providers import get_provider
     from payments.tasks import requeue_stale_webhooks_task
 

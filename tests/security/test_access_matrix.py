@@ -169,11 +169,6 @@ RULES: dict[str, R] = {
     # --- payments ---------------------------------------------------------------------------
     # Webhooks: anyone may knock, an unsigned body is a 401 and nothing is stored.
     "payments:paystack_webhook": R("401 401 401 401 401 401", "POST"),
-    "payments:simulated_webhook": R("401 401 401 401 401 401", "POST"),
-    # The simulated provider's hosted page: like Paystack's, whoever holds the reference.
-    "payments:simulated_checkout": R(
-        "200 200 200 200 200 200", kwargs=lambda w: {"reference": w.checkout.reference}
-    ),
     "payments:pay": R("login 200 404 302 302 302", kwargs=A_LOAN),
     "payments:checkout_return": R("login 302 302 302 302 302"),
     "payments:disbursement_queue": R("login 403 403 403 200 403"),
@@ -185,6 +180,12 @@ RULES: dict[str, R] = {
     "payments:manual_payment": R("login 403 403 403 302 403", "POST", A_LOAN),
     "payments:reverse": R("login 403 403 403 302 403", "POST", lambda w: {"pk": w.payment.pk}),
     "payments:trial_balance": R("login 403 403 403 200 200"),
+    # --- simulator (installed only where the simulated provider is allowed) -----------------
+    "simulator:simulated_webhook": R("401 401 401 401 401 401", "POST"),
+    # The simulated provider's hosted page: like Paystack's, whoever holds the reference.
+    "simulator:simulated_checkout": R(
+        "200 200 200 200 200 200", kwargs=lambda w: {"reference": w.checkout.reference}
+    ),
     # --- reconciliation (finance) -------------------------------------------------------------
     "recon:lines": R("login 403 403 403 200 403"),
     "recon:upload": R("login 403 403 403 200 403"),

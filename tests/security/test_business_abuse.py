@@ -22,7 +22,8 @@ from core import jobs
 from loans.models import Application, ApplicationStatus, LoanStatus
 from members.models import KycStatus, Member
 from payments import ledger, services
-from payments.models import JournalEntry, Payment, PaymentStatus, SimulatedProviderRecord
+from payments.models import JournalEntry, Payment, PaymentStatus
+from simulator.models import SimulatedProviderRecord
 from tests.factories import make_finance
 from tests.form_tokens import with_form_token
 from tests.payments.builders import active_loan, on_commit, schedule_outstanding

@@ -19,7 +19,8 @@ from core.form_tokens import ALREADY_RECORDED, new_token
 from core.models import FormSubmission
 from loans.models import LoanStatus
 from payments import ledger, services
-from payments.models import Payment, PaymentChannel, PaymentStatus, SimulatedProviderRecord
+from payments.models import Payment, PaymentChannel, PaymentStatus
+from simulator.models import SimulatedProviderRecord
 from tests.factories import make_finance
 from tests.form_tokens import with_form_token
 from tests.payments.builders import active_loan, on_commit, schedule_outstanding

@@ -23,23 +23,17 @@ Webhook signature: header ``x-simulated-signature`` = HMAC-SHA512 hex of the raw
 with ``SIMULATED_PROVIDER_SECRET``, the same scheme as Paystack's ``x-paystack-signature``.
 """
 
-import hashlib
 import json
 import logging
 import time
 from datetime import timedelta
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
-import httpx
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import IntegrityError, transaction
-from django.test import RequestFactory
-from django.urls import Resolver404, resolve
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
-from payments.models import SimulatedProviderRecord
 from payments.providers.accounts import member_name_for_account
 from payments.providers.base import (
     AccountResolution,
@@ -53,33 +47,38 @@ from payments.providers.base import (
     WebhookNotice,
 )
 from payments.providers.webhooks import notice_from_payload, sign_body, signature_matches
+from simulator import delivery, records
+from simulator.delivery import CAPTURED_WEBHOOKS, SIGNATURE_HEADER, WEBHOOK_PATH
+from simulator.models import SimulatedProviderRecord
+from simulator.records import (
+    CHARGE,
+    CLOSED_ACCOUNT_REASON,
+    CLOSED_ACCOUNT_SUFFIX,
+    DECLINED_REASON,
+    DEFAULT_ACCOUNT_NAME,
+    FAILED,
+    FAILED_REASON,
+    PENDING,
+    REVERSED,
+    REVERSED_REASON,
+    SUCCESS,
+    TRANSFER,
+    TRANSFER_OUTCOMES,
+)
+
+__all__ = [
+    "CAPTURED_WEBHOOKS",
+    "CHECKOUT_PATH",
+    "SIGNATURE_HEADER",
+    "WEBHOOK_PATH",
+    "SimulatedProvider",
+    "checkout_url",
+    "from_settings",
+]
 
 logger = logging.getLogger(__name__)
 
-WEBHOOK_PATH = "/webhooks/simulated"
-SIGNATURE_HEADER = "x-simulated-signature"
 CHECKOUT_PATH = "/payments/simulated/checkout/{reference}/"
-CURRENCY = "NGN"
-
-DEFAULT_ACCOUNT_NAME = "SIMULATED ACCOUNT HOLDER"
-CLOSED_ACCOUNT_SUFFIX = "0000"
-CLOSED_ACCOUNT_REASON = "Account closed"
-DECLINED_REASON = "Transfer declined by the receiving bank (simulated)"
-FAILED_REASON = "Transfer failed (simulated)"
-REVERSED_REASON = "Transfer reversed by the receiving bank (simulated)"
-
-TRANSFER = "transfer"
-CHARGE = "charge"
-PENDING = "pending"
-SUCCESS = "success"
-FAILED = "failed"
-REVERSED = "reversed"
-
-TRANSFER_OUTCOMES = (SUCCESS, FAILED, PENDING)
-# What a settled transfer may become next; anything else is refused.
-_TRANSFER_TRANSITIONS = {PENDING: {SUCCESS, FAILED}, SUCCESS: {REVERSED}}
-
-DELIVERY_MODES = ("inline", "http", "capture", "off")
 
 _SETTING_DEFAULTS = {
     "SIMULATED_TRANSFER_OUTCOME": SUCCESS,
@@ -89,9 +88,10 @@ _SETTING_DEFAULTS = {
     "SIMULATED_WEBHOOK_DELIVERY": "inline",
 }
 
-# Webhooks sent in "capture" mode, oldest first: dicts with the event, the raw body, the
-# signature and the headers a real delivery would carry. Tests clear it.
-CAPTURED_WEBHOOKS: list[dict] = []
+
+def from_settings() -> "SimulatedProvider":
+    """The registry's factory (``PAYMENTS_PROVIDERS["simulated"]``)."""
+    return SimulatedProvider(secret=settings.SIMULATED_PROVIDER_SECRET)
 
 
 def checkout_url(reference: str) -> str:
@@ -142,7 +142,7 @@ class SimulatedProvider(PaymentsProvider):
 
     def resolve_account(self, *, account_number: str, bank_code: str) -> AccountResolution:
         self._pause()
-        _check_account_number(account_number)
+        records.check_account_number(account_number)
         name = member_name_for_account(account_number=account_number, bank_code=bank_code)
         # Banks print names in capitals; the name check compares words, not case.
         return AccountResolution(
@@ -153,7 +153,7 @@ class SimulatedProvider(PaymentsProvider):
 
     def create_recipient(self, *, name: str, account_number: str, bank_code: str) -> str:
         self._pause()
-        _check_account_number(account_number)
+        records.check_account_number(account_number)
         # Deterministic, like Paystack returning the existing recipient for a known account.
         return f"RCP_SIM_{bank_code}_{account_number}"
 
@@ -171,12 +171,12 @@ class SimulatedProvider(PaymentsProvider):
         """Send a payout. ``outcome`` overrides SIMULATED_TRANSFER_OUTCOME for this call."""
 
         self._pause()
-        _check_reference(reference)
-        _check_amount(amount)
+        records.check_reference(reference)
+        records.check_amount(amount)
         existing = SimulatedProviderRecord.objects.filter(reference=reference).first()
         if existing is not None:
             return self._repeat_transfer(existing)
-        bank_code, account_number = _parse_recipient(recipient_code)
+        bank_code, account_number = records.parse_recipient(recipient_code)
         status, failure_reason = self._transfer_outcome(account_number, outcome)
         try:
             with transaction.atomic():
@@ -186,7 +186,7 @@ class SimulatedProvider(PaymentsProvider):
                     amount=amount,
                     status=status,
                     data={
-                        "transfer_code": _transfer_code(reference),
+                        "transfer_code": records.transfer_code(reference),
                         "recipient_code": recipient_code,
                         "account_number": account_number,
                         "bank_code": bank_code,
@@ -199,15 +199,15 @@ class SimulatedProvider(PaymentsProvider):
             return self._repeat_transfer(SimulatedProviderRecord.objects.get(reference=reference))
         logger.info("simulated transfer", extra={"event": "simulated.transfer", "status": status})
         if status != PENDING:
-            self.deliver_webhook(_transfer_event(record))
-        return _transfer_result(record)
+            self.deliver_webhook(records.transfer_event(record))
+        return records.transfer_result(record)
 
     def _repeat_transfer(self, record) -> TransferResult:
         if record.kind != TRANSFER:
             raise ProviderRejected(
                 f"Reference {record.reference} belongs to a payment, not a transfer."
             )
-        return _transfer_result(record)
+        return records.transfer_result(record)
 
     def _transfer_outcome(self, account_number: str, outcome: str | None) -> tuple[str, str]:
         if account_number.endswith(CLOSED_ACCOUNT_SUFFIX):
@@ -241,7 +241,7 @@ class SimulatedProvider(PaymentsProvider):
                 return self.settle_transfer(reference=reference, outcome=SUCCESS)
             except ProviderRejected:
                 record.refresh_from_db()  # settled some other way in the meantime
-        return _transfer_result(record)
+        return records.transfer_result(record)
 
     def settle_transfer(self, *, reference: str, outcome: str, reason: str = "") -> TransferResult:
         """Finish a pending transfer (success/failed) or reverse a successful one, and send
@@ -256,8 +256,8 @@ class SimulatedProvider(PaymentsProvider):
             if record is None:
                 raise ProviderRejected(f"No simulated transfer with reference {reference}.")
             if record.status == outcome:
-                return _transfer_result(record)
-            if outcome not in _TRANSFER_TRANSITIONS.get(record.status, ()):
+                return records.transfer_result(record)
+            if outcome not in records.TRANSFER_TRANSITIONS.get(record.status, ()):
                 raise ProviderRejected(f"A {record.status} transfer cannot become {outcome}.")
             record.status = outcome
             if outcome == FAILED:
@@ -266,8 +266,8 @@ class SimulatedProvider(PaymentsProvider):
                 record.data["failure_reason"] = reason or REVERSED_REASON
             record.data["settled_at"] = timezone.now().isoformat()
             record.save(update_fields=["status", "data", "updated_at"])
-        self.deliver_webhook(_transfer_event(record))
-        return _transfer_result(record)
+        self.deliver_webhook(records.transfer_event(record))
+        return records.transfer_result(record)
 
     # --- Checkout ---------------------------------------------------------------------------
 
@@ -276,8 +276,8 @@ class SimulatedProvider(PaymentsProvider):
     ) -> CheckoutSession:
 
         self._pause()
-        _check_reference(reference)
-        _check_amount(amount)
+        records.check_reference(reference)
+        records.check_amount(amount)
         try:
             with transaction.atomic():
                 SimulatedProviderRecord.objects.create(
@@ -307,7 +307,7 @@ class SimulatedProvider(PaymentsProvider):
             if record is None:
                 raise ProviderRejected(f"No simulated payment with reference {reference}.")
             if record.status == outcome:
-                return _charge_result(record)
+                return records.charge_result(record)
             if record.status != PENDING:
                 raise ProviderRejected(f"This payment is already {record.status}.")
             record.status = outcome
@@ -317,8 +317,8 @@ class SimulatedProvider(PaymentsProvider):
             else:
                 record.data["gateway_response"] = "Declined by the payer (simulated)"
             record.save(update_fields=["status", "data", "updated_at"])
-        self.deliver_webhook(_charge_event(record))
-        return _charge_result(record)
+        self.deliver_webhook(records.charge_event(record))
+        return records.charge_result(record)
 
     def verify_charge(self, *, reference: str) -> ChargeResult:
 
@@ -326,7 +326,7 @@ class SimulatedProvider(PaymentsProvider):
         record = SimulatedProviderRecord.objects.filter(reference=reference, kind=CHARGE).first()
         if record is None:
             return ChargeResult(reference=reference, state=ChargeState.NOT_FOUND)
-        return _charge_result(record)
+        return records.charge_result(record)
 
     # --- Webhooks ---------------------------------------------------------------------------
 
@@ -346,7 +346,11 @@ class SimulatedProvider(PaymentsProvider):
         record = SimulatedProviderRecord.objects.filter(reference=reference).first()
         if record is None or record.status == PENDING:
             raise ProviderRejected(f"Nothing has happened to {reference} to send a webhook for.")
-        event = _transfer_event(record) if record.kind == TRANSFER else _charge_event(record)
+        event = (
+            records.transfer_event(record)
+            if record.kind == TRANSFER
+            else records.charge_event(record)
+        )
         self.deliver_webhook(event)
         return event
 
@@ -354,208 +358,9 @@ class SimulatedProvider(PaymentsProvider):
         """Send a signed event to our own webhook endpoint. Never raises: a provider whose
         webhook does not arrive is a case our code must survive (verify and the sweeper)."""
         body = json.dumps(event).encode()
-        signature = self.sign(body)
-        mode = self._setting("SIMULATED_WEBHOOK_DELIVERY")
-        if mode == "capture":
-            CAPTURED_WEBHOOKS.append(
-                {
-                    "event": event,
-                    "body": body,
-                    "signature": signature,
-                    "headers": {SIGNATURE_HEADER: signature, "content-type": "application/json"},
-                }
-            )
-        elif mode == "inline":
-            _deliver_inline(body, signature)
-        elif mode == "http":
-            # After commit: the receiving process must be able to see our record.
-            transaction.on_commit(lambda: _deliver_http(body, signature))
-        elif mode == "off":
-            logger.info(
-                "simulated webhook not sent (delivery off)",
-                extra={"event": "simulated.webhook_off"},
-            )
-        else:
-            logger.error(
-                "unknown SIMULATED_WEBHOOK_DELIVERY; webhook not sent",
-                extra={"event": "simulated.webhook_mode_unknown", "mode": str(mode)},
-            )
-
-
-# --- Records to Paystack-shaped answers -------------------------------------------------------
-
-
-def _transfer_result(record) -> TransferResult:
-    state = TransferState(record.status)
-    reason = (
-        record.data.get("failure_reason", "")
-        if state in (TransferState.FAILED, TransferState.REVERSED)
-        else ""
-    )
-    return TransferResult(
-        reference=record.reference,
-        state=state,
-        amount=record.amount,
-        provider_reference=record.data.get("transfer_code", ""),
-        reason=reason,
-        raw=dict(record.data, status=record.status),
-    )
-
-
-def _charge_result(record) -> ChargeResult:
-    paid_at = parse_datetime(record.data.get("paid_at") or "") if record.status == SUCCESS else None
-    return ChargeResult(
-        reference=record.reference,
-        state=ChargeState(record.status),
-        amount=record.amount,
-        paid_at=paid_at,
-        raw=dict(record.data, status=record.status),
-    )
-
-
-def _transfer_event(record) -> dict:
-    """Built from the record only, so a re-delivery is byte-for-byte the same event."""
-    data = record.data
-    return {
-        "event": f"transfer.{record.status}",
-        "data": {
-            "id": record.pk,
-            "reference": record.reference,
-            "amount": record.amount,
-            "currency": CURRENCY,
-            "status": record.status,
-            "transfer_code": data.get("transfer_code", ""),
-            "reason": data.get("narration", ""),
-            "failures": data.get("failure_reason") or None,
-            "recipient": {
-                "recipient_code": data.get("recipient_code", ""),
-                "details": {
-                    "account_number": data.get("account_number", ""),
-                    "bank_code": data.get("bank_code", ""),
-                },
-            },
-        },
-    }
-
-
-def _charge_event(record) -> dict:
-    data = record.data
-    return {
-        "event": f"charge.{record.status}",
-        "data": {
-            "id": record.pk,
-            "reference": record.reference,
-            "amount": record.amount,
-            "currency": CURRENCY,
-            "status": record.status,
-            "paid_at": data.get("paid_at"),
-            "gateway_response": data.get("gateway_response", ""),
-            "customer": {"email": data.get("email", "")},
-        },
-    }
-
-
-# --- Delivery ---------------------------------------------------------------------------------
-
-
-def _deliver_inline(body: bytes, signature: str) -> int | None:
-    """Call our webhook view in this process, as if the request had come in over HTTP."""
-    match = path = None
-    for candidate in (WEBHOOK_PATH, WEBHOOK_PATH + "/"):
-        try:
-            match, path = resolve(candidate), candidate
-            break
-        except Resolver404:
-            continue
-    if match is None:
-        logger.warning(
-            "no URL for %s; simulated webhook not delivered",
-            WEBHOOK_PATH,
-            extra={"event": "simulated.webhook_no_url"},
+        delivery.deliver(
+            mode=self._setting("SIMULATED_WEBHOOK_DELIVERY"),
+            event=event,
+            body=body,
+            signature=self.sign(body),
         )
-        return None
-    site = urlsplit(settings.SITE_URL)
-    request = RequestFactory().post(
-        path,
-        data=body,
-        content_type="application/json",
-        secure=site.scheme == "https",
-        headers={SIGNATURE_HEADER: signature, "host": site.netloc or "localhost"},
-    )
-    try:
-        # A savepoint: a failing view must not break the caller's transaction.
-        with transaction.atomic():
-            response = match.func(request, *match.args, **match.kwargs)
-    except Exception:
-        logger.exception(
-            "simulated webhook view failed", extra={"event": "simulated.webhook_error"}
-        )
-        return None
-    if response.status_code >= 400:
-        logger.warning(
-            "simulated webhook refused",
-            extra={"event": "simulated.webhook_refused", "status": response.status_code},
-        )
-    return response.status_code
-
-
-def _deliver_http(body: bytes, signature: str) -> int | None:
-    url = settings.SITE_URL.rstrip("/") + WEBHOOK_PATH
-    try:
-        response = httpx.post(
-            url,
-            content=body,
-            timeout=5,
-            headers={SIGNATURE_HEADER: signature, "content-type": "application/json"},
-        )
-    except httpx.HTTPError as exc:
-        logger.warning(
-            "simulated webhook not delivered: %s",
-            type(exc).__name__,
-            extra={"event": "simulated.webhook_http_error"},
-        )
-        return None
-    if response.status_code >= 400:
-        logger.warning(
-            "simulated webhook refused",
-            extra={"event": "simulated.webhook_refused", "status": response.status_code},
-        )
-    return response.status_code
-
-
-# --- Input checks (the same refusals Paystack would give) -------------------------------------
-
-
-def _check_account_number(account_number: str) -> None:
-    if not (
-        isinstance(account_number, str) and len(account_number) == 10 and account_number.isdigit()
-    ):
-        raise ProviderRejected(
-            "Could not resolve account name: an account number has exactly 10 digits."
-        )
-
-
-def _check_reference(reference: str) -> None:
-    if not reference or not isinstance(reference, str) or len(reference) > 80:
-        raise ProviderRejected("A reference of 1 to 80 characters is required.")
-
-
-def _check_amount(amount) -> None:
-    if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
-        raise ProviderRejected(f"Amount must be a positive whole number of kobo, not {amount!r}.")
-
-
-def _transfer_code(reference: str) -> str:
-    return "TRF_SIM_" + hashlib.blake2b(reference.encode(), digest_size=8).hexdigest()
-
-
-def _parse_recipient(recipient_code: str) -> tuple[str, str]:
-    """(bank code, account number) from a code made by ``create_recipient``. Any other
-    non-empty code is accepted as a recipient with no known account (tests and fixtures use
-    hand-made codes); only an empty one is refused."""
-    if not isinstance(recipient_code, str) or not recipient_code.strip():
-        raise ProviderRejected("Recipient specified is invalid")
-    parts = recipient_code.split("_")
-    if len(parts) == 4 and parts[:2] == ["RCP", "SIM"]:
-        return parts[2], parts[3]
-    return "", ""

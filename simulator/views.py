@@ -1,4 +1,5 @@
-"""The simulated provider's hosted checkout page (development and demo only).
+"""The simulated provider's pages (development and demo only): its webhook endpoint and its
+hosted checkout page.
 
 It stands in for Paystack's payment page: the member sees the amount and chooses "Pay" or
 "Decline"; the simulated provider records the outcome, sends the signed ``charge.*`` webhook,
@@ -13,20 +14,29 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from payments.models import SimulatedProviderRecord
+from payments import views as payment_views
 from payments.providers import get_provider
 from payments.providers.base import ProviderRejected
-from payments.providers.simulated import CHARGE, FAILED, PENDING, SUCCESS
+from simulator.delivery import SIGNATURE_HEADER
+from simulator.models import SimulatedProviderRecord
+from simulator.records import CHARGE, FAILED, PENDING, SUCCESS
 
-TEMPLATE = "payments/simulated_checkout.html"
+TEMPLATE = "simulator/checkout.html"
 
 
 def simulated_checkout_enabled() -> bool:
     return settings.ALLOW_SIMULATED_PROVIDER and (
         settings.PAYMENTS_PROVIDER == "simulated" or settings.DEBUG
     )
+
+
+@csrf_exempt
+def simulated_webhook(request):
+    """The simulated provider's webhooks land in the same inbox as Paystack's."""
+    return payment_views._receive_webhook(request, "simulated", SIGNATURE_HEADER)
 
 
 @never_cache

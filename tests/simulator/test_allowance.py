@@ -1,0 +1,25 @@
+"""The simulated allowance-deduction adapter posts a repayment like any other."""
+
+import pytest
+
+from core.errors import DomainError, NotAllowed
+from payments import ledger
+from payments.models import PaymentStatus
+from simulator.allowance import collect_by_deduction
+from tests.factories import make_finance, make_officer
+from tests.payments.builders import active_loan
+from tests.payments.test_money_flows import assert_books_agree
+
+pytestmark = pytest.mark.django_db
+
+
+def test_allowance_deduction_posts_a_repayment_through_the_adapter():
+    loan = active_loan()
+    payment = collect_by_deduction(loan=loan, actor=make_finance(), amount=23_000_00)
+    assert payment.channel == "allowance" and payment.status == PaymentStatus.SUCCESSFUL
+    assert ledger.loan_balance(loan) == 46_000_00
+    assert_books_agree(loan)
+    with pytest.raises(DomainError, match="failed"):
+        collect_by_deduction(loan=loan, actor=make_finance(), amount=10_000_000_00)
+    with pytest.raises(NotAllowed):
+        collect_by_deduction(loan=loan, actor=make_officer(), amount=100)
