@@ -15,16 +15,11 @@ from django.utils import timezone
 
 from core import audit, jobs
 from core.clock import lagos_today
-from core.errors import Conflict, DomainError, NotAllowed, check_transition
+from core.errors import Conflict, DomainError, NotAllowed
 from core.money import format_naira
 from core.signals import send_after_commit
-from loans.models import (
-    LOAN_TRANSITIONS,
-    Installment,
-    InstallmentStatus,
-    Loan,
-    LoanStatus,
-)
+from loans import lifecycle
+from loans.models import Loan, LoanStatus
 from loans.services import refix_schedule_dates
 from members.models import Member
 from members.staff_identity import check_independent
@@ -379,23 +374,15 @@ def complete_disbursement(
     disbursement.completed_at = now
     disbursement.failure_reason = ""
     disbursement.save()
-    check_transition(LOAN_TRANSITIONS, loan.status, LoanStatus.ACTIVE, what="loan")
-    loan.status = LoanStatus.ACTIVE
-    loan.disbursed_at = now
-    loan.disbursed_on = today
-    loan.save(update_fields=["status", "disbursed_at", "disbursed_on"])
+    lifecycle.activate_on_payout(
+        loan,
+        actor=actor,
+        now=now,
+        on=today,
+        changes={"disbursement": reference, "amount": disbursement.amount},
+    )
     refix_schedule_dates(loan=loan, disbursed_on=today)
     post_disbursement_entry(loan=loan, disbursement=disbursement, effective_date=today, actor=actor)
-    audit.record(
-        actor=actor,
-        action="loan.disbursed",
-        obj=loan,
-        changes={
-            "disbursement": reference,
-            "amount": disbursement.amount,
-            "status": [LoanStatus.PENDING_DISBURSEMENT, LoanStatus.ACTIVE],
-        },
-    )
     pk = loan.pk
     send_after_commit(signals.loan_event, Loan, loan_id=pk, template="loan_disbursed")
     return disbursement
@@ -543,18 +530,6 @@ _RECEIVABLE = {
 }
 
 
-def installment_status(inst: Installment, today) -> str:
-    if inst.status == InstallmentStatus.WAIVED:
-        return inst.status
-    if inst.outstanding == 0:
-        return InstallmentStatus.PAID
-    if inst.due_date < today:
-        return InstallmentStatus.OVERDUE
-    if inst.total_paid > 0:
-        return InstallmentStatus.PARTIALLY_PAID
-    return InstallmentStatus.PENDING
-
-
 def _apply_payment(payment: Payment, loan: Loan, *, actor=None) -> None:
     """Allocate a successful payment and post its ledger entry (caller holds the loan lock)."""
     installments = list(loan.installments.select_for_update().order_by("number"))
@@ -587,7 +562,7 @@ def _apply_payment(payment: Payment, loan: Loan, *, actor=None) -> None:
             lines.append(debit(ledger.UNEARNED_INTEREST, part.amount, **dims))
             lines.append(credit(ledger.INTEREST_INCOME, part.amount, **dims))
     Allocation.objects.bulk_create(allocations)
-    _save_installments(installments, now=payment.received_at or timezone.now())
+    lifecycle.apply_installment_amounts(installments, now=payment.received_at or timezone.now())
     ledger.post_entry(
         kind=EntryKind.REPAYMENT,
         lines=lines,
@@ -598,43 +573,7 @@ def _apply_payment(payment: Payment, loan: Loan, *, actor=None) -> None:
         idempotency_key=f"payment:{payment.pk}",
         actor=actor,
     )
-    _close_if_repaid(loan, installments, actor=actor)
-
-
-def _save_installments(installments, *, now):
-    today = lagos_today()
-    for inst in installments:
-        inst.status = installment_status(inst, today)
-        inst.paid_at = now if inst.status == InstallmentStatus.PAID else None
-    Installment.objects.bulk_update(
-        installments,
-        ["paid_principal", "paid_interest", "paid_fee", "paid_late_fee", "status", "paid_at"],
-    )
-    overdue = [i.due_date for i in installments if i.status == InstallmentStatus.OVERDUE]
-    if installments:
-        Loan.objects.filter(pk=installments[0].loan_id).update(
-            arrears_since=min(overdue, default=None)
-        )
-
-
-def _close_if_repaid(loan, installments, *, actor):
-    if loan.status == LoanStatus.ACTIVE and all(i.outstanding == 0 for i in installments):
-        loan.status = LoanStatus.CLOSED
-        loan.closed_at = timezone.now()
-        loan.save(update_fields=["status", "closed_at"])
-        audit.record(
-            actor=actor,
-            action="loan.closed",
-            obj=loan,
-            changes={"status": [LoanStatus.ACTIVE, LoanStatus.CLOSED]},
-        )
-        # Discharge on full repayment (FCCPC): the letter is available at once.
-        audit.record(
-            actor=None,
-            action="loan.discharge_letter_issued",
-            obj=loan,
-            changes={"closed_at": loan.closed_at.isoformat()},
-        )
+    lifecycle.close_if_repaid(loan, installments, actor=actor)
 
 
 def _lock_active_loan(loan) -> Loan:
@@ -899,7 +838,7 @@ def reverse_payment(*, payment: Payment, actor, reason: str) -> Payment:
         inst = installments[allocation.installment_id]
         field = _PAID_FIELD[allocation.component]
         setattr(inst, field, getattr(inst, field) - allocation.amount)
-    _save_installments(list(installments.values()), now=timezone.now())
+    lifecycle.apply_installment_amounts(list(installments.values()), now=timezone.now())
     entry = payment.journal_entries.get(kind=EntryKind.REPAYMENT)
     ledger.reverse_entry(
         entry=entry,
@@ -911,10 +850,7 @@ def reverse_payment(*, payment: Payment, actor, reason: str) -> Payment:
     payment.reversed_at = timezone.now()
     payment.reversal_reason = reason
     payment.save(update_fields=["status", "reversed_at", "reversal_reason"])
-    if loan.status == LoanStatus.CLOSED:
-        loan.status = LoanStatus.ACTIVE
-        loan.closed_at = None
-        loan.save(update_fields=["status", "closed_at"])
+    lifecycle.reopen_on_reversal(loan, actor=actor, payment_reference=payment.reference)
     audit.record(
         actor=actor,
         action="payment.reversed",
