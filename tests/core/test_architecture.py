@@ -24,7 +24,6 @@ SPLIT_PENDING = {
     "devdata/scale_seed.py",
     "loans/services.py",
     "payments/providers/simulated.py",
-    "payments/services.py",
 }
 
 
