@@ -2,8 +2,9 @@
 checkout, reversal and provider webhooks. Every movement posts one balanced ledger entry in
 the same transaction as the business change, and leaves an audit event.
 
-The names other apps and the tasks call are re-exported here, so ``services.record_payment``
-keeps working for the views, the API, the tasks, reconciliation and the seeders.
+Product code imports the sub-module it calls (``from payments.services import repayment``).
+The public names are re-exported here for the tests and the allowance deduction
+(``services.record_manual_payment``), which call the package.
 """
 
 from payments.services.checkout import (
