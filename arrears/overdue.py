@@ -33,8 +33,8 @@ from arrears.models import (
 from core import audit
 from core.clock import lagos_today
 from core.errors import Conflict, DomainError
+from loans import lifecycle
 from loans.models import (
-    INSTALLMENT_UNPAID_SCHEDULED,
     Installment,
     InstallmentStatus,
     Loan,
@@ -114,12 +114,12 @@ def run_overdue_day(day: date) -> DayOutcome:
             # The row first: a concurrent run of the same day waits on it, then fails here.
             run = OverdueRun.objects.create(run_date=day, started_at=started, finished_at=started)
             run.fees_paused = fees_paused_on(day)
-            run.installments_marked_overdue = mark_overdue(day)
+            run.installments_marked_overdue = lifecycle.mark_overdue(day)
             watch.lap("mark_overdue")
             if not run.fees_paused:
                 run.fees_charged, run.fees_total = charge_late_fees(day)
             watch.lap("charge_and_post")
-            update_arrears_since()
+            lifecycle.update_arrears_since()
             watch.lap("arrears_dates")
             snapshot_portfolio(day)
             watch.lap("par_snapshot")
@@ -160,20 +160,6 @@ def fees_paused_on(day: date) -> bool:
     return AllowanceDelay.objects.filter(
         cancelled_at__isnull=True, starts_on__lte=day, ends_on__gte=day
     ).exists()
-
-
-def mark_overdue(day: date) -> int:
-    """Installments of active loans due before ``day`` and not fully paid become overdue."""
-    return (
-        Installment.objects.filter(
-            loan__status=LoanStatus.ACTIVE,
-            due_date__lt=day,
-            status__in=[InstallmentStatus.PENDING, InstallmentStatus.PARTIALLY_PAID],
-        )
-        .alias(unpaid=INSTALLMENT_UNPAID_SCHEDULED)
-        .filter(unpaid__gt=0)
-        .update(status=InstallmentStatus.OVERDUE)
-    )
 
 
 def _table(model) -> str:
@@ -262,33 +248,6 @@ def charge_late_fees(day: date) -> tuple[int, int]:
                     f"{entries} late-fee entries but {cursor.rowcount} postings to {code}."
                 )
     return count, total
-
-
-def update_arrears_since() -> int:
-    """Each active loan's oldest overdue due date (None when up to date): two statements,
-    touching only the loans whose date changes."""
-    installment, loan = _table(Installment), _table(Loan)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""
-            UPDATE {loan} SET arrears_since = o.oldest
-            FROM (SELECT loan_id, MIN(due_date) AS oldest FROM {installment}
-                  WHERE status = %s GROUP BY loan_id) o
-            WHERE o.loan_id = {loan}.id AND {loan}.status = %s
-              AND ({loan}.arrears_since IS NULL OR {loan}.arrears_since <> o.oldest)
-            """,  # noqa: S608
-            [InstallmentStatus.OVERDUE, LoanStatus.ACTIVE],
-        )
-        changed = cursor.rowcount
-        cursor.execute(
-            f"""
-            UPDATE {loan} SET arrears_since = NULL
-            WHERE arrears_since IS NOT NULL AND (status <> %s OR NOT EXISTS (
-                SELECT 1 FROM {installment} i WHERE i.loan_id = {loan}.id AND i.status = %s))
-            """,  # noqa: S608
-            [LoanStatus.ACTIVE, InstallmentStatus.OVERDUE],
-        )
-        return changed + cursor.rowcount
 
 
 def bucket_of(arrears_since_field: str, day: date) -> Case:

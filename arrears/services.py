@@ -16,8 +16,9 @@ from arrears.models import (
 )
 from core import audit
 from core.clock import lagos_today
-from core.errors import Conflict, DomainError, NotAllowed, check_transition
-from loans.models import LOAN_TRANSITIONS, Loan, LoanStatus
+from core.errors import Conflict, DomainError, NotAllowed
+from loans import lifecycle
+from loans.models import Loan, LoanStatus
 from payments import ledger
 from payments.ledger import credit, debit
 from payments.models import EntryKind
@@ -204,7 +205,7 @@ def approve_write_off(*, write_off: WriteOff, actor, note: str = "") -> WriteOff
     (and the interest never earned against unearned interest) in one balanced entry."""
     write_off = _decide(write_off, actor)
     loan = Loan.objects.select_for_update().get(pk=write_off.loan_id)
-    check_transition(LOAN_TRANSITIONS, loan.status, LoanStatus.WRITTEN_OFF, what="loan")
+    lifecycle.check_loan_transition(loan, LoanStatus.WRITTEN_OFF)
     balances = ledger.loan_balances(loan)
     dims = {"loan_id": loan.pk, "member_id": loan.member_id}
     lines = []
@@ -226,21 +227,16 @@ def approve_write_off(*, write_off: WriteOff, actor, note: str = "") -> WriteOff
         idempotency_key=f"write_off:{write_off.pk}",
         actor=actor,
     )
-    loan.status = LoanStatus.WRITTEN_OFF
-    loan.arrears_since = None
-    loan.save(update_fields=["status", "arrears_since"])
     write_off.status = WriteOffStatus.APPROVED
     write_off.decided_by = actor
     write_off.decided_at = timezone.now()
     write_off.decision_note = (note or "").strip()[:2000]
     write_off.amount = sum(line.amount for line in lines if line.amount < 0) * -1
     write_off.save(update_fields=["status", "decided_by", "decided_at", "decision_note", "amount"])
-    audit.record(
+    lifecycle.write_off(
+        loan,
         actor=actor,
-        action="loan.written_off",
-        obj=loan,
         changes={
-            "status": [LoanStatus.ACTIVE, LoanStatus.WRITTEN_OFF],
             "amount": write_off.amount,
             "entry": entry.pk,
             "requested_by": write_off.requested_by_id,

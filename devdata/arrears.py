@@ -12,7 +12,7 @@ from arrears import overdue
 from loans import services as loan_services
 from loans.models import Loan, LoanProduct
 from members.models import KycStatus, Member
-from payments import services as payment_services
+from payments.services import disbursement, repayment
 from reports.services import generate_daily_report
 
 # (days the first installment is past due, share of it already paid) per demo borrower;
@@ -62,7 +62,7 @@ def seed(stdout=None):
             loan_services.assess_application(application_id=application.pk)
             application.refresh_from_db()
             loan = loan_services.approve_application(application=application, actor=officer).loan
-            payment_services.record_manual_disbursement(
+            disbursement.record_manual_disbursement(
                 loan=loan, actor=finance, bank_reference=f"DEMO-{loan.reference}"
             )
             loan.refresh_from_db()
@@ -70,7 +70,7 @@ def seed(stdout=None):
                 move_into_arrears(loan, days_past_due)
             if paid_share:
                 first = loan.installments.order_by("number").first()
-                payment_services.record_manual_payment(
+                repayment.record_manual_payment(
                     loan=loan,
                     actor=finance,
                     amount=int(first.outstanding * paid_share),

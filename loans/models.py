@@ -328,13 +328,7 @@ class LoanStatus(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
 
 
-LOAN_TRANSITIONS = {
-    LoanStatus.PENDING_DISBURSEMENT: {LoanStatus.ACTIVE, LoanStatus.CANCELLED},
-    LoanStatus.ACTIVE: {LoanStatus.CLOSED, LoanStatus.WRITTEN_OFF},
-    LoanStatus.CLOSED: set(),
-    LoanStatus.WRITTEN_OFF: set(),
-    LoanStatus.CANCELLED: set(),
-}
+# The transition maps of loans and installments live with their only writer, loans/lifecycle.py.
 
 
 class Loan(models.Model):

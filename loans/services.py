@@ -20,7 +20,7 @@ from core.clock import lagos_today
 from core.errors import Conflict, DomainError, NotAllowed, check_transition
 from core.money import format_naira
 from core.signals import send_after_commit
-from loans import signals
+from loans import lifecycle, signals
 from loans.eligibility import RuleResult, failed, member_rules, product_limit_rules
 from loans.models import (
     APPLICATION_TRANSITIONS,
@@ -617,14 +617,7 @@ def cancel_application(*, application: Application, actor) -> Application:
             )
         if lagos_today() > loan.cooling_off_until:
             raise Conflict(f"The cooling-off period ended on {loan.cooling_off_until:%d %b %Y}.")
-        loan.status = LoanStatus.CANCELLED
-        loan.save(update_fields=["status"])
-        audit.record(
-            actor=actor,
-            action="loan.cancelled",
-            obj=loan,
-            changes={"status": [LoanStatus.PENDING_DISBURSEMENT, LoanStatus.CANCELLED]},
-        )
+        lifecycle.cancel(loan, actor=actor)
     _move(
         application,
         ApplicationStatus.CANCELLED,

@@ -4,29 +4,29 @@ from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task, lock_task
 
 from core import jobs
-from payments import services
+from payments.services import disbursement, webhooks
 
 
 @jobs.job("payments.send_disbursement")
 @db_task(retries=5, retry_delay=30)
 def send_disbursement_task(disbursement_id: int):
-    services.send_disbursement(disbursement_id=disbursement_id)
+    disbursement.send_disbursement(disbursement_id=disbursement_id)
 
 
 @jobs.job("payments.process_webhook")
 @db_task(retries=8, retry_delay=30)
 def process_webhook_task(event_id: int):
-    services.process_webhook(event_id=event_id)
+    webhooks.process_webhook(event_id=event_id)
 
 
 @db_periodic_task(crontab(minute="*/2"))
 @lock_task("requeue-stale-webhooks")
 def requeue_stale_webhooks_task():
-    for event_id in services.stale_webhook_events()[:500]:
+    for event_id in webhooks.stale_webhook_events()[:500]:
         process_webhook_task(event_id)
 
 
 @db_periodic_task(crontab(minute="*/5"))
 @lock_task("sweep-disbursements")
 def sweep_disbursements_task():
-    services.sweep_disbursements()
+    disbursement.sweep_disbursements()

@@ -20,14 +20,22 @@ from core.permissions import StaffPermissionRequiredMixin, staff_perm_required
 from core.tables import HtmxTableView
 from loans import rules as loan_rules
 from loans.selectors import loan_for
-from payments import ledger, services
+from payments import ledger
 from payments.filters import DisbursementQueueFilter
 from payments.forms import BankReferenceForm, ManualPaymentForm, PayForm
 from payments.models import Payment
 from payments.providers import get_provider
 from payments.providers.base import ProviderError
 from payments.selectors import disbursement_queue, loan_disbursements, loan_payments
-from payments.services import CheckoutInProgress
+from payments.services import (
+    checkout,
+    disbursement,
+    payout_account,
+    repayment,
+    reversal,
+    webhooks,
+)
+from payments.services.checkout import CheckoutInProgress
 from payments.tables import DisbursementQueueTable
 
 security_log = logging.getLogger("security")
@@ -69,7 +77,7 @@ def _receive_webhook(request, provider_name: str, header: str):
         return JsonResponse(
             {"error": {"code": "bad_payload", "message": "Unreadable event"}}, status=400
         )
-    services.store_webhook(provider_name=provider_name, notice=notice)
+    webhooks.store_webhook(provider_name=provider_name, notice=notice)
     return JsonResponse({"status": "ok"})
 
 
@@ -113,7 +121,7 @@ def pay(request, reference):
         if form.is_valid():
             callback = request.build_absolute_uri(reverse("payments:checkout_return"))
             try:
-                _, url = services.start_checkout(
+                _, url = checkout.start_checkout(
                     loan=loan,
                     actor=request.user,
                     amount=form.cleaned_data["amount"],
@@ -134,7 +142,7 @@ def pay(request, reference):
             "loan": loan,
             "form": form,
             "outstanding": outstanding,
-            "in_progress": services.pending_checkout(loan),
+            "in_progress": checkout.pending_checkout(loan),
         },
     )
 
@@ -147,7 +155,7 @@ def checkout_return(request):
         messages.error(request, "We could not find that payment.")
         return redirect("members:dashboard")
     try:
-        payment = services.confirm_checkout(reference=reference)
+        payment = checkout.confirm_checkout(reference=reference)
     except ProviderError:
         messages.info(request, "We are still confirming your payment with the provider.")
     except DomainError as exc:
@@ -212,7 +220,7 @@ def _finance_action(request, reference, action, success):
 @staff_perm_required("loans.view_loan", "loans.disburse_loan")
 def resolve_account(request, reference):
     def action(loan):
-        if services.resolve_payout_account(member=loan.member, actor=request.user):
+        if payout_account.resolve_payout_account(member=loan.member, actor=request.user):
             return
         raise DomainError(
             "The bank's account name does not match the member's name. Check "
@@ -227,7 +235,7 @@ def resolve_account(request, reference):
 def confirm_account(request, reference):
     loan = loan_for(request.user, reference)
     try:
-        member = services.confirm_payout_account(member=loan.member, actor=request.user)
+        member = payout_account.confirm_payout_account(member=loan.member, actor=request.user)
     except DomainError as exc:
         messages.error(request, exc.message)
     else:
@@ -249,7 +257,7 @@ def disburse(request, reference):
     return _finance_action(
         request,
         reference,
-        lambda loan: services.request_disbursement(loan=loan, actor=request.user),
+        lambda loan: disbursement.request_disbursement(loan=loan, actor=request.user),
         "Payout sent to the provider. The loan becomes active when the transfer succeeds.",
     )
 
@@ -266,7 +274,7 @@ def manual_disburse(request, reference):
     return _finance_action(
         request,
         reference,
-        lambda loan: services.record_manual_disbursement(
+        lambda loan: disbursement.record_manual_disbursement(
             loan=loan,
             actor=request.user,
             bank_reference=form.cleaned_data["bank_reference"],
@@ -289,7 +297,7 @@ def manual_payment(request, reference):
     return _finance_action(
         request,
         reference,
-        lambda loan: services.record_manual_payment(
+        lambda loan: repayment.record_manual_payment(
             loan=loan,
             actor=request.user,
             amount=data["amount"],
@@ -312,7 +320,7 @@ def reverse_payment(request, pk):
         )
     else:
         try:
-            services.reverse_payment(
+            reversal.reverse_payment(
                 payment=payment,
                 actor=request.user,
                 reason=form.cleaned_data["reason"],

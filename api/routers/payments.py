@@ -10,10 +10,10 @@ from api.idempotency import idempotent
 from api.pagination import PageParams, paginate_rows
 from api.schemas import ManualPaymentIn, PaymentOut, PaymentPage, to_kobo
 from loans.selectors import loans_visible_to
-from payments import services
 from payments.filters import PaymentFilter
 from payments.models import PaymentChannel, PaymentStatus
 from payments.selectors import payments_visible_to
+from payments.services import repayment
 
 router = Router(tags=["payments"])
 
@@ -62,7 +62,7 @@ def record_manual_payment(request, payload: ManualPaymentIn):
         raise Http404("No such loan")
 
     def record():
-        payment = services.record_manual_payment(
+        payment = repayment.record_manual_payment(
             loan=loan,
             actor=user,
             amount=to_kobo(payload.amount),

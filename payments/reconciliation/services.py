@@ -29,7 +29,7 @@ from payments.reconciliation.parsing import (
     parse_statement,
 )
 from payments.reconciliation.selectors import value_datetime
-from payments.services import record_payment
+from payments.services.repayment import record_payment
 
 PERMISSION = "payments.reconcile_statement"
 

@@ -87,7 +87,7 @@ def test_a_server_error_keeps_no_key_so_the_retry_runs(finance_api, monkeypatch)
     def broken(**kwargs):
         raise RuntimeError("provider down")
 
-    monkeypatch.setattr("payments.services.record_manual_payment", broken)
+    monkeypatch.setattr("payments.services.repayment.record_manual_payment", broken)
     assert _pay(finance_api, loan, "retry-me").status_code == 500
     assert not IdempotencyKey.objects.exists()
     monkeypatch.undo()

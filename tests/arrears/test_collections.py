@@ -14,6 +14,7 @@ from arrears import overdue, services
 from arrears.models import AllowanceDelay, CollectionContact, WriteOff, WriteOffStatus
 from core.errors import Conflict, DomainError, NotAllowed
 from core.models import AuditEvent
+from loans import lifecycle
 from loans.models import LoanStatus
 from payments import ledger
 from tests.arrears import builders as arrears_builders
@@ -73,8 +74,8 @@ def test_worklist_filters_by_bucket_state_and_keeps_its_query_count(client):
         client.get(url)
     for days in (20, 35, 70, 100):
         loan_in_arrears(days, name=f"Extra {days}")
-    overdue.mark_overdue(TODAY)  # today's run is done: mark the new ones directly
-    overdue.update_arrears_since()
+    lifecycle.mark_overdue(TODAY)  # today's run is done: mark the new ones directly
+    lifecycle.update_arrears_since()
     client.get(url)  # the new products emptied the products cache: refill it once
     with CaptureQueriesContext(connection) as many:
         body = client.get(url).content.decode()

@@ -23,7 +23,6 @@ SPLIT_PENDING = {
     "core/tables.py",
     "devdata/scale_seed.py",
     "loans/services.py",
-    "payments/services.py",
 }
 
 

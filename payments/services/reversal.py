@@ -1,0 +1,57 @@
+"""Reversal: undo exactly what a payment did (its allocations and its ledger entry)."""
+
+from django.db import transaction
+from django.utils import timezone
+
+from core import audit
+from core.clock import lagos_today
+from core.errors import Conflict, DomainError, NotAllowed
+from loans import lifecycle
+from loans.models import Loan
+from payments import ledger
+from payments.models import EntryKind, Payment, PaymentStatus
+from payments.services.repayment import PAID_FIELD
+
+
+@transaction.atomic
+def reverse_payment(*, payment: Payment, actor, reason: str) -> Payment:
+    """Undo exactly what a payment did: its allocations and its ledger entry."""
+    if not actor.has_perm("payments.reverse_payment"):
+        raise NotAllowed("You do not have permission to reverse payments.")
+    reason = (reason or "").strip()
+    if len(reason) < 5:
+        raise DomainError("Give the reason for the reversal.", fields={"reason": "Required"})
+    loan = Loan.objects.select_for_update().get(pk=payment.loan_id)
+    payment = Payment.objects.select_for_update().get(pk=payment.pk)
+    if payment.status != PaymentStatus.SUCCESSFUL:
+        raise Conflict(
+            f"Payment {payment.reference} is {payment.get_status_display().lower()} "
+            "and cannot be reversed."
+        )
+    installments = {i.pk: i for i in loan.installments.select_for_update()}
+    for allocation in payment.allocations.all():
+        if allocation.component == "credit":
+            continue
+        inst = installments[allocation.installment_id]
+        field = PAID_FIELD[allocation.component]
+        setattr(inst, field, getattr(inst, field) - allocation.amount)
+    lifecycle.apply_installment_amounts(list(installments.values()), now=timezone.now())
+    entry = payment.journal_entries.get(kind=EntryKind.REPAYMENT)
+    ledger.reverse_entry(
+        entry=entry,
+        effective_date=lagos_today(),
+        memo=f"Reversal of {payment.reference}: {reason[:120]}",
+        actor=actor,
+    )
+    payment.status = PaymentStatus.REVERSED
+    payment.reversed_at = timezone.now()
+    payment.reversal_reason = reason
+    payment.save(update_fields=["status", "reversed_at", "reversal_reason"])
+    lifecycle.reopen_on_reversal(loan, actor=actor, payment_reference=payment.reference)
+    audit.record(
+        actor=actor,
+        action="payment.reversed",
+        obj=payment,
+        changes={"reason": reason, "amount": payment.amount},
+    )
+    return payment
