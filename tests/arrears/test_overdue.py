@@ -4,7 +4,6 @@ a missed day, paused while the allowance is delayed, posted to the ledger; PAR b
 import random
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
@@ -14,6 +13,7 @@ from huey.contrib.djhuey import HUEY
 
 from arrears import overdue
 from arrears.models import AllowanceDelay, LateFeeCharge, OverdueRun, PortfolioSnapshot
+from core.clock import LAGOS
 from core.errors import DomainError
 from core.models import AuditEvent
 from loans.models import InstallmentStatus, Loan
@@ -22,7 +22,6 @@ from payments import services as payment_services
 from tests.factories import MemberFactory, make_finance
 from tests.payments import builders
 
-LAGOS = ZoneInfo("Africa/Lagos")
 pytestmark = pytest.mark.django_db
 
 

@@ -7,12 +7,12 @@ from zoneinfo import ZoneInfo
 import time_machine
 
 from arrears.models import Bucket, PortfolioSnapshot, WriteOff, WriteOffStatus
+from core.clock import LAGOS
 from loans.models import ApplicationHistory, ApplicationStatus, Loan
 from payments.models import Payment, PaymentChannel, PaymentStatus
 from tests.factories import MemberFactory, make_finance
 from tests.payments import builders
 
-LAGOS = ZoneInfo("Africa/Lagos")
 UTC = ZoneInfo("UTC")
 
 
