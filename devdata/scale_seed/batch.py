@@ -20,6 +20,7 @@ from devdata.scale_seed.context import (
 )
 from devdata.scale_seed.loan_rows import add_loan
 from devdata.scale_seed.writers import IdAllocator, Table
+from loans.key_facts import key_facts_terms
 from loans.models import Application, ApplicationHistory, Installment, Loan
 from members.banks import BANKS
 from members.models import Member, User
@@ -198,18 +199,7 @@ def _add_application(
         "total_interest": schedule.total_interest,
         "total_repayable": schedule.total_repayable,
         "apr": str(schedule.apr),
-        "terms": {
-            "method": product.interest_method,
-            "monthly_rate": str(product.monthly_rate),
-            "fee_percent": str(product.fee_percent),
-            "fee_fixed": product.fee_fixed,
-            "fee_treatment": product.fee_treatment,
-            "due_day": product.due_day,
-            "late_fee_percent_per_day": str(product.late_fee_percent_per_day),
-            "late_fee_cap_percent": str(product.late_fee_cap_percent),
-            "grace_days": product.grace_days,
-            "cooling_off_days": product.cooling_off_days,
-        },
+        "terms": key_facts_terms(product),
     }
     recommendation = (
         ""

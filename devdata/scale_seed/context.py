@@ -8,9 +8,9 @@ from datetime import UTC, date, datetime
 
 from core.crypto import bvn_blind_index, pii_cipher
 from devdata import loans as loan_demo
+from loans.key_facts import key_facts_hash
 from loans.models import LoanProduct
 from loans.schedule import build_schedule
-from loans.services import key_facts_hash
 from members.models import User
 from members.roles import LOAN_OFFICERS
 
