@@ -12,8 +12,7 @@ from django.urls import reverse
 
 from core import caching
 from loans.selectors import cached_active_products
-from tests.factories import MemberFactory
-from tests.payments.builders import product
+from tests.factories import MemberFactory, product
 
 pytestmark = pytest.mark.django_db
 

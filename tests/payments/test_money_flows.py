@@ -27,9 +27,15 @@ from payments.models import (
 )
 from payments.providers import get_provider
 from simulator.models import SimulatedProviderRecord
-from tests.factories import make_finance, make_officer
+from tests.factories import (
+    active_loan,
+    approved_loan,
+    make_finance,
+    make_officer,
+    on_commit,
+    schedule_outstanding,
+)
 from tests.form_tokens import with_form_token
-from tests.payments.builders import active_loan, approved_loan, on_commit, schedule_outstanding
 
 pytestmark = pytest.mark.django_db
 
