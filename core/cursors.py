@@ -116,13 +116,20 @@ def keyset_condition(ordering, values, *, backwards: bool = False) -> Q:
 
     ``(a, b, id) < (x, y, z)`` written out as ORs, plus a bound on the first column alone
     (``a <= x``) so the database starts an index range scan there instead of filtering
-    every earlier row."""
-    condition = Q(pk__in=[])
-    equal = Q()
-    for (f, descending), value in zip(ordering, values, strict=True):
+    every earlier row. Under that bound ``a = x`` goes without saying in the branches after
+    the first (``a < x OR b < y OR (b = y AND id < z)``): the API's ``(created_at, id)``
+    condition is ``created_at <= x AND (created_at < x OR id < z)``."""
+    condition = None
+    equal = None
+    for i, ((f, descending), value) in enumerate(zip(ordering, values, strict=True)):
         going_down = descending != backwards
-        condition |= equal & Q(**{f"{f.attname}__{'lt' if going_down else 'gt'}": value})
-        equal &= Q(**{f.attname: value})
+        branch = Q(**{f"{f.attname}__{'lt' if going_down else 'gt'}": value})
+        if equal is not None:
+            branch = equal & branch
+        condition = branch if condition is None else condition | branch
+        if i > 0:
+            same = Q(**{f.attname: value})
+            equal = same if equal is None else equal & same
     first, first_descending = ordering[0]
     bound = "lte" if first_descending != backwards else "gte"
     return Q(**{f"{first.attname}__{bound}": values[0]}) & condition
