@@ -15,6 +15,7 @@ from payments.models import (
 )
 from payments.reconciliation.services import import_statement
 from tests import factories
+from tests.factories import make_finance
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 HEADER = ("Value Date", "Amount", "Narration", "Reference")
