@@ -58,10 +58,10 @@ def pack(values: list) -> str:
 def unpack(text: str | bytes):
     """The JSON value of a cursor ``pack`` wrote; ValueError (or TypeError) for anything
     else."""
-    padding = "=" * (-len(text) % 4)
-    raw = base64.urlsafe_b64decode(
-        text + (padding.encode() if isinstance(text, bytes) else padding)
-    )
+    if isinstance(text, bytes):
+        raw = base64.urlsafe_b64decode(text + b"=" * (-len(text) % 4))
+    else:
+        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
     return json.loads(raw)
 
 
@@ -119,17 +119,18 @@ def keyset_condition(ordering, values, *, backwards: bool = False) -> Q:
     every earlier row. Under that bound ``a = x`` goes without saying in the branches after
     the first (``a < x OR b < y OR (b = y AND id < z)``): the API's ``(created_at, id)``
     condition is ``created_at <= x AND (created_at < x OR id < z)``."""
-    condition = None
-    equal = None
+    branches: list[Q] = []
+    equal: Q | None = None
     for i, ((f, descending), value) in enumerate(zip(ordering, values, strict=True)):
         going_down = descending != backwards
         branch = Q(**{f"{f.attname}__{'lt' if going_down else 'gt'}": value})
-        if equal is not None:
-            branch = equal & branch
-        condition = branch if condition is None else condition | branch
+        branches.append(branch if equal is None else equal & branch)
         if i > 0:
             same = Q(**{f.attname: value})
             equal = same if equal is None else equal & same
+    condition = branches[0]
+    for branch in branches[1:]:
+        condition |= branch
     first, first_descending = ordering[0]
     bound = "lte" if first_descending != backwards else "gte"
     return Q(**{f"{first.attname}__{bound}": values[0]}) & condition

@@ -136,5 +136,5 @@ def install_signature_cache() -> None:
         result = table[key] = uncached(fn)
         return result
 
-    signature.cached = True
+    signature.cached = True  # type: ignore[attr-defined]
     utils.signature = signature
