@@ -6,7 +6,6 @@ class ApiConfig(AppConfig):
     verbose_name = "JSON API"
 
     def ready(self):
-        from api import cache  # noqa: F401  (product changes invalidate cached API answers)
         from api.services import connect_privacy_receivers
 
         connect_privacy_receivers()

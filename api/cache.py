@@ -2,70 +2,39 @@
 
 Only anonymous requests are served from or stored in this cache: a signed-in caller (session
 or token) may see more (staff see inactive products, members get their own eligibility), so
-their answers are always computed. Keys carry a product version that any product change
-bumps, plus the Lagos date for quotes (due dates move with "today"). Hits and misses are
-counted in the cache itself so the hit rate can be measured across processes.
+their answers are always computed. Keys carry the products' generation (core.caching,
+bumped by loans.selectors with the cached active products on any product change), plus the
+Lagos date for quotes (due dates move with "today"). Hits and misses are
+counted by the one cache-hit counter (``core.caching.count``, area "api"), shared across
+processes and fed to the metrics like every other area.
 """
 
 import hashlib
 import json
 
 from django.core.cache import cache
-from django.db.models.signals import post_delete, post_save
-from django.dispatch import receiver
 from django.http import HttpResponse
 
-from loans.models import LoanProduct
+from core import caching
+from loans.selectors import PRODUCTS_GENERATION
 
 PRODUCTS_TTL_SECONDS = 30 * 60
-VERSION_KEY = "api-cache:products-version"
-HITS_KEY = "api-cache:hits"
-MISSES_KEY = "api-cache:misses"
-
-
-def _version() -> int:
-    version = cache.get(VERSION_KEY)
-    if version is None:
-        cache.add(VERSION_KEY, 1, timeout=None)
-        version = cache.get(VERSION_KEY) or 1
-    return int(version)
-
-
-def bump_products_version() -> None:
-    cache.add(VERSION_KEY, 1, timeout=None)
-    try:
-        cache.incr(VERSION_KEY)
-    except ValueError:
-        cache.set(VERSION_KEY, 2, timeout=None)
-
-
-@receiver(post_save, sender=LoanProduct)
-@receiver(post_delete, sender=LoanProduct)
-def _product_changed(sender, **kwargs):
-    bump_products_version()
+AREA = "api"
 
 
 def response_key(request, *parts: str) -> str:
     query = sorted(request.GET.lists())
     raw = json.dumps([request.path, query, parts], separators=(",", ":"))
     digest = hashlib.sha256(raw.encode()).hexdigest()[:32]
-    return f"api-cache:v{_version()}:{digest}"
-
-
-def _count(key: str) -> None:
-    cache.add(key, 0, timeout=None)
-    try:
-        cache.incr(key)
-    except ValueError:
-        pass
+    return f"api-cache:v{caching.generation(PRODUCTS_GENERATION)}:{digest}"
 
 
 def get_cached(key: str) -> HttpResponse | None:
     body = cache.get(key)
     if body is None:
-        _count(MISSES_KEY)
+        caching.count(AREA, hit=False)
         return None
-    _count(HITS_KEY)
+    caching.count(AREA, hit=True)
     response = HttpResponse(body, content_type="application/json")
     response["X-Cache"] = "hit"
     return response
@@ -79,11 +48,8 @@ def store(key: str, response: HttpResponse, ttl: int = PRODUCTS_TTL_SECONDS) -> 
 
 
 def hit_rate() -> dict:
-    hits = int(cache.get(HITS_KEY) or 0)
-    misses = int(cache.get(MISSES_KEY) or 0)
-    total = hits + misses
-    return {"hits": hits, "misses": misses, "hit_rate": hits / total if total else None}
+    return caching.stats().get(AREA, {"hits": 0, "misses": 0, "hit_rate": None})
 
 
 def reset_counters() -> None:
-    cache.delete_many([HITS_KEY, MISSES_KEY])
+    caching.reset_stats(AREA)

@@ -5,18 +5,17 @@ the query starts at the position through the ``(-created_at, -id)`` indexes inst
 counting past earlier rows. There is no total count (no ``COUNT(*)`` of a big table).
 """
 
-import base64
 import binascii
-import json
 from datetime import UTC, datetime
 
 from django.conf import settings
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpResponse
 from ninja import Field, Schema
 
 from api.errors import ApiError
 from api.renderers import RENDERER, RENDERER_CONTENT_TYPE
+from core.cursors import keyset_condition, pack, unpack
 
 
 class PageParams(Schema):
@@ -41,8 +40,7 @@ def _invalid_cursor():
 
 
 def encode_cursor(created_at: datetime, pk: int) -> str:
-    raw = json.dumps([created_at.isoformat(), pk], separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return pack([created_at.isoformat(), pk])
 
 
 def decode_cursor(cursor: str) -> tuple[datetime, int]:
@@ -50,8 +48,7 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
     including values no row can have (an id past bigint, an instant outside years 1–9999
     once in UTC), which would otherwise overflow in the query."""
     try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        created, pk = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        created, pk = unpack(cursor.encode())
         moment = datetime.fromisoformat(created)
         if moment.tzinfo is not None:
             moment.astimezone(UTC)
@@ -69,11 +66,9 @@ def _page_of(queryset: QuerySet, page: PageParams):
     queryset = queryset.order_by("-created_at", "-id")
     if page.cursor:
         created_at, pk = decode_cursor(page.cursor)
-        # The first condition is redundant but lets the database start the index scan at
-        # the position (a bare OR is not sargable on every planner).
-        queryset = queryset.filter(
-            Q(created_at__lte=created_at), Q(created_at__lt=created_at) | Q(id__lt=pk)
-        )
+        meta = queryset.model._meta
+        ordering = [(meta.get_field("created_at"), True), (meta.pk, True)]
+        queryset = queryset.filter(keyset_condition(ordering, [created_at, pk]))
     return queryset, size
 
 

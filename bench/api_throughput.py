@@ -52,7 +52,7 @@ def seed(applications: int, members: int) -> None:
     from django.db import connection
 
     from members.models import Member, User
-    from tests.payments.builders import product
+    from tests.factories import product
 
     started = time.perf_counter()
     products = [product(name=f"Bench product {i}") for i in range(1, 4)]

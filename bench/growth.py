@@ -61,7 +61,8 @@ def measure(database: str, repeat: int) -> dict:
     from api.models import ApiToken
     from api.pagination import encode_cursor
     from api.services import create_token
-    from core.tables import _encode_cursor, keyset_ordering
+    from core.cursors import encode_cursor as encode_table_cursor
+    from core.cursors import keyset_ordering
     from loans.models import Application, Loan
     from members.models import User
 
@@ -84,7 +85,7 @@ def measure(database: str, repeat: int) -> dict:
     per_page = 25
     deep_page = max(2, int(total * 0.9) // per_page)
     position = ordered.values_list("created_at", "id")[(deep_page - 1) * per_page - 1]
-    queue_cursor = _encode_cursor(list(position), keyset_ordering(ordered))
+    queue_cursor = encode_table_cursor(list(position), keyset_ordering(ordered))
     api_cursor = encode_cursor(*position)
     application = ordered.values_list("reference", flat=True)[total // 2]
     loan = Loan.objects.order_by("-id").values_list("reference", "application__member__user")[

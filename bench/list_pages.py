@@ -77,13 +77,13 @@ urlpatterns: list = []
 
 def keyset_cursor_for_page(queryset, page: int) -> str:
     """The cursor "Next" carries to reach ``page`` (the last row of the page before)."""
-    from core.tables import _encode_cursor, keyset_ordering
+    from core.cursors import encode_cursor, keyset_ordering
 
     ordering = keyset_ordering(queryset.order_by("-created_at", "-id"))
     row = queryset.order_by("-created_at", "-id").values_list("created_at", "id")[
         (page - 1) * PER_PAGE - 1
     ]
-    return _encode_cursor(list(row), ordering)
+    return encode_cursor(list(row), ordering)
 
 
 def main():

@@ -61,10 +61,10 @@ def build_portfolio(loans: int) -> int:
     from django.db import connection, transaction
 
     from loans.models import Application, Installment, Loan
-    from tests.payments import builders
+    from tests import factories
 
     with transaction.atomic():
-        template = builders.active_loan(tenure=6)
+        template = factories.active_loan(tenure=6)
     today = template.disbursed_on
     with connection.cursor() as cursor:
         cols, select = columns(Application, reference="'BA' || g")

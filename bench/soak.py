@@ -174,10 +174,9 @@ def prepare_data(args):
     from django.core.management import call_command
 
     from api.services import create_token
-    from loans import services as loan_services
     from loans.models import LoanProduct
     from members.models import KycStatus, Member, User
-    from payments import services as payment_services
+    from tests.factories import active_loan
 
     call_command("migrate", verbosity=0)
     call_command("seed_demo", members=max(24, args.loans + 4), verbosity=0)
@@ -191,32 +190,18 @@ def prepare_data(args):
     for member in members:
         member.passing_out = date(2030, 1, 1)
         member.monthly_allowance = 500_000_00
-        member.mark_payout_confirmed(member.full_name)
         member.save()
-        amount = max(product.min_principal, 50_000_00)
-        application = loan_services.start_application(
+        loan = active_loan(
             member=member,
-            actor=member.user,
-            product=product,
-            amount=amount,
+            loan_product=product,
+            amount=max(product.min_principal, 50_000_00),
             tenure=product.tenures[-1],
-        )
-        loan_services.submit_application(
-            application=application,
-            actor=member.user,
-            consent=True,
-            shown_hash=application.key_facts_hash,
-            ip=None,
             user_agent="soak",
+            officer=officer,
+            finance=finance,
+            bank_reference=f"FT-SOAK-{member.pk}",
         )
-        loan_services.assess_application(application_id=application.pk)
-        application.refresh_from_db()
-        loan_services.approve_application(application=application, actor=officer)
-        application.refresh_from_db()
-        payment_services.record_manual_disbursement(
-            loan=application.loan, actor=finance, bank_reference=f"FT-SOAK-{application.pk}"
-        )
-        loans.append((member.user.email, application.loan.reference))
+        loans.append((member.user.email, loan.reference))
     _, token = create_token(user=finance, name="soak", scope="read", expires_in_days=1)
     return loans, token
 

@@ -16,7 +16,7 @@ class CoreConfig(AppConfig):
         queue.connect(HUEY)
         metrics.connect_huey(HUEY)
 
-        from core.tables import install_signature_cache
+        from core.table_render import install_signature_cache
 
         install_signature_cache()
 

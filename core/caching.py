@@ -18,9 +18,12 @@ else keeps getting the previous value meanwhile, so a popular key that expires c
 rebuild, not one per concurrent request. A cold key is rebuilt by the lock holder while the
 others wait up to half a second for it before building it themselves.
 
-**Counting.** Each read counts a hit or a miss per area (a Redis hash in production, shared
-by every process; a process-local counter otherwise); ``manage.py monitor_stats`` prints them
-as ``app_cache``.
+**Counting.** ``count`` is the one cache-hit counter of the application's caches: each read
+counts a hit or a miss per area (these areas, and "api" for the API's response cache) in a
+Redis hash in production, shared by every process (a process-local counter otherwise), and in
+the Prometheus counter ``awp_app_cache_requests_total{area,result}``; ``manage.py
+monitor_stats`` prints them as ``app_cache``. (The cache backend itself counts every raw read
+as ``awp_cache_requests_total``: core.cache.)
 """
 
 import hashlib
@@ -30,6 +33,8 @@ from collections import Counter
 
 from django.conf import settings
 from django.core.cache import cache
+
+from core.metrics import record_cache_read
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +63,7 @@ def _redis():
 
 
 def count(area: str, *, hit: bool) -> None:
+    record_cache_read(hit=hit, area=area)
     field = f"{area}:{'hit' if hit else 'miss'}"
     client = _redis()
     if client is None:
@@ -87,11 +93,19 @@ def stats() -> dict:
     return areas
 
 
-def reset_stats() -> None:
-    _local_stats.clear()
+def reset_stats(area: str | None = None) -> None:
+    """Start the counters again: every area's, or only ``area``'s."""
     client = _redis()
+    if area is None:
+        _local_stats.clear()
+        if client is not None:
+            client.delete(_stats_key())
+        return
+    fields = [f"{area}:hit", f"{area}:miss"]
+    for field in fields:
+        _local_stats.pop(field, None)
     if client is not None:
-        client.delete(_stats_key())
+        client.hdel(_stats_key(), *fields)
 
 
 def cached(area: str, key: str, build, *, ttl: int | None = None):

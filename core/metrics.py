@@ -34,6 +34,11 @@ TASK_EVENTS = Counter(
     ["task", "outcome"],
 )
 CACHE_REQUESTS = Counter("awp_cache_requests_total", "Cache reads by result.", ["result"])
+APP_CACHE_REQUESTS = Counter(
+    "awp_app_cache_requests_total",
+    "Reads of the application's caches (core.caching areas, the API response cache) by result.",
+    ["area", "result"],
+)
 
 _METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
 # Task failures per minute, in the shared cache, so `monitor_stats` (another process) can
@@ -42,8 +47,14 @@ _FAILURE_BUCKET = "awp:task-failures:{minute}"
 _FAILURE_BUCKET_TTL = 26 * 60 * 60
 
 
-def record_cache_read(hit: bool) -> None:
-    CACHE_REQUESTS.labels(result="hit" if hit else "miss").inc()
+def record_cache_read(hit: bool, area: str | None = None) -> None:
+    """A raw read of the cache backend (no ``area``), or a read of one of the application's
+    caches (``area``: core.caching.count)."""
+    result = "hit" if hit else "miss"
+    if area is None:
+        CACHE_REQUESTS.labels(result=result).inc()
+    else:
+        APP_CACHE_REQUESTS.labels(area=area, result=result).inc()
 
 
 class MetricsMiddleware:

@@ -107,3 +107,34 @@ def render_rows(table) -> SafeString:
         out.append(format_html('<tr><td colspan="{}">{}</td></tr>', len(columns), table.empty_text))
     # Every piece above is escaped (format_html, as_html, conditional_escape).
     return mark_safe("".join(out))  # noqa: S308
+
+
+def install_signature_cache() -> None:
+    """django-tables2 calls ``inspect.signature`` for every cell it renders (to pass each
+    render method only the arguments it names): 250 signature computations for a 25-row
+    table, most of its rendering time. A function's signature never changes, so remember it
+    per function (weakly: a lambda that goes away takes its entry with it)."""
+    import weakref
+
+    from django_tables2 import utils
+
+    if getattr(utils.signature, "cached", False):
+        return
+    uncached = utils.signature
+    plain: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+    bound: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+    def signature(fn):
+        func = getattr(fn, "__func__", None)
+        table, key = (bound, func) if func is not None else (plain, fn)
+        try:
+            return table[key]
+        except KeyError:
+            pass
+        except TypeError:  # not weak-referenceable: compute every time, as before
+            return uncached(fn)
+        result = table[key] = uncached(fn)
+        return result
+
+    signature.cached = True  # type: ignore[attr-defined]
+    utils.signature = signature

@@ -20,129 +20,27 @@ Nothing in the request path grows with the size of the table:
   paginator does the work), and the selectors decide the columns (``only``) and joins.
 """
 
-import base64
-import json
-import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 
-from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.core.paginator import EmptyPage, PageNotAnInteger
 from django.db import connections, models
-from django.db.models import Q
 from django.utils.cache import patch_vary_headers
 from django_filters.views import FilterView
 from django_tables2 import RequestConfig, SingleTableMixin
 from django_tables2.paginators import LazyPaginator
 
 from core import caching
+from core.cursors import (
+    decode_cursor,
+    encode_cursor,
+    keyset_condition,
+    keyset_ordering,
+    order_by_args,
+)
 from core.filters import query_page_number
+from core.row_counts import row_count_label
 
-# "1,000+": enough to tell an officer a filter is too broad, and counting more than that
-# would cost more than the page itself.
-COUNT_CAP = 1_000
-SMALL_LIST = 1_000
-
-
-# --- Keyset pagination ----------------------------------------------------------------------
-
-
-def keyset_ordering(queryset) -> list[tuple[models.Field, bool]] | None:
-    """The queryset's ordering as (field, descending) pairs ending in a unique column, or
-    None when keyset pagination cannot serve it (a joined, nullable or computed column)."""
-    model = queryset.model
-    order = list(queryset.query.order_by) or list(model._meta.ordering)
-    if not order:
-        return None
-    pairs = []
-    for item in order:
-        if not isinstance(item, str) or item == "?":
-            return None
-        descending = item.startswith("-")
-        name = item.lstrip("-")
-        if "__" in name:
-            return None
-        try:
-            f = model._meta.pk if name == "pk" else model._meta.get_field(name)
-        except FieldDoesNotExist:
-            return None
-        if not getattr(f, "concrete", False) or f.null or f.is_relation:
-            return None
-        pairs.append((f, descending))
-        if f.primary_key or f.unique:
-            return pairs
-    # Not unique yet: the primary key breaks ties, in the direction of the last column.
-    pairs.append((model._meta.pk, pairs[-1][1]))
-    return pairs
-
-
-def _ordering_key(ordering) -> str:
-    return ",".join(("-" if d else "") + f.attname for f, d in ordering)
-
-
-def _encode_cursor(values, ordering) -> str:
-    """The sort values of a row, tagged with the ordering they belong to: a cursor kept in
-    the URL after the user re-sorts by another column is ignored, never misapplied."""
-    raw = json.dumps([_ordering_key(ordering), *values], separators=(",", ":"), default=str)
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-
-
-# A cursor is text from the URL: only what _encode_cursor writes is taken back. The cap on
-# its length keeps the base64 and JSON decoding small; the checks per value keep the query
-# from overflowing (a 400-digit id, a year-9999 instant west of UTC, a NaN).
-MAX_CURSOR_LENGTH = 1_000
-_BIGINT = 2**63
-
-
-def _decode_cursor(text: str, ordering) -> list | None:
-    """The sort values of a cursor this table gave out, or None for anything else (the
-    page then starts from the top)."""
-    if len(text) > MAX_CURSOR_LENGTH:
-        return None
-    try:
-        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-        data = json.loads(raw)
-        if not isinstance(data, list) or len(data) != len(ordering) + 1:
-            return None
-        if data[0] != _ordering_key(ordering):
-            return None
-        return [_cursor_value(f, v) for (f, _), v in zip(ordering, data[1:], strict=True)]
-    except (ValueError, TypeError, OverflowError, ValidationError):
-        return None
-
-
-def _cursor_value(f, raw):
-    """One sort value as _encode_cursor wrote it (a JSON int for an integer column, else a
-    string), within what the column holds; ValueError otherwise."""
-    if isinstance(f, models.IntegerField):
-        if isinstance(raw, bool) or not isinstance(raw, int) or not -_BIGINT <= raw < _BIGINT:
-            raise ValueError("not an integer of the column")
-        return raw
-    if not isinstance(raw, str) or len(raw) > MAX_CURSOR_LENGTH:
-        raise ValueError("not a value this table wrote")
-    value = f.to_python(raw)
-    if isinstance(value, datetime):
-        if value.tzinfo is None:
-            raise ValueError("an instant without its offset")
-        value.astimezone(UTC)  # OverflowError past year 9999 or before year 1 in UTC
-    return value
-
-
-def keyset_condition(ordering, values, *, backwards: bool = False) -> Q:
-    """Rows strictly after ``values`` in ``ordering`` (before, when ``backwards``).
-
-    ``(a, b, id) < (x, y, z)`` written out as ORs, plus a bound on the first column alone
-    (``a <= x``) so the database starts an index range scan there instead of filtering
-    every earlier row."""
-    condition = Q(pk__in=[])
-    equal = Q()
-    for (f, descending), value in zip(ordering, values, strict=True):
-        going_down = descending != backwards
-        condition |= equal & Q(**{f"{f.attname}__{'lt' if going_down else 'gt'}": value})
-        equal &= Q(**{f.attname: value})
-    first, first_descending = ordering[0]
-    bound = "lte" if first_descending != backwards else "gte"
-    return Q(**{f"{first.attname}__{bound}": values[0]}) & condition
+# --- Keyset pagination (the cursors themselves: core.cursors) -------------------------------
 
 
 @dataclass
@@ -233,11 +131,11 @@ def _paginate_keyset(table, per_page, after, before, number):
     ordering = keyset_ordering(queryset)
     if ordering is None:
         return False
-    cursor_values = _decode_cursor(after or before or "", ordering)
+    cursor_values = decode_cursor(after or before or "", ordering)
     backwards = before is not None and cursor_values is not None
     if cursor_values is None:
         number = 1
-    queryset = queryset.order_by(*_order_by(ordering))
+    queryset = queryset.order_by(*order_by_args(ordering))
     if cursor_values is not None:
         queryset = queryset.filter(keyset_condition(ordering, cursor_values, backwards=backwards))
     if backwards:
@@ -272,7 +170,7 @@ def paginate_deferred_offset(table, *, per_page: int, number: int) -> bool:
     ordering = keyset_ordering(queryset)
     if ordering is None:
         return False
-    order_by = _order_by(ordering)
+    order_by = order_by_args(ordering)
     offset = (number - 1) * per_page
     page_keys = queryset.order_by(*order_by).values("pk")[offset : offset + per_page + 1]
     rows = list(queryset.filter(pk__in=page_keys).order_by(*order_by))
@@ -283,15 +181,11 @@ def paginate_deferred_offset(table, *, per_page: int, number: int) -> bool:
     return True
 
 
-def _order_by(ordering) -> list[str]:
-    return [("-" if d else "") + f.attname for f, d in ordering]
-
-
 def _set_keyset_page(table, ordering, rows, per_page, number, has_next, has_previous):
     from django_tables2.rows import BoundRows
 
     def cursor_of(record):
-        return _encode_cursor([getattr(record, f.attname) for f, _ in ordering], ordering)
+        return encode_cursor([getattr(record, f.attname) for f, _ in ordering], ordering)
 
     table.paginator = _KeysetPaginator(per_page)
     table.page = KeysetPage(
@@ -301,101 +195,6 @@ def _set_keyset_page(table, ordering, rows, per_page, number, has_next, has_prev
         previous_cursor=cursor_of(rows[0]) if rows and has_previous else None,
         paginator=table.paginator,
     )
-
-
-# --- Size of a list without COUNT(*) ------------------------------------------------------
-
-
-# The planner's estimate moves only when ANALYZE runs; asking for it again on every page view
-# costs a round trip and a planning of the query. Each process keeps the answer a minute,
-# keyed by the exact SQL and parameters (a list narrowed per user is another key).
-ESTIMATE_SECONDS = 60
-_estimates: dict[tuple, tuple[float, int]] = {}
-
-
-def estimated_rows(queryset) -> int | None:
-    """The planner's estimate of how many rows the query returns (PostgreSQL), no scan."""
-    connection = connections[queryset.db]
-    if connection.vendor != "postgresql":
-        return None
-    sql, params = queryset.order_by().values("pk").query.sql_with_params()
-    key = (queryset.db, sql, tuple(map(repr, params)))
-    now = time.monotonic()
-    known = _estimates.get(key)
-    if known is not None and now - known[0] < ESTIMATE_SECONDS:
-        return known[1]
-    if len(_estimates) >= 500:  # filtered lists are many; forget them all now and then
-        _estimates.clear()
-    rows = _explain_rows(connection, sql, params)
-    _estimates[key] = (now, rows)
-    return rows
-
-
-def _explain_rows(connection, sql, params) -> int:
-    with connection.cursor() as cursor:
-        cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
-        plan = cursor.fetchone()[0]
-    if isinstance(plan, str):
-        plan = json.loads(plan)
-    return int(plan[0]["Plan"]["Plan Rows"])
-
-
-def capped_count(queryset, cap: int = COUNT_CAP) -> int:
-    """Exact up to ``cap``; ``cap + 1`` means "more than cap".
-
-    The list's own ordering is kept: the database then walks the same index the page itself
-    uses and stops after ``cap + 1`` entries, instead of picking a scan whose cost depends on
-    where the matching rows happen to lie."""
-    return queryset.values("pk")[: cap + 1].count()
-
-
-def row_count_label(queryset, *, filtered: bool, noun: str = "rows") -> str:
-    if not filtered:
-        estimate = estimated_rows(queryset)
-        # A small list is counted exactly (cheap, and "about 12" would look wrong).
-        if estimate is not None and estimate >= SMALL_LIST:
-            return f"about {estimate:,} {noun}"
-    return _exact_label(capped_count(queryset), noun)
-
-
-def _exact_label(count: int, noun: str) -> str:
-    if count > COUNT_CAP:
-        return f"{COUNT_CAP:,}+ {noun}"
-    return f"{count:,} {noun[:-1] if count == 1 and noun.endswith('s') else noun}"
-
-
-# --- Rendering cost -----------------------------------------------------------------------
-
-
-def install_signature_cache() -> None:
-    """django-tables2 calls ``inspect.signature`` for every cell it renders (to pass each
-    render method only the arguments it names): 250 signature computations for a 25-row
-    table, most of its rendering time. A function's signature never changes, so remember it
-    per function (weakly: a lambda that goes away takes its entry with it)."""
-    import weakref
-
-    from django_tables2 import utils
-
-    if getattr(utils.signature, "cached", False):
-        return
-    uncached = utils.signature
-    plain: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-    bound: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-    def signature(fn):
-        func = getattr(fn, "__func__", None)
-        table, key = (bound, func) if func is not None else (plain, fn)
-        try:
-            return table[key]
-        except KeyError:
-            pass
-        except TypeError:  # not weak-referenceable: compute every time, as before
-            return uncached(fn)
-        result = table[key] = uncached(fn)
-        return result
-
-    signature.cached = True
-    utils.signature = signature
 
 
 # --- The view -----------------------------------------------------------------------------

@@ -26,6 +26,11 @@ def active_products() -> QuerySet[LoanProduct]:
     return LoanProduct.objects.filter(is_active=True).order_by("min_principal", "name")
 
 
+# Any save or delete of a product forgets the cached active products and starts a new
+# generation of every cached answer built from products (the API's response cache).
+PRODUCTS_GENERATION = "loans.loanproduct"
+
+
 def cached_active_products() -> list[LoanProduct]:
     """Active products (model instances), for the apply form, filters and the API; cached for
     30 minutes and forgotten on any save or delete of a product (``connect_cache_invalidation``)."""
@@ -37,6 +42,7 @@ def connect_cache_invalidation() -> None:
 
     def products_changed(**kwargs):
         caching.forget("products", "active")
+        caching.bump_generation(PRODUCTS_GENERATION)
 
     def application_changed(**kwargs):
         caching.bump_generation("loans.application")

@@ -13,9 +13,9 @@ def _clear_cache():
         cache.delete_pattern("*")
     else:
         cache.clear()
-    from core import tables
+    from core import row_counts
 
-    tables._estimates.clear()  # the per-process memo of PostgreSQL's row estimates
+    row_counts._estimates.clear()  # the per-process memo of PostgreSQL's row estimates
     yield
 
 

@@ -1,15 +1,13 @@
 """Helpers for API tests: tokens, JSON calls, and applications in each state."""
 
 import json
-from datetime import date
 
 import pytest
 from django.test import Client
 
 from api.services import create_token
 from loans import services as loan_services
-from tests.factories import MemberFactory
-from tests.payments.builders import product
+from tests.factories import eligible_member, product, submitted_application
 
 
 def token_for(user, scope="write", **kwargs) -> str:
@@ -49,8 +47,7 @@ def error_code(response) -> str:
 
 
 def new_member(**kwargs):
-    values = {"passing_out": date(2027, 12, 1), "monthly_allowance": 300_000_00, **kwargs}
-    return MemberFactory(**values)
+    return eligible_member(**kwargs)
 
 
 def draft(member=None, prod=None, amount=60_000_00, tenure=3):
@@ -62,17 +59,9 @@ def draft(member=None, prod=None, amount=60_000_00, tenure=3):
 
 
 def in_review(member=None, prod=None, **kwargs):
-    application = draft(member, prod, **kwargs)
-    loan_services.submit_application(
-        application=application,
-        actor=application.member.user,
-        consent=True,
-        shown_hash=application.key_facts_hash,
-        ip=None,
-        user_agent="",
+    application = submitted_application(
+        member=member or new_member(), loan_product=prod or product(), **kwargs
     )
-    loan_services.assess_application(application_id=application.pk)
-    application.refresh_from_db()
     return application
 
 

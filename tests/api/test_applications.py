@@ -9,7 +9,7 @@ from django.utils import timezone
 from core.models import AuditEvent
 from loans.models import Application, ApplicationStatus, LoanStatus
 from tests.api.conftest import Api, draft, error_code, in_review, new_member, token_for
-from tests.payments.builders import active_loan, product
+from tests.factories import active_loan, product
 
 pytestmark = pytest.mark.django_db
 

@@ -5,14 +5,14 @@ from datetime import date
 import pytest
 
 from reports.services import generate_daily_report
+from tests import factories
 from tests.api.conftest import error_code
-from tests.payments import builders
 
 pytestmark = pytest.mark.django_db
 
 
 def test_finance_reads_a_stored_report_with_money_as_naira_strings(finance_api):
-    builders.active_loan()
+    factories.active_loan()
     report = generate_daily_report(report_date=date(2026, 11, 20))
     response = finance_api.get("/reports/daily/2026-11-20")
     assert response.status_code == 200, response.content

@@ -9,7 +9,7 @@ from django.utils import timezone
 from api.models import ApiToken
 from loans.models import Application
 from tests.api.conftest import Api, draft, error_code, new_member, token_for
-from tests.payments.builders import product
+from tests.factories import product
 
 pytestmark = pytest.mark.django_db
 

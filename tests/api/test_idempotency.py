@@ -6,7 +6,7 @@ from api.models import IdempotencyKey
 from core.models import AuditEvent
 from payments.models import Payment
 from tests.api.conftest import Api, error_code, token_for
-from tests.payments.builders import active_loan, product
+from tests.factories import active_loan, product
 
 pytestmark = pytest.mark.django_db
 

@@ -8,8 +8,7 @@ import pytest
 from loans.models import Application, Loan
 from payments.models import Payment
 from tests.api.conftest import Api, draft, in_review, new_member, token_for
-from tests.factories import make_finance, make_officer
-from tests.payments.builders import active_loan
+from tests.factories import active_loan, make_finance, make_officer
 
 pytestmark = pytest.mark.django_db
 

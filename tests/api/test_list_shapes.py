@@ -14,8 +14,7 @@ from loans.models import Application, Loan
 from payments import services as payment_services
 from payments.models import Payment
 from tests.api.conftest import Api, in_review, token_for
-from tests.factories import make_officer
-from tests.payments.builders import active_loan
+from tests.factories import active_loan, make_officer
 
 pytestmark = pytest.mark.django_db
 

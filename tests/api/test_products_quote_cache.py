@@ -5,7 +5,7 @@ from django.test import Client
 
 from api import cache as api_cache
 from tests.api.conftest import Api, new_member, token_for
-from tests.payments.builders import product
+from tests.factories import product
 
 pytestmark = pytest.mark.django_db
 

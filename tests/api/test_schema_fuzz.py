@@ -17,8 +17,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from tests.api.conftest import in_review, token_for
-from tests.factories import make_finance
-from tests.payments.builders import active_loan, product
+from tests.factories import active_loan, make_finance, product
 
 CHECKS = [
     not_a_server_error,

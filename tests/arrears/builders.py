@@ -3,8 +3,8 @@
 from datetime import date, timedelta
 
 from devdata.arrears import move_into_arrears
+from tests import factories
 from tests.factories import MemberFactory
-from tests.payments import builders
 
 
 def loan_in_arrears(days_past_due: int, *, today: date, name="Ngozi Eze", state="LA"):
@@ -13,7 +13,7 @@ def loan_in_arrears(days_past_due: int, *, today: date, name="Ngozi Eze", state=
     member = MemberFactory(
         full_name=name, passing_out=today + timedelta(days=500), monthly_allowance=300_000_00
     )
-    loan = builders.active_loan(member=member, tenure=6)
+    loan = factories.active_loan(member=member, tenure=6)
     move_into_arrears(loan, days_past_due, today=today)
     loan.refresh_from_db()
     loan.application.deployment_state = state

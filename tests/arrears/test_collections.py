@@ -2,7 +2,6 @@
 allowance-delay switch — as officers, finance and members would use (or abuse) them."""
 
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
@@ -12,6 +11,7 @@ from django.urls import reverse
 
 from arrears import overdue, services
 from arrears.models import AllowanceDelay, CollectionContact, WriteOff, WriteOffStatus
+from core.clock import LAGOS
 from core.errors import Conflict, DomainError, NotAllowed
 from core.models import AuditEvent
 from loans import lifecycle
@@ -21,7 +21,6 @@ from tests.arrears import builders as arrears_builders
 from tests.factories import MemberFactory, make_finance, make_officer
 from tests.form_tokens import with_form_token
 
-LAGOS = ZoneInfo("Africa/Lagos")
 TODAY = date(2027, 6, 15)
 pytestmark = pytest.mark.django_db
 

@@ -4,7 +4,6 @@ a missed day, paused while the allowance is delayed, posted to the ledger; PAR b
 import random
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
@@ -14,15 +13,15 @@ from huey.contrib.djhuey import HUEY
 
 from arrears import overdue
 from arrears.models import AllowanceDelay, LateFeeCharge, OverdueRun, PortfolioSnapshot
+from core.clock import LAGOS
 from core.errors import DomainError
 from core.models import AuditEvent
 from loans.models import InstallmentStatus, Loan
 from payments import ledger
 from payments import services as payment_services
+from tests import factories
 from tests.factories import MemberFactory, make_finance
-from tests.payments import builders
 
-LAGOS = ZoneInfo("Africa/Lagos")
 pytestmark = pytest.mark.django_db
 
 
@@ -35,7 +34,7 @@ def at(day: date, hour: int = 6):
 def loan_disbursed_on(day: date, **kwargs) -> Loan:
     with at(day, 10):
         member = MemberFactory(passing_out=day + timedelta(days=400), monthly_allowance=300_000_00)
-        return builders.active_loan(member=member, **kwargs)
+        return factories.active_loan(member=member, **kwargs)
 
 
 def run(day: date):
@@ -49,7 +48,7 @@ def daily_fee(unpaid: int, rate: str) -> int:
 
 def assert_ledger_matches(loan):
     loan.refresh_from_db()
-    assert ledger.loan_balance(loan) == builders.schedule_outstanding(loan)
+    assert ledger.loan_balance(loan) == factories.schedule_outstanding(loan)
     assert ledger.trial_balance()["balanced"]
     assert ledger.unbalanced_entries() == []
 

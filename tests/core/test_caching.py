@@ -12,8 +12,7 @@ from django.urls import reverse
 
 from core import caching
 from loans.selectors import cached_active_products
-from tests.factories import MemberFactory
-from tests.payments.builders import product
+from tests.factories import MemberFactory, product
 
 pytestmark = pytest.mark.django_db
 
@@ -122,3 +121,22 @@ def test_monitor_stats_reports_the_app_cache_hit_rate(capsys):
     stats = json.loads(capsys.readouterr().out)
     assert stats["app_cache"]["products"]["hits"] == 2
     assert stats["app_cache_hit_rate"] == pytest.approx(2 / 3, abs=0.001)
+
+
+def test_every_cache_area_feeds_the_one_counter_and_the_metrics():
+    """One cache-hit counter (core.caching.count): the API's response cache counts there too,
+    and every count reaches the Prometheus counter by area."""
+    from core import metrics
+
+    def sample(area, result):
+        return metrics.APP_CACHE_REQUESTS.labels(area=area, result=result)._value.get()
+
+    before = sample("api", "hit"), sample("api", "miss")
+    caching.reset_stats("api")
+    caching.count("api", hit=True)
+    caching.count("api", hit=False)
+    caching.count("api", hit=False)
+    assert caching.stats()["api"] == {"hits": 1, "misses": 2, "hit_rate": 0.3333}
+    assert (sample("api", "hit"), sample("api", "miss")) == (before[0] + 1, before[1] + 2)
+    caching.reset_stats("api")
+    assert "api" not in caching.stats()

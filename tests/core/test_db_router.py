@@ -19,8 +19,8 @@ from django.urls import reverse
 from core.db_router import ReplicaRouter, reading_from_replica
 from reports import dashboard, services
 from reports.models import DailyReport
+from tests import factories
 from tests.members.test_data_export import reauthenticated
-from tests.payments import builders
 from tests.reports.helpers import at, lagos
 
 pytestmark = pytest.mark.django_db(databases=["default", "replica"], transaction=True)
@@ -104,7 +104,7 @@ def test_a_streamed_range_export_reads_its_rows_from_the_replica_and_audits_on_t
 
 
 def test_dashboard_figures_are_computed_on_the_replica():
-    builders.active_loan()
+    factories.active_loan()
     with Reads() as reads:
         figures = dashboard.compute_dashboard_figures()
     assert figures["active_loans"] == 1
@@ -113,7 +113,7 @@ def test_dashboard_figures_are_computed_on_the_replica():
 
 
 def test_a_members_own_data_export_and_pages_read_only_from_the_primary(client):
-    loan = builders.active_loan()
+    loan = factories.active_loan()
     user = loan.member.user
     reauthenticated(client, user)
     with Reads() as reads:

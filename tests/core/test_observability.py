@@ -18,8 +18,7 @@ from core import metrics, queue
 from core.logging import JsonFormatter, RequestIdFilter, scrub_sentry_event
 from loans.models import InstallmentStatus
 from payments.models import Payment, PaymentStatus
-from tests.factories import UserFactory
-from tests.payments.builders import active_loan, on_commit
+from tests.factories import UserFactory, active_loan, on_commit
 
 ROOT = Path(__file__).resolve().parents[2]
 

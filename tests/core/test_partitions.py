@@ -15,8 +15,7 @@ from notifications import services as notify_services
 from notifications.models import Message, MessageDedupeKey
 from payments import services as payment_services
 from payments.models import WebhookEvent, WebhookEventKey
-from tests.factories import MemberFactory
-from tests.payments.builders import approved_loan
+from tests.factories import MemberFactory, approved_loan
 
 pytestmark = pytest.mark.django_db
 

@@ -7,6 +7,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from core import row_counts
 from core import tables as portal_tables
 from tests.factories import MemberFactory
 
@@ -89,7 +90,7 @@ def test_a_cursor_from_another_sort_order_is_ignored_not_misapplied(client, offi
 
 
 def test_filtered_lists_count_only_up_to_the_cap(client, officer, monkeypatch):
-    monkeypatch.setattr(portal_tables, "COUNT_CAP", 5)
+    monkeypatch.setattr(row_counts, "COUNT_CAP", 5)
     for i in range(8):
         MemberFactory(full_name=f"Keyset Member{i:02d}")
     client.force_login(officer)
@@ -132,7 +133,7 @@ def test_the_row_estimate_is_asked_once_a_minute_per_list(client, monkeypatch):
         pytest.skip("row estimates are PostgreSQL's")
     from tests.factories import UserFactory
 
-    monkeypatch.setattr(portal_tables, "SMALL_LIST", 0)  # show the estimate for a tiny list
+    monkeypatch.setattr(row_counts, "SMALL_LIST", 0)  # show the estimate for a tiny list
     client.force_login(UserFactory(is_staff=True, is_superuser=True))
     url = reverse("loans:queue")
 
@@ -143,7 +144,7 @@ def test_the_row_estimate_is_asked_once_a_minute_per_list(client, monkeypatch):
 
     assert explains() == 1
     assert explains() == 0
-    monkeypatch.setattr(portal_tables, "ESTIMATE_SECONDS", 0)
+    monkeypatch.setattr(row_counts, "ESTIMATE_SECONDS", 0)
     assert explains() == 1
 
 

@@ -16,7 +16,7 @@ from payments.models import Payment, PaymentStatus
 from reports.management.commands.monitor_stats import access_log_stats
 from tests.deploy.conftest import ROOT, run_script, script_env
 from tests.deploy.test_deploy import access_log_line, healthy, monitor_env
-from tests.payments.builders import active_loan, on_commit
+from tests.factories import active_loan, on_commit
 
 
 def stats(*args) -> dict:

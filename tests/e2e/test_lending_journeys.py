@@ -12,10 +12,9 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from loans import services as loan_services
 from loans.models import Application, ApplicationStatus, LoanStatus
+from tests import factories
 from tests.factories import MemberFactory, make_finance, make_officer
-from tests.payments import builders
 
 FACTORY_PASSWORD = "correct-horse-battery"  # tests.factories.UserFactory
 # allauth's labels end in a colon ("Password:").
@@ -119,27 +118,13 @@ def officer_opens_application(page: Page, email: str, applicant: str, reference:
 def other_application_in_queue() -> None:
     """A second applicant, so the search has something to filter out."""
     other = eligible_member("Someone Else")
-    application = loan_services.start_application(
-        member=other,
-        actor=other.user,
-        product=builders.product(),
-        amount=30_000_00,
-        tenure=2,
-    )
-    loan_services.submit_application(
-        application=application,
-        actor=other.user,
-        consent=True,
-        shown_hash=application.key_facts_hash,
-        ip=None,
-        user_agent="",
-    )
+    factories.submitted_application(member=other, amount=30_000_00, tenure=2, assess=False)
 
 
 def test_member_applies_and_an_officer_approves(page: Page, new_page, huey_consumer):
     """The assessment runs in a real Huey consumer process, not in immediate mode."""
     member = eligible_member("Chiamaka Obi")
-    builders.product()
+    factories.product()
     other_application_in_queue()
     officer = make_officer(email="officer@allaweeplus.ng")
 
@@ -168,7 +153,7 @@ def test_member_applies_and_an_officer_approves(page: Page, new_page, huey_consu
 
 def test_officer_rejects_and_the_member_sees_the_reason(page: Page, new_page):
     member = eligible_member("Tunde Bakare")
-    builders.product()
+    factories.product()
     other_application_in_queue()
     officer = make_officer(email="officer@allaweeplus.ng")
 
@@ -188,7 +173,7 @@ def test_officer_rejects_and_the_member_sees_the_reason(page: Page, new_page):
 
 
 def test_finance_disburses_and_the_member_repays_through_checkout(page: Page, new_page):
-    loan = builders.approved_loan()
+    loan = factories.approved_loan()
     finance = make_finance(email="finance@allaweeplus.ng")
 
     sign_in(page, finance.email)
@@ -227,7 +212,7 @@ def test_finance_disburses_and_the_member_repays_through_checkout(page: Page, ne
 def test_finance_imports_a_statement_confirms_one_line_and_ignores_the_other(page: Page, tmp_path):
     from payments.models import ColumnMapping, LineStatus, Payment, StatementLine
 
-    loan = builders.active_loan()
+    loan = factories.active_loan()
     first_due = loan.installments.first().outstanding
     mapping = ColumnMapping.objects.create(
         bank_name="GTBank export",

@@ -2,7 +2,6 @@
 
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
@@ -13,6 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from core.clock import LAGOS
 from core.errors import Conflict, DomainError, NotAllowed
 from core.models import AuditEvent
 from loans import services
@@ -29,7 +29,7 @@ TODAY = date(2026, 1, 10)
 def _frozen_day():
     # 10:00 in Lagos: inside contact hours, so member e-mails go out at once (at night they
     # wait for 08:00, see tests/notifications) and the suite passes at any wall-clock time.
-    with time_machine.travel(datetime(2026, 1, 10, 10, tzinfo=ZoneInfo("Africa/Lagos")), tick=True):
+    with time_machine.travel(datetime(2026, 1, 10, 10, tzinfo=LAGOS), tick=True):
         yield
 
 

@@ -9,8 +9,8 @@ from django.urls import reverse
 
 from core.models import AuditEvent
 from payments import services as payment_services
+from tests import factories
 from tests.factories import MemberFactory, make_finance, make_officer
-from tests.payments import builders
 
 pytestmark = pytest.mark.django_db
 PASSWORD = "correct-horse-battery"
@@ -23,12 +23,12 @@ def reauthenticated(client, user):
 
 
 def test_member_exports_own_data_as_json_and_csv_after_reauthentication(client):
-    loan = builders.active_loan()
+    loan = factories.active_loan()
     member = loan.member
     payment_services.record_manual_payment(
         loan=loan, actor=make_finance(), amount=10_000_00, reason="Paid at the branch"
     )
-    other = builders.active_loan()  # someone else's loan must not appear
+    other = factories.active_loan()  # someone else's loan must not appear
     url = reverse("privacy:export_my_data_json")
 
     client.force_login(member.user)
@@ -77,7 +77,7 @@ def test_anonymous_and_staff_without_a_member_profile_get_no_export(client):
 
 
 def test_statement_lists_installments_and_payments_for_the_owner_and_staff_only(client):
-    loan = builders.active_loan()
+    loan = factories.active_loan()
     payment_services.record_manual_payment(
         loan=loan, actor=make_finance(), amount=5_000_00, reason="Paid at the branch"
     )
@@ -95,7 +95,7 @@ def test_statement_lists_installments_and_payments_for_the_owner_and_staff_only(
     assert payment_row[5] == "5000.00"
     assert not AuditEvent.objects.filter(action="loan.statement_downloaded").exists()
 
-    intruder = builders.active_loan().member
+    intruder = factories.active_loan().member
     client.force_login(intruder.user)
     assert client.get(url).status_code == 404
 

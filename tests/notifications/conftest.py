@@ -1,11 +1,9 @@
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 import pytest
 
+from core.clock import LAGOS
 from simulator import sms as simulated_sms
-
-LAGOS = ZoneInfo("Africa/Lagos")
 
 
 def lagos(year, month, day, hour=0, minute=0, second=0) -> datetime:

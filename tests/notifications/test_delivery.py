@@ -14,8 +14,8 @@ from notifications import services, sms
 from notifications.models import Channel, Message, MessageStatus
 from notifications.services import deliver_due_messages, deliver_message, notify_member
 from simulator import sms as simulated_sms
+from tests.factories import approved_loan
 from tests.notifications.conftest import borrower, lagos
-from tests.payments.builders import approved_loan
 
 pytestmark = pytest.mark.django_db
 

@@ -10,9 +10,8 @@ from notifications import tasks as notification_tasks
 from notifications.models import Channel, Message, MessageStatus
 from payments import services as payment_services
 from simulator import sms as simulated_sms
-from tests.factories import make_finance, make_officer
+from tests.factories import make_finance, make_officer, product
 from tests.notifications.conftest import borrower, lagos
-from tests.payments.builders import product
 
 pytestmark = pytest.mark.django_db
 

@@ -15,9 +15,8 @@ from notifications.models import Channel, Message, MessageKind, MessageStatus
 from notifications.services import queue_reminders
 from payments import services as payment_services
 from simulator import sms as simulated_sms
-from tests.factories import make_finance
+from tests.factories import active_loan, make_finance
 from tests.notifications.conftest import borrower, lagos
-from tests.payments.builders import active_loan
 
 pytestmark = pytest.mark.django_db
 

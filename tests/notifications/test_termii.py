@@ -13,8 +13,8 @@ from notifications import sms
 from notifications.models import Channel, Message, MessageStatus
 from notifications.services import notify_member
 from simulator import sms as simulated_sms
+from tests.factories import approved_loan
 from tests.notifications.conftest import borrower, lagos
-from tests.payments.builders import approved_loan
 
 FIXTURES = Path(__file__).parent / "fixtures"
 BASE = "https://termii.test"

@@ -7,9 +7,8 @@ from django.urls import reverse
 
 from notifications.models import Channel
 from notifications.services import notify_member
-from tests.factories import make_officer
+from tests.factories import approved_loan, make_officer
 from tests.notifications.conftest import borrower, lagos
-from tests.payments.builders import approved_loan
 
 pytestmark = pytest.mark.django_db
 

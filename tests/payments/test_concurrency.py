@@ -1,7 +1,5 @@
 """Races on real PostgreSQL: many threads, one outcome."""
 
-from datetime import date
-
 import pytest
 from django.db import connection
 
@@ -17,8 +15,14 @@ from payments.models import (
     WebhookEvent,
 )
 from simulator.models import SimulatedProviderRecord
-from tests.factories import MemberFactory, make_finance, make_officer
-from tests.payments.builders import active_loan, approved_loan, product, schedule_outstanding
+from tests.factories import (
+    active_loan,
+    approved_loan,
+    make_finance,
+    make_officer,
+    schedule_outstanding,
+    submitted_application,
+)
 from tests.races import race
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -31,19 +35,7 @@ def _postgres_only():
 
 
 def test_two_officers_deciding_at_once_exactly_one_wins():
-    member = MemberFactory(passing_out=date(2027, 12, 1), monthly_allowance=300_000_00)
-    application = loan_services.start_application(
-        member=member, actor=member.user, product=product(), amount=60_000_00, tenure=3
-    )
-    loan_services.submit_application(
-        application=application,
-        actor=member.user,
-        consent=True,
-        shown_hash=application.key_facts_hash,
-        ip=None,
-        user_agent="",
-    )
-    application.refresh_from_db()
+    application = submitted_application(assess=False)
     assert application.status == ApplicationStatus.IN_REVIEW
     approver, rejecter = make_officer(), make_officer()
 

@@ -4,7 +4,6 @@ import hashlib
 import hmac
 import json
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
@@ -12,6 +11,7 @@ from django.conf import settings
 from django.contrib.auth.models import Permission
 from django.urls import reverse
 
+from core.clock import LAGOS
 from core.errors import Conflict, DomainError, NotAllowed
 from loans.models import InstallmentStatus, LoanStatus
 from members.models import User
@@ -27,9 +27,15 @@ from payments.models import (
 )
 from payments.providers import get_provider
 from simulator.models import SimulatedProviderRecord
-from tests.factories import make_finance, make_officer
+from tests.factories import (
+    active_loan,
+    approved_loan,
+    make_finance,
+    make_officer,
+    on_commit,
+    schedule_outstanding,
+)
 from tests.form_tokens import with_form_token
-from tests.payments.builders import active_loan, approved_loan, on_commit, schedule_outstanding
 
 pytestmark = pytest.mark.django_db
 
@@ -201,7 +207,7 @@ def test_zero_negative_or_absurd_manual_amounts_are_refused(amount):
 
 
 # Midday in Lagos: member e-mails go out at once only inside contact hours (08:00-21:00).
-@time_machine.travel(datetime(2026, 3, 2, 12, tzinfo=ZoneInfo("Africa/Lagos")), tick=True)
+@time_machine.travel(datetime(2026, 3, 2, 12, tzinfo=LAGOS), tick=True)
 def test_overpayment_closes_the_loan_and_becomes_member_credit():
     loan = active_loan()
     with on_commit(execute=True):

@@ -9,8 +9,7 @@ from core.errors import DomainError
 from loans.models import Installment
 from payments import ledger, services
 from payments.models import Payment, PaymentStatus
-from tests.factories import make_finance
-from tests.payments.builders import active_loan, schedule_outstanding
+from tests.factories import active_loan, make_finance, schedule_outstanding
 
 
 class LoanBooks(RuleBasedStateMachine):

@@ -7,12 +7,12 @@ from zoneinfo import ZoneInfo
 import time_machine
 
 from arrears.models import Bucket, PortfolioSnapshot, WriteOff, WriteOffStatus
+from core.clock import LAGOS
 from loans.models import ApplicationHistory, ApplicationStatus, Loan
 from payments.models import Payment, PaymentChannel, PaymentStatus
+from tests import factories
 from tests.factories import MemberFactory, make_finance
-from tests.payments import builders
 
-LAGOS = ZoneInfo("Africa/Lagos")
 UTC = ZoneInfo("UTC")
 
 
@@ -31,7 +31,7 @@ def make_loans(count: int, day: date) -> list[Loan]:
             member = MemberFactory(
                 passing_out=day + timedelta(days=400), monthly_allowance=300_000_00
             )
-            loans.append(builders.active_loan(member=member))
+            loans.append(factories.active_loan(member=member))
     return loans
 
 

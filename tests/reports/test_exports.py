@@ -5,7 +5,6 @@ import csv
 import io
 from datetime import date
 from io import BytesIO
-from zoneinfo import ZoneInfo
 
 import pytest
 from django.urls import reverse
@@ -18,7 +17,6 @@ from reports import services
 from tests.factories import MemberFactory
 from tests.reports.helpers import at, lagos, make_loans
 
-LAGOS = ZoneInfo("Africa/Lagos")
 EVIL = ['=HYPERLINK("http://x")', "+1+1", "-2+3", "@SUM(A1)", "\t=1", "\r=1"]
 
 

@@ -16,8 +16,7 @@ from members.models import DeletionRequest, DeletionStatus, Member
 from payments import ledger, services
 from payments.models import JournalEntry, Payment
 from privacy.deletion import anonymise_due, approve_deletion, reject_deletion, request_deletion
-from tests.factories import MemberFactory, make_admin, make_finance, make_officer
-from tests.payments.builders import active_loan
+from tests.factories import MemberFactory, active_loan, make_admin, make_finance, make_officer
 from tests.security.world import PASSWORD
 
 pytestmark = pytest.mark.django_db

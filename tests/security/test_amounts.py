@@ -38,9 +38,9 @@ from payments.models import ColumnMapping, Payment, StatementImport, StatementLi
 from payments.providers.webhooks import as_kobo, notice_from_payload
 from payments.reconciliation.parsing import StatementError, parse_statement
 from payments.views import ManualPaymentForm, PayForm
+from tests import factories
 from tests.factories import MemberFactory, make_finance, make_officer
 from tests.form_tokens import with_form_token
-from tests.payments import builders
 
 pytestmark = pytest.mark.django_db
 
@@ -75,7 +75,7 @@ def verified_member():
 
 @pytest.fixture
 def product():
-    return builders.product()
+    return factories.product()
 
 
 def _amount_errors(response) -> str:
@@ -195,7 +195,7 @@ def test_application_queue_filter_shows_the_amount_error_on_the_page(text, messa
 
 @pytest.mark.parametrize(("text", "message"), CASES, ids=IDS)
 def test_money_actions_refuse_a_hostile_amount_and_change_nothing(text, message):
-    loan = builders.active_loan(member=_long_serving_member())
+    loan = factories.active_loan(member=_long_serving_member())
     finance, officer = make_finance(), make_officer()
     payments_before = Payment.objects.count()
 
@@ -330,7 +330,7 @@ API_CASES = [(t, "Enter an amount" if m.startswith("a comma") else m) for t, m i
 @pytest.mark.parametrize(("text", "message"), API_CASES, ids=IDS)
 def test_api_quote_and_money_bodies_refuse_a_hostile_amount_with_a_422(text, message):
     member = _long_serving_member()
-    prod = builders.product()
+    prod = factories.product()
     response = Client().get(
         "/api/v1/quote", {"product": prod.pk, "amount": text, "tenure_months": 3}
     )
@@ -344,7 +344,7 @@ def test_api_quote_and_money_bodies_refuse_a_hostile_amount_with_a_422(text, mes
     _assert_refused_in_json(response, message)
     assert not Application.objects.exists()
 
-    loan = builders.active_loan(member=_long_serving_member())
+    loan = factories.active_loan(member=_long_serving_member())
     before = Payment.objects.count()
     response = _api(make_finance()).post(
         "/api/v1/payments",
@@ -371,7 +371,7 @@ def test_api_approval_refuses_a_hostile_lower_amount():
 @pytest.mark.parametrize("raw", ["1e999999", "9" * 5000, "NaN", "-1"])
 def test_api_amount_sent_as_a_json_number_is_a_422(raw):
     member = _long_serving_member()
-    prod = builders.product()
+    prod = factories.product()
     response = _api(member.user).post(
         "/api/v1/applications",
         f'{{"product": {prod.pk}, "amount": {raw}, "tenure_months": 3}}',

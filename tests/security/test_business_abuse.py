@@ -24,9 +24,8 @@ from members.models import KycStatus, Member
 from payments import ledger, services
 from payments.models import JournalEntry, Payment, PaymentStatus
 from simulator.models import SimulatedProviderRecord
-from tests.factories import make_finance
+from tests.factories import active_loan, make_finance, on_commit, schedule_outstanding
 from tests.form_tokens import with_form_token
-from tests.payments.builders import active_loan, on_commit, schedule_outstanding
 from tests.security.world import build_world
 
 

@@ -23,12 +23,13 @@ from payments.models import Disbursement, DisbursementStatus, JournalEntry
 from tests.factories import (
     MemberFactory,
     UserFactory,
+    approved_loan,
     give_staff_identity,
     make_admin,
     make_finance,
     make_officer,
+    submitted_application,
 )
-from tests.payments.builders import approved_loan, product
 
 
 def _actions(obj=None):
@@ -39,23 +40,7 @@ def _actions(obj=None):
 
 
 def _in_review(member, **product_terms):
-    application = loan_services.start_application(
-        member=member,
-        actor=member.user,
-        product=product(**product_terms),
-        amount=60_000_00,
-        tenure=3,
-    )
-    loan_services.submit_application(
-        application=application,
-        actor=member.user,
-        consent=True,
-        shown_hash=application.key_facts_hash,
-        ip=None,
-        user_agent="",
-    )
-    loan_services.assess_application(application_id=application.pk)
-    application.refresh_from_db()
+    application = submitted_application(member=member, **product_terms)
     assert application.status == ApplicationStatus.IN_REVIEW
     return application
 

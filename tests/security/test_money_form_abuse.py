@@ -21,9 +21,8 @@ from loans.models import LoanStatus
 from payments import ledger, services
 from payments.models import Payment, PaymentChannel, PaymentStatus
 from simulator.models import SimulatedProviderRecord
-from tests.factories import make_finance
+from tests.factories import active_loan, make_finance, on_commit, schedule_outstanding
 from tests.form_tokens import with_form_token
-from tests.payments.builders import active_loan, on_commit, schedule_outstanding
 from tests.races import race
 
 

@@ -23,9 +23,9 @@ from core.crypto import pii_cipher
 from core.logging import JsonFormatter, RequestIdFilter
 from members.models import Member
 from members.validators import make_valid_nuban
+from tests import factories
 from tests.factories import MemberFactory, UserFactory, make_admin, make_finance
 from tests.form_tokens import with_form_token
-from tests.payments import builders
 from tests.security.world import PASSWORD, reauthenticate
 
 SIGN_UP_BVN = "22412345678"
@@ -76,7 +76,7 @@ def _run_flows(client):
     assert export.status_code == 200 and SIGN_UP_BVN not in export.content.decode()
 
     # Money moves: a loan, a manual repayment, API reads.
-    loan = builders.active_loan(
+    loan = factories.active_loan(
         member=MemberFactory(bvn="22598765432", passing_out=date(2027, 12, 1))
     )
     finance = make_finance()

@@ -27,7 +27,8 @@ from django.db import transaction
 from django.test import Client
 from django.urls import resolve, reverse
 
-from core.tables import HtmxTableView, _decode_cursor, keyset_ordering
+from core.cursors import decode_cursor, keyset_ordering
+from core.tables import HtmxTableView
 from tests.security.test_access_matrix import GROUPS, RULES, _group, portal_routes, url_of
 from tests.security.world import build_world
 
@@ -233,7 +234,7 @@ def test_a_forged_table_cursor_is_ignored_not_a_server_error(values):
     ordering = keyset_ordering(Application.objects.order_by("-created_at", "-id"))
     raw = json.dumps(["-created_at,-id", *values])
     cursor = base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-    assert _decode_cursor(cursor, ordering) is None
+    assert decode_cursor(cursor, ordering) is None
 
 
 def test_a_genuine_table_cursor_still_decodes():
@@ -242,7 +243,7 @@ def test_a_genuine_table_cursor_still_decodes():
     ordering = keyset_ordering(Application.objects.order_by("-created_at", "-id"))
     raw = json.dumps(["-created_at,-id", "2026-01-01T10:00:00+00:00", 42])
     cursor = base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-    moment, pk = _decode_cursor(cursor, ordering)
+    moment, pk = decode_cursor(cursor, ordering)
     assert (moment.year, pk) == (2026, 42)
 
 

@@ -16,8 +16,8 @@ from payments import services as payment_services
 from payments.models import ColumnMapping
 from payments.reconciliation.services import import_statement
 from reports.services import generate_daily_report
+from tests import factories
 from tests.factories import MemberFactory, make_admin, make_finance, make_officer
-from tests.payments import builders
 
 PASSWORD = "correct-horse-battery"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + b"\x00" * 64
@@ -87,8 +87,8 @@ def build_world() -> World:
     )
     member_a.kyc_status = KycStatus.VERIFIED
     member_a.save(update_fields=["kyc_status"])
-    loan = builders.active_loan(member=member_a, officer=officer)
-    loan_b = builders.active_loan(member=member_b, officer=officer)
+    loan = factories.active_loan(member=member_a, officer=officer)
+    loan_b = factories.active_loan(member=member_b, officer=officer)
     payment = payment_services.record_manual_payment(
         loan=loan, actor=finance, amount=5_000_00, reason="Cash paid at the branch"
     )

@@ -6,8 +6,7 @@ from core.errors import DomainError, NotAllowed
 from payments import ledger
 from payments.models import PaymentStatus
 from simulator.allowance import collect_by_deduction
-from tests.factories import make_finance, make_officer
-from tests.payments.builders import active_loan
+from tests.factories import active_loan, make_finance, make_officer
 from tests.payments.test_money_flows import assert_books_agree
 
 pytestmark = pytest.mark.django_db

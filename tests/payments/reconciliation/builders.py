@@ -4,21 +4,18 @@ files and their import, a suggested line."""
 import csv
 import io
 from datetime import date
-from decimal import Decimal
 from pathlib import Path
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from loans import services as loan_services
-from loans.models import LoanProduct
 from payments.models import (
     ColumnMapping,
     StatementImport,
     StatementLine,
 )
 from payments.reconciliation.services import import_statement
-from payments.services import record_manual_disbursement
-from tests.factories import MemberFactory, make_finance, make_officer
+from tests import factories
+from tests.factories import make_finance
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 HEADER = ("Value Date", "Amount", "Narration", "Reference")
@@ -26,37 +23,9 @@ HEADER = ("Value Date", "Amount", "Narration", "Reference")
 
 def active_loan(*, member=None, amount=60_000_00, tenure=3):
     """An active loan through the real origination and manual-payout services."""
-    member = member or MemberFactory(passing_out=date(2027, 12, 1), monthly_allowance=300_000_00)
-    product = LoanProduct.objects.create(
-        name=f"Recon product {LoanProduct.objects.count() + 1}",
-        min_principal=10_000_00,
-        max_principal=500_000_00,
-        tenures=[1, 2, 3, 6],
-        interest_method="flat",
-        monthly_rate=Decimal("0.05"),
-        fee_percent=Decimal("0.01"),
-        dual_approval_above=10**12,
+    return factories.active_loan(
+        member=member, amount=amount, tenure=tenure, bank_reference="FT123456"
     )
-    application = loan_services.start_application(
-        member=member, actor=member.user, product=product, amount=amount, tenure=tenure
-    )
-    loan_services.submit_application(
-        application=application,
-        actor=member.user,
-        consent=True,
-        shown_hash=application.key_facts_hash,
-        ip=None,
-        user_agent="",
-    )
-    loan_services.assess_application(application_id=application.pk)
-    application.refresh_from_db()
-    loan_services.approve_application(application=application, actor=make_officer())
-    member.mark_payout_confirmed(member.full_name)
-    member.save()
-    loan = application.loan
-    record_manual_disbursement(loan=loan, actor=make_finance(), bank_reference="FT123456")
-    loan.refresh_from_db()
-    return loan
 
 
 def first_installment(loan):
