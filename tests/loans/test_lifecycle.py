@@ -5,13 +5,13 @@ transition maps refuse what they do not list, and no other product module writes
 import ast
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
 
 from arrears import overdue
 from arrears import services as arrears_services
+from core.clock import LAGOS
 from core.errors import InvalidTransition
 from core.models import AuditEvent
 from loans import lifecycle
@@ -19,10 +19,8 @@ from loans import services as loan_services
 from loans.models import Installment, InstallmentStatus, Loan, LoanStatus
 from payments import services
 from tests.arrears.builders import loan_in_arrears
-from tests.factories import make_finance, make_officer
-from tests.payments.builders import active_loan, approved_loan
+from tests.factories import active_loan, approved_loan, make_finance, make_officer
 
-LAGOS = ZoneInfo("Africa/Lagos")
 TODAY = date(2027, 6, 15)
 
 CHANGERS = [
