@@ -19,9 +19,7 @@ LONG_MODULES = {
     "config/settings.py": "one flat settings module is easier to audit than a package",
 }
 # Being split by sub-domain (issue 16); this list only shrinks.
-SPLIT_PENDING = {
-    "loans/services.py",
-}
+SPLIT_PENDING = {}
 
 
 def _product_modules():
@@ -77,7 +75,6 @@ def test_the_checker_sees_an_import_inside_a_function():
     assert _is_project_import(node)
     function = _enclosing_function(node, parents)
     assert function.name == "f"
-    assert not _allowed_in_function("loans/services.py", function)
 
 
 def test_no_app_module_over_500_lines():
