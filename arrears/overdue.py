@@ -33,6 +33,9 @@ from arrears.models import (
 from core import audit
 from core.clock import lagos_today
 from core.errors import Conflict, DomainError
+from ledger import chart
+from ledger.models import EntryKind
+from ledger.posting import post_loan_entries
 from loans import lifecycle
 from loans.models import (
     Installment,
@@ -40,8 +43,6 @@ from loans.models import (
     Loan,
     LoanStatus,
 )
-from payments import ledger
-from payments.models import Account, EntryKind, JournalEntry, Posting
 
 logger = logging.getLogger(__name__)
 
@@ -169,10 +170,10 @@ def _table(model) -> str:
 def charge_late_fees(day: date) -> tuple[int, int]:
     """One day's late fee on every overdue installment past its grace days: the daily rate
     of the unpaid amount (half-up to the kobo), never past the installment's cap. Three
-    statements for the charges, the installments and the ledger, whatever the row count."""
+    statements for the charges and the installments and one bulk posting, whatever the row
+    count."""
     least = "LEAST" if connection.vendor == "postgresql" else "MIN"
     installment, loan, charge = _table(Installment), _table(Loan), _table(LateFeeCharge)
-    entry, posting = _table(JournalEntry), _table(Posting)
     unpaid = "(i.principal + i.interest + i.fee - i.paid_principal - i.paid_interest - i.paid_fee)"
     with connection.cursor() as cursor:
         cursor.execute(
@@ -204,49 +205,20 @@ def charge_late_fees(day: date) -> tuple[int, int]:
             """,  # noqa: S608
             [day],
         )
-        # One balanced entry per loan (receivable up, late-fee income up): a loan's ledger
-        # balance keeps equalling what its schedule says is owed.
-        key_prefix = f"late_fee:{day.isoformat()}:"
-        cursor.execute(
-            f"""
-            INSERT INTO {entry} (created_at, effective_date, kind, memo, loan_id, idempotency_key)
-            SELECT %s, %s, %s, %s, loan_id, %s || CAST(loan_id AS TEXT)
-            FROM {charge} WHERE charge_date = %s GROUP BY loan_id
-            """,  # noqa: S608
-            [
-                timezone.now(),
-                day,
-                EntryKind.LATE_FEE,
-                f"Late fees for {day:%d %b %Y}",
-                key_prefix,
-                day,
-            ],
-        )
-        entries = cursor.rowcount
-        accounts = dict(
-            Account.objects.filter(
-                code__in=[ledger.LOANS_PENALTIES, ledger.PENALTY_INCOME]
-            ).values_list("code", "id")
-        )
-        for code, sign in ((ledger.LOANS_PENALTIES, 1), (ledger.PENALTY_INCOME, -1)):
-            cursor.execute(
-                f"""
-                INSERT INTO {posting} (entry_id, account_id, loan_id, member_id, amount)
-                SELECT e.id, %s, e.loan_id, l.member_id, %s * s.total
-                FROM (SELECT loan_id, SUM(amount) AS total FROM {charge}
-                      WHERE charge_date = %s GROUP BY loan_id) s
-                JOIN {entry} e ON e.idempotency_key = %s || CAST(s.loan_id AS TEXT)
-                JOIN {loan} l ON l.id = s.loan_id
-                """,  # noqa: S608
-                [accounts[code], sign, day, key_prefix],
-            )
-            if cursor.rowcount != entries:
-                # Debit and credit come from the same sums, so each entry balances; the
-                # PostgreSQL trigger checks that again at commit. This catches an entry left
-                # without its postings (on SQLite too).
-                raise ledger.UnbalancedEntry(
-                    f"{entries} late-fee entries but {cursor.rowcount} postings to {code}."
-                )
+    # One balanced entry per loan (receivable up, late-fee income up): a loan's ledger balance
+    # keeps equalling what its schedule says is owed. Set-based, in the ledger app.
+    post_loan_entries(
+        kind=EntryKind.LATE_FEE,
+        event="late_fee",
+        effective_date=day,
+        memo=f"Late fees for {day:%d %b %Y}",
+        amounts=LateFeeCharge.objects.filter(charge_date=day)
+        .order_by()
+        .values_list("loan_id")
+        .annotate(total=Sum("amount")),
+        debit_account=chart.LOANS_PENALTIES,
+        credit_account=chart.PENALTY_INCOME,
+    )
     return count, total
 
 

@@ -17,11 +17,12 @@ from arrears.models import (
 from core import audit
 from core.clock import lagos_today
 from core.errors import Conflict, DomainError, NotAllowed
+from ledger import chart
+from ledger.models import EntryKind
+from ledger.posting import credit, debit, post_entry
+from ledger.selectors import loan_balance, loan_balances
 from loans import lifecycle
 from loans.models import Loan, LoanStatus
-from payments import ledger
-from payments.ledger import credit, debit
-from payments.models import EntryKind
 
 # Recovery contact only at reasonable hours (FCCPC digital lending regulations).
 CONTACT_HOURS = (time(8, 0), time(21, 0))
@@ -169,7 +170,7 @@ def request_write_off(*, loan: Loan, actor, reason: str) -> WriteOff:
     loan = Loan.objects.select_for_update().get(pk=loan.pk)
     if loan.status != LoanStatus.ACTIVE:
         raise Conflict(f"Only an active loan can be written off; this one is {loan.status}.")
-    balance = ledger.loan_balance(loan)
+    balance = loan_balance(loan)
     if balance <= 0:
         raise Conflict("Nothing is owed on this loan.")
     try:
@@ -206,19 +207,19 @@ def approve_write_off(*, write_off: WriteOff, actor, note: str = "") -> WriteOff
     write_off = _decide(write_off, actor)
     loan = Loan.objects.select_for_update().get(pk=write_off.loan_id)
     lifecycle.check_loan_transition(loan, LoanStatus.WRITTEN_OFF)
-    balances = ledger.loan_balances(loan)
+    balances = loan_balances(loan)
     dims = {"loan_id": loan.pk, "member_id": loan.member_id}
     lines = []
-    for account in ledger.RECEIVABLE_ACCOUNTS:
+    for account in chart.RECEIVABLE_ACCOUNTS:
         owed = balances.get(account, 0)
         if owed <= 0:
             continue
         lines.append(credit(account, owed, **dims))
-        expense = ledger.UNEARNED_INTEREST if account == ledger.LOANS_INTEREST else None
-        lines.append(debit(expense or ledger.WRITE_OFF_EXPENSE, owed, **dims))
+        expense = chart.UNEARNED_INTEREST if account == chart.LOANS_INTEREST else None
+        lines.append(debit(expense or chart.WRITE_OFF_EXPENSE, owed, **dims))
     if not lines:
         raise Conflict("Nothing is owed on this loan any more.")
-    entry = ledger.post_entry(
+    entry = post_entry(
         kind=EntryKind.WRITE_OFF,
         lines=lines,
         effective_date=lagos_today(),

@@ -19,9 +19,9 @@ from core.feedback import attempt
 from core.form_tokens import submitted_once
 from core.permissions import StaffPermissionRequiredMixin, staff_perm_required
 from core.tables import HtmxTableView
+from ledger.selectors import loan_balance
 from loans.models import InstallmentStatus, LoanStatus
 from loans.selectors import loan_for
-from payments import ledger
 
 
 class CollectionsView(StaffPermissionRequiredMixin, HtmxTableView):
@@ -45,7 +45,7 @@ def _loan_context(request, loan, contact_form=None):
         "member": loan.member,
         "days_past_due": days,
         "bucket": bucket_for(days),
-        "balance": ledger.loan_balance(loan),
+        "balance": loan_balance(loan),
         "overdue_installments": [
             i for i in loan.installments.all() if i.status == InstallmentStatus.OVERDUE
         ],

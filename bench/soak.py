@@ -418,8 +418,8 @@ def main():
 def verify(traffic, restarts, redis_window) -> bool:
     from django.db.models import Count, Q
 
+    from ledger.selectors import loan_balance, trial_balance
     from loans.models import Loan
-    from payments import ledger
     from payments.models import Payment, WebhookEvent
     from simulator.models import SimulatedProviderRecord
 
@@ -448,11 +448,11 @@ def verify(traffic, restarts, redis_window) -> bool:
     lost = [r for r in charge_refs if per_charge.get(r, 0) == 0]
     doubled = [r for r in charge_refs if per_charge.get(r, 0) > 1]
     unprocessed = WebhookEvent.objects.filter(processed_at__isnull=True).count()
-    balance = ledger.trial_balance()
+    balance = trial_balance()
     mismatched = []
     for loan in Loan.objects.exclude(disbursed_on=None):
         outstanding = sum(i.outstanding for i in loan.installments.all())
-        if ledger.loan_balance(loan) != outstanding:
+        if loan_balance(loan) != outstanding:
             mismatched.append(loan.reference)
 
     report = {

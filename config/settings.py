@@ -104,6 +104,7 @@ INSTALLED_APPS = [
     "core",
     "members",
     "loans",
+    "ledger",
     "payments",
     "arrears",
     "api",

@@ -17,7 +17,7 @@ def navigation(request):
             items.append(("Collections", reverse("arrears:worklist")))
         if user.has_perm("payments.reconcile_statement"):
             items.append(("Reconciliation", reverse("recon:lines")))
-        if user.has_perm("payments.view_ledger"):
+        if user.has_perm("ledger.view_ledger"):
             items.append(("Ledger", reverse("payments:trial_balance")))
         if user.has_perm("reports.view_dailyreport"):
             items.append(("Reports", reverse("reports:list")))

@@ -6,10 +6,10 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 
+from ledger.selectors import loan_balance
 from loans.models import LoanStatus
 from loans.selectors import loan_for
 from payments import exports
-from payments.ledger import loan_balance
 
 
 @login_required

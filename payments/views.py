@@ -18,9 +18,10 @@ from core.forms import REASON_MIN_LENGTH, ReasonForm
 from core.money import format_naira
 from core.permissions import StaffPermissionRequiredMixin, staff_perm_required
 from core.tables import HtmxTableView
+from ledger.selectors import loan_balance, loan_statement, unbalanced_entries
+from ledger.selectors import trial_balance as ledger_trial_balance
 from loans import rules as loan_rules
 from loans.selectors import loan_for
-from payments import ledger
 from payments.filters import DisbursementQueueFilter
 from payments.forms import BankReferenceForm, ManualPaymentForm, PayForm
 from payments.models import Payment
@@ -115,7 +116,7 @@ def pay(request, reference):
     loan = loan_for(request.user, reference)
     if loan.member.user_id != request.user.pk:
         return redirect(loan)
-    outstanding = ledger.loan_balance(loan)
+    outstanding = loan_balance(loan)
     if request.method == "POST":
         form = PayForm(request.POST)
         if form.is_valid():
@@ -195,8 +196,8 @@ def staff_loan(request, reference):
             "installments": loan.installments.all(),
             "payments": loan_payments(loan),
             "disbursements": loan_disbursements(loan),
-            "balance": ledger.loan_balance(loan),
-            "statement": ledger.loan_statement(loan),
+            "balance": loan_balance(loan),
+            "statement": loan_statement(loan),
             "member": loan.member,
             "can_disburse": request.user.has_perm("loans.disburse_loan")
             and loan_rules.awaits_payout(loan),
@@ -332,13 +333,13 @@ def reverse_payment(request, pk):
     return redirect("payments:staff_loan", reference=payment.loan.reference)
 
 
-@staff_perm_required("payments.view_ledger")
+@staff_perm_required("ledger.view_ledger")
 def trial_balance(request):
     return render(
         request,
         "payments/trial_balance.html",
         {
-            "trial": ledger.trial_balance(),
-            "unbalanced": ledger.unbalanced_entries(),
+            "trial": ledger_trial_balance(),
+            "unbalanced": unbalanced_entries(),
         },
     )

@@ -16,10 +16,10 @@ from arrears.models import Bucket, PortfolioSnapshot, WriteOff, WriteOffStatus
 from core import audit
 from core.clock import lagos_day_bounds, lagos_today, previous_lagos_day
 from core.errors import DomainError
+from ledger.selectors import trial_balance, unbalanced_entries
 from loans.models import ApplicationHistory, ApplicationStatus, Loan
 from members.models import User
 from members.roles import FINANCE
-from payments import ledger
 from payments.models import Payment, PaymentChannel, PaymentStatus
 from reports import exports
 from reports.models import DailyReport
@@ -111,8 +111,8 @@ def write_off_figures(day: date) -> dict[str, int]:
 
 def ledger_figures() -> dict:
     """The trial balance when the report is generated (the ledger as a whole, not the day)."""
-    balance = ledger.trial_balance()
-    unbalanced = len(ledger.unbalanced_entries())
+    balance = trial_balance()
+    unbalanced = len(unbalanced_entries())
     return {
         "balanced": balance["balanced"] and unbalanced == 0,
         "total_debit": balance["total_debit"],

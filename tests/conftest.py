@@ -92,9 +92,9 @@ def _migrated_reference_data(request):
         from django.apps import apps
         from django.contrib.auth.models import Group
 
+        from ledger.chart import CHART, ensure_chart
+        from ledger.models import Account
         from members.roles import ROLES, sync_role_permissions
-        from payments.ledger import CHART, ensure_chart
-        from payments.models import Account
 
         if Group.objects.filter(name__in=ROLES).count() != len(ROLES):
             sync_role_permissions(apps)

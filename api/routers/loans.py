@@ -7,10 +7,10 @@ from api.errors import ERROR_RESPONSES
 from api.filtering import apply_filters
 from api.pagination import PageParams, paginate_rows
 from api.schemas import LoanDetailOut, LoanPage
+from ledger.selectors import loan_balance
 from loans.filters import LoanFilter
 from loans.models import LoanStatus
 from loans.selectors import loan_for, loans_visible_to
-from payments import ledger
 
 router = Router(tags=["loans"])
 
@@ -37,4 +37,4 @@ def list_loans(request, filters: Query[LoanFilters], page: Query[PageParams]):
 def get_loan(request, reference: str):
     """The loan with its schedule and the balance still owed (from the ledger)."""
     loan = loan_for(request.auth, reference)
-    return presenters.loan_detail(loan, balance=ledger.loan_balance(loan))
+    return presenters.loan_detail(loan, balance=loan_balance(loan))

@@ -28,7 +28,7 @@ DROP FUNCTION IF EXISTS payments_check_entry_balanced();
 
 
 def create_chart(apps, schema_editor):
-    from payments.ledger import CHART
+    from ledger.chart import CHART
 
     Account = apps.get_model("payments", "Account")
     for code, name, kind in CHART:

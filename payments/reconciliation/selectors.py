@@ -5,14 +5,9 @@ from datetime import date, datetime, time, timedelta
 from django.db.models import Max, Min, Q, Sum
 from django.utils import timezone
 
-from payments import ledger
-from payments.models import (
-    LineStatus,
-    PaymentChannel,
-    Posting,
-    StatementImport,
-    StatementLine,
-)
+from ledger import chart
+from ledger.models import Posting
+from payments.models import LineStatus, PaymentChannel, StatementImport, StatementLine
 
 
 def value_datetime(value_date: date) -> datetime:
@@ -48,7 +43,7 @@ def reconciliation_totals(statement: StatementImport | None = None) -> dict:
     ledger_total = 0
     if sums["date_from"] is not None:
         ledger_total = Posting.objects.filter(
-            account__code=ledger.CASH_BANK,
+            account__code=chart.CASH_BANK,
             entry__payment__channel=PaymentChannel.BANK_TRANSFER,
             entry__payment__received_at__gte=value_datetime(sums["date_from"]),
             entry__payment__received_at__lt=value_datetime(sums["date_to"] + timedelta(days=1)),

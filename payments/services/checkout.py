@@ -11,8 +11,9 @@ from core import audit
 from core.errors import Conflict, DomainError, NotAllowed
 from core.money import format_naira
 from core.signals import send_after_commit
+from ledger.selectors import loan_balance
 from loans.models import Loan, LoanStatus
-from payments import ledger, signals
+from payments import signals
 from payments.models import Payment, PaymentChannel, PaymentStatus
 from payments.providers import get_provider
 from payments.providers.base import ChargeState
@@ -68,7 +69,7 @@ def start_checkout(*, loan: Loan, actor, amount: int, callback_url: str) -> tupl
     in_progress = pending_checkout(loan)
     if in_progress is not None:
         raise CheckoutInProgress(in_progress)
-    outstanding = ledger.loan_balance(loan)
+    outstanding = loan_balance(loan)
     if not isinstance(amount, int) or amount <= 0 or amount > outstanding:
         raise DomainError(
             f"Pay between ₦0.01 and the {format_naira(outstanding)} you owe.",

@@ -12,14 +12,16 @@ from core import audit, jobs
 from core.clock import lagos_today
 from core.errors import Conflict, DomainError, NotAllowed
 from core.signals import send_after_commit
+from ledger import chart
+from ledger.models import EntryKind
+from ledger.posting import credit, debit, post_entry
 from loans import lifecycle
 from loans.models import Loan, LoanStatus
 from loans.services import refix_schedule_dates
 from members.models import Member
 from members.staff_identity import check_independent
-from payments import ledger, signals
-from payments.ledger import credit, debit
-from payments.models import Disbursement, DisbursementStatus, EntryKind
+from payments import signals
+from payments.models import Disbursement, DisbursementStatus
 from payments.providers import get_provider
 from payments.providers.base import ProviderError, ProviderRejected, TransferState
 
@@ -243,19 +245,19 @@ def complete_disbursement(
 def post_disbursement_entry(*, loan, disbursement, effective_date, actor=None):
     """Payout: principal and the whole contractual interest become receivable; the fee is
     income now (deducted) or receivable (first installment); cash leaves the provider."""
-    cash_account = ledger.CASH_BANK if disbursement.provider == "manual" else ledger.CASH_PROVIDER
+    cash_account = chart.CASH_BANK if disbursement.provider == "manual" else chart.CASH_PROVIDER
     dims = {"loan_id": loan.pk, "member_id": loan.member_id}
     fee_on_installment = loan.fee_treatment == "first_installment"
     lines = [
-        debit(ledger.LOANS_PRINCIPAL, loan.principal, **dims),
-        debit(ledger.LOANS_INTEREST, loan.total_interest, **dims),
-        credit(ledger.UNEARNED_INTEREST, loan.total_interest, **dims),
+        debit(chart.LOANS_PRINCIPAL, loan.principal, **dims),
+        debit(chart.LOANS_INTEREST, loan.total_interest, **dims),
+        credit(chart.UNEARNED_INTEREST, loan.total_interest, **dims),
         credit(cash_account, disbursement.amount, **dims),
-        credit(ledger.FEE_INCOME, loan.fee_amount, **dims),
+        credit(chart.FEE_INCOME, loan.fee_amount, **dims),
     ]
     if fee_on_installment:
-        lines.append(debit(ledger.LOANS_FEES, loan.fee_amount, **dims))
-    return ledger.post_entry(
+        lines.append(debit(chart.LOANS_FEES, loan.fee_amount, **dims))
+    return post_entry(
         kind=EntryKind.DISBURSEMENT,
         lines=lines,
         effective_date=effective_date,

@@ -13,12 +13,14 @@ from core.clock import lagos_today
 from core.errors import Conflict, DomainError, NotAllowed
 from core.money import format_naira
 from core.signals import send_after_commit
+from ledger import chart
+from ledger.models import EntryKind
+from ledger.posting import credit, debit, post_entry
 from loans import lifecycle
 from loans.models import Loan, LoanStatus
-from payments import ledger, signals
+from payments import signals
 from payments.allocation import Owed, allocate
-from payments.ledger import credit, debit
-from payments.models import Allocation, EntryKind, Payment, PaymentChannel, PaymentStatus
+from payments.models import Allocation, Payment, PaymentChannel, PaymentStatus
 
 # A single manual repayment above this is refused as a likely typo (₦10m).
 MAX_SINGLE_PAYMENT = 10_000_000_00
@@ -49,10 +51,10 @@ PAID_FIELD = {
     "principal": "paid_principal",
 }
 RECEIVABLE = {
-    "late_fee": ledger.LOANS_PENALTIES,
-    "fee": ledger.LOANS_FEES,
-    "interest": ledger.LOANS_INTEREST,
-    "principal": ledger.LOANS_PRINCIPAL,
+    "late_fee": chart.LOANS_PENALTIES,
+    "fee": chart.LOANS_FEES,
+    "interest": chart.LOANS_INTEREST,
+    "principal": chart.LOANS_PRINCIPAL,
 }
 
 
@@ -62,7 +64,7 @@ def apply_payment(payment: Payment, loan: Loan, *, actor=None) -> None:
     parts = allocate(payment.amount, _owed(installments))
     by_id = {i.pk: i for i in installments}
     cash_account = (
-        ledger.CASH_PROVIDER if payment.channel == PaymentChannel.CHECKOUT else ledger.CASH_BANK
+        chart.CASH_PROVIDER if payment.channel == PaymentChannel.CHECKOUT else chart.CASH_BANK
     )
     dims = {"loan_id": loan.pk, "member_id": loan.member_id}
     lines = [debit(cash_account, payment.amount, **dims)]
@@ -77,7 +79,7 @@ def apply_payment(payment: Payment, loan: Loan, *, actor=None) -> None:
             )
         )
         if part.component == "credit":
-            lines.append(credit(ledger.MEMBER_CREDIT, part.amount, **dims))
+            lines.append(credit(chart.MEMBER_CREDIT, part.amount, **dims))
             continue
         inst = by_id[part.installment_id]
         field = PAID_FIELD[part.component]
@@ -85,11 +87,11 @@ def apply_payment(payment: Payment, loan: Loan, *, actor=None) -> None:
         lines.append(credit(RECEIVABLE[part.component], part.amount, **dims))
         if part.component == "interest":
             # Interest is income once it is paid.
-            lines.append(debit(ledger.UNEARNED_INTEREST, part.amount, **dims))
-            lines.append(credit(ledger.INTEREST_INCOME, part.amount, **dims))
+            lines.append(debit(chart.UNEARNED_INTEREST, part.amount, **dims))
+            lines.append(credit(chart.INTEREST_INCOME, part.amount, **dims))
     Allocation.objects.bulk_create(allocations)
     lifecycle.apply_installment_amounts(installments, now=payment.received_at or timezone.now())
-    ledger.post_entry(
+    post_entry(
         kind=EntryKind.REPAYMENT,
         lines=lines,
         effective_date=lagos_today(),

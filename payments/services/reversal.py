@@ -6,10 +6,11 @@ from django.utils import timezone
 from core import audit
 from core.clock import lagos_today
 from core.errors import Conflict, DomainError, NotAllowed
+from ledger.models import EntryKind
+from ledger.posting import reverse_entry
 from loans import lifecycle
 from loans.models import Loan
-from payments import ledger
-from payments.models import EntryKind, Payment, PaymentStatus
+from payments.models import Payment, PaymentStatus
 from payments.services.repayment import PAID_FIELD
 
 
@@ -37,7 +38,7 @@ def reverse_payment(*, payment: Payment, actor, reason: str) -> Payment:
         setattr(inst, field, getattr(inst, field) - allocation.amount)
     lifecycle.apply_installment_amounts(list(installments.values()), now=timezone.now())
     entry = payment.journal_entries.get(kind=EntryKind.REPAYMENT)
-    ledger.reverse_entry(
+    reverse_entry(
         entry=entry,
         effective_date=lagos_today(),
         memo=f"Reversal of {payment.reference}: {reason[:120]}",

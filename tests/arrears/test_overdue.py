@@ -16,8 +16,8 @@ from arrears.models import AllowanceDelay, LateFeeCharge, OverdueRun, PortfolioS
 from core.clock import LAGOS
 from core.errors import DomainError
 from core.models import AuditEvent
+from ledger.selectors import loan_balance, trial_balance, unbalanced_entries
 from loans.models import InstallmentStatus, Loan
-from payments import ledger
 from payments import services as payment_services
 from tests import factories
 from tests.factories import MemberFactory, make_finance
@@ -48,9 +48,9 @@ def daily_fee(unpaid: int, rate: str) -> int:
 
 def assert_ledger_matches(loan):
     loan.refresh_from_db()
-    assert ledger.loan_balance(loan) == factories.schedule_outstanding(loan)
-    assert ledger.trial_balance()["balanced"]
-    assert ledger.unbalanced_entries() == []
+    assert loan_balance(loan) == factories.schedule_outstanding(loan)
+    assert trial_balance()["balanced"]
+    assert unbalanced_entries() == []
 
 
 def test_fees_follow_the_rule_exactly_once_a_day_and_reach_the_ledger():

@@ -5,8 +5,8 @@ from django.core.management import call_command
 
 from arrears.models import OverdueRun, PortfolioSnapshot
 from devdata.members import DEMO_PASSWORD
+from ledger.selectors import trial_balance
 from loans.models import Loan, LoanStatus
-from payments import ledger
 from reports.models import DailyReport
 
 pytestmark = pytest.mark.django_db
@@ -26,7 +26,7 @@ def test_demo_data_loads_twice_without_duplicates_and_fills_the_desks(client, ca
     buckets = {s.bucket: s.loans for s in PortfolioSnapshot.objects.all()}
     assert buckets["31-60"] >= 1 and buckets["90+"] >= 1
     assert OverdueRun.objects.count() == 1 and DailyReport.objects.count() == 1
-    assert ledger.trial_balance()["balanced"]
+    assert trial_balance()["balanced"]
 
     call_command("seed_demo")
     assert Loan.objects.count() == loans

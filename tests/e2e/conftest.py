@@ -88,8 +88,8 @@ def _role_groups(transactional_db):
     """
     from django.apps import apps
 
+    from ledger.chart import ensure_chart
     from members.roles import sync_role_permissions
-    from payments.ledger import ensure_chart
 
     sync_role_permissions(apps)
     ensure_chart()

@@ -4,12 +4,13 @@ import pytest
 from django.db import connection
 
 from core.errors import DomainError
+from ledger.models import JournalEntry
+from ledger.selectors import loan_balance, trial_balance, unbalanced_entries
 from loans import services as loan_services
 from loans.models import Application, ApplicationStatus, Loan, LoanStatus
-from payments import ledger, services
+from payments import services
 from payments.models import (
     Disbursement,
-    JournalEntry,
     Payment,
     PaymentStatus,
     WebhookEvent,
@@ -68,7 +69,7 @@ def test_twenty_parallel_disburse_requests_pay_out_once():
     assert JournalEntry.objects.filter(loan=loan, kind="disbursement").count() == 1
     loan.refresh_from_db()
     assert loan.status == LoanStatus.ACTIVE
-    assert ledger.unbalanced_entries() == []
+    assert unbalanced_entries() == []
 
 
 def test_twenty_copies_of_one_webhook_post_one_payment():
@@ -95,7 +96,7 @@ def test_twenty_copies_of_one_webhook_post_one_payment():
     payment.refresh_from_db()
     assert payment.status == PaymentStatus.SUCCESSFUL
     assert JournalEntry.objects.filter(payment=payment).count() == 1
-    assert ledger.loan_balance(loan) == 46_000_00
+    assert loan_balance(loan) == 46_000_00
 
 
 def test_parallel_repayments_on_one_loan_stay_consistent():
@@ -110,6 +111,6 @@ def test_parallel_repayments_on_one_loan_stay_consistent():
     assert not errors and len(results) == 8
     paid = sum(5_000_00 + i for i in range(8))
     loan.refresh_from_db()
-    assert ledger.loan_balance(loan) == 69_000_00 - paid == schedule_outstanding(loan)
+    assert loan_balance(loan) == 69_000_00 - paid == schedule_outstanding(loan)
     assert Payment.objects.filter(loan=loan, status="successful").count() == 8
-    assert ledger.trial_balance()["balanced"]
+    assert trial_balance()["balanced"]

@@ -13,13 +13,20 @@ from django.urls import reverse
 
 from core.clock import LAGOS
 from core.errors import Conflict, DomainError, NotAllowed
+from ledger.models import JournalEntry
+from ledger.selectors import (
+    loan_balance,
+    loan_statement,
+    member_credit,
+    trial_balance,
+    unbalanced_entries,
+)
 from loans.models import InstallmentStatus, LoanStatus
 from members.models import User
-from payments import ledger, services
+from payments import services
 from payments.models import (
     Disbursement,
     DisbursementStatus,
-    JournalEntry,
     Payment,
     PaymentStatus,
     WebhookEvent,
@@ -54,9 +61,9 @@ def post_webhook(client, event: dict, signature: str | None = None):
 
 def assert_books_agree(loan):
     loan.refresh_from_db()
-    assert ledger.trial_balance()["balanced"]
-    assert ledger.unbalanced_entries() == []
-    assert ledger.loan_balance(loan) == schedule_outstanding(loan)
+    assert trial_balance()["balanced"]
+    assert unbalanced_entries() == []
+    assert loan_balance(loan) == schedule_outstanding(loan)
 
 
 # --- Disbursement -----------------------------------------------------------------------------
@@ -75,7 +82,7 @@ def test_finance_disburses_through_the_provider_and_the_loan_becomes_active():
     entry = JournalEntry.objects.get(kind="disbursement", loan=loan)
     assert sum(p.amount for p in entry.postings.all()) == 0
     # ₦60,000 flat 5 % × 3: receivable ₦69,000; paid out ₦59,400 (1 % fee deducted).
-    assert ledger.loan_balance(loan) == 69_000_00 == loan.total_repayable
+    assert loan_balance(loan) == 69_000_00 == loan.total_repayable
     assert_books_agree(loan)
 
 
@@ -220,8 +227,8 @@ def test_overpayment_closes_the_loan_and_becomes_member_credit():
         )
     loan.refresh_from_db()
     assert loan.status == LoanStatus.CLOSED
-    assert ledger.loan_balance(loan) == 0
-    assert ledger.member_credit(loan.member) == 1_000_00
+    assert loan_balance(loan) == 0
+    assert member_credit(loan.member) == 1_000_00
     assert_books_agree(loan)
     from django.core import mail
 
@@ -239,7 +246,7 @@ def test_reversal_undoes_exactly_what_the_payment_did_and_cannot_be_repeated():
     loan.refresh_from_db()
     assert loan.status == LoanStatus.ACTIVE
     assert [(i.pk, i.total_paid, i.status) for i in loan.installments.all()] == before
-    assert ledger.member_credit(loan.member) == 0
+    assert member_credit(loan.member) == 0
     assert_books_agree(loan)
     with pytest.raises(Conflict, match="reversed"):
         services.reverse_payment(payment=payment, actor=finance, reason="Again please")
@@ -285,7 +292,7 @@ def test_member_pays_by_checkout_and_the_webhook_posts_it_once(client):
     assert payment.status == PaymentStatus.SUCCESSFUL
     assert WebhookEvent.objects.count() == 1
     assert JournalEntry.objects.filter(payment=payment).count() == 1
-    assert ledger.loan_balance(loan) == 46_000_00
+    assert loan_balance(loan) == 46_000_00
     assert_books_agree(loan)
 
 
@@ -393,9 +400,9 @@ def test_per_loan_ledger_statement_runs_down_to_the_balance(client):
     services.record_manual_payment(
         loan=loan, actor=make_finance(), amount=10_000_00, reason="Cash at branch", evidence="R"
     )
-    lines = ledger.loan_statement(loan)
+    lines = loan_statement(loan)
     assert [line["kind"] for line in lines] == ["disbursement", "repayment"]
-    assert lines[-1]["owed"] == ledger.loan_balance(loan) == 59_000_00
+    assert lines[-1]["owed"] == loan_balance(loan) == 59_000_00
     client.force_login(make_finance())
     page = client.get(reverse("payments:staff_loan", args=[loan.reference])).content.decode()
     assert "Ledger statement" in page and "₦59,000.00" in page

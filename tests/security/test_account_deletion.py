@@ -11,10 +11,12 @@ from django.utils import timezone
 
 from core.errors import Conflict, NotAllowed
 from core.models import AuditEvent
+from ledger.models import JournalEntry
+from ledger.selectors import loan_balance, trial_balance
 from loans.models import Loan, LoanStatus
 from members.models import DeletionRequest, DeletionStatus, Member
-from payments import ledger, services
-from payments.models import JournalEntry, Payment
+from payments import services
+from payments.models import Payment
 from privacy.deletion import anonymise_due, approve_deletion, reject_deletion, request_deletion
 from tests.factories import MemberFactory, active_loan, make_admin, make_finance, make_officer
 from tests.security.world import PASSWORD
@@ -27,7 +29,7 @@ def _repaid_loan():
     services.record_manual_payment(
         loan=loan,
         actor=make_finance(),
-        amount=ledger.loan_balance(loan),
+        amount=loan_balance(loan),
         reason="Paid in full at the branch",
     )
     loan.refresh_from_db()
@@ -41,7 +43,7 @@ def test_member_asks_admin_approves_and_pii_is_anonymised_after_retention(client
     member = loan.member
     email, bvn_hash = member.user.email, member.bvn_hash
     books = (
-        ledger.trial_balance(),
+        trial_balance(),
         list(Payment.objects.filter(loan=loan).values_list("pk", "amount", "status")),
         JournalEntry.objects.count(),
     )
@@ -93,7 +95,7 @@ def test_member_asks_admin_approves_and_pii_is_anonymised_after_retention(client
     # The books are untouched and still point at the (anonymised) member.
     assert Loan.objects.get(pk=loan.pk).member_id == member.pk
     assert (
-        ledger.trial_balance(),
+        trial_balance(),
         list(Payment.objects.filter(loan=loan).values_list("pk", "amount", "status")),
         JournalEntry.objects.count(),
     ) == books

@@ -19,10 +19,12 @@ from django.urls import reverse
 from django.utils import timezone
 
 from core import jobs
+from ledger.models import JournalEntry
+from ledger.selectors import loan_balance, trial_balance, unbalanced_entries
 from loans.models import Application, ApplicationStatus, LoanStatus
 from members.models import KycStatus, Member
-from payments import ledger, services
-from payments.models import JournalEntry, Payment, PaymentStatus
+from payments import services
+from payments.models import Payment, PaymentStatus
 from simulator.models import SimulatedProviderRecord
 from tests.factories import active_loan, make_finance, on_commit, schedule_outstanding
 from tests.form_tokens import with_form_token
@@ -35,9 +37,9 @@ def _sign(body: bytes) -> str:
 
 def _books_agree(loan):
     loan.refresh_from_db()
-    assert ledger.trial_balance()["balanced"]
-    assert ledger.unbalanced_entries() == []
-    assert ledger.loan_balance(loan) == schedule_outstanding(loan)
+    assert trial_balance()["balanced"]
+    assert unbalanced_entries() == []
+    assert loan_balance(loan) == schedule_outstanding(loan)
 
 
 @pytest.mark.django_db
@@ -81,7 +83,7 @@ def test_an_old_webhook_replayed_after_a_reversal_changes_nothing(client):
 
     assert deliver().status_code == 200
     services.reverse_payment(payment=payment, actor=make_finance(), reason="Charged back by bank")
-    balance = ledger.loan_balance(loan)
+    balance = loan_balance(loan)
     entries = JournalEntry.objects.count()
 
     # A week later someone replays the captured, validly signed body.
@@ -89,7 +91,7 @@ def test_an_old_webhook_replayed_after_a_reversal_changes_nothing(client):
         assert deliver().status_code == 200
     payment.refresh_from_db()
     assert payment.status == PaymentStatus.REVERSED
-    assert ledger.loan_balance(loan) == balance
+    assert loan_balance(loan) == balance
     assert JournalEntry.objects.count() == entries
     _books_agree(loan)
 
@@ -216,7 +218,7 @@ def test_two_repayments_racing_a_reversal_keep_the_books_exact():
     assert sorted(p.amount for p in successful) == [7_000_00, 8_000_00]
     loan.refresh_from_db()
     principal_and_interest = 69_000_00
-    assert ledger.loan_balance(loan) == principal_and_interest - 15_000_00
+    assert loan_balance(loan) == principal_and_interest - 15_000_00
     _books_agree(loan)
     # Reversing the same payment again, even now, is refused.
     with pytest.raises(Exception):  # noqa: B017, PT011 - a Conflict or DomainError

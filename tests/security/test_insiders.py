@@ -10,6 +10,7 @@ from django.urls import reverse
 
 from core.errors import DomainError, NotAllowed
 from core.models import AuditEvent
+from ledger.models import JournalEntry
 from loans import services as loan_services
 from loans.models import ApplicationStatus, LoanStatus
 from members import role_changes
@@ -19,7 +20,7 @@ from members.services import change_payout_account, verify_kyc
 from members.staff_identity import set_staff_identity
 from members.validators import make_valid_nuban
 from payments import services as payment_services
-from payments.models import Disbursement, DisbursementStatus, JournalEntry
+from payments.models import Disbursement, DisbursementStatus
 from tests.factories import (
     MemberFactory,
     UserFactory,

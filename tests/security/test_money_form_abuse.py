@@ -17,8 +17,9 @@ from django.utils import timezone
 
 from core.form_tokens import ALREADY_RECORDED, new_token
 from core.models import FormSubmission
+from ledger.selectors import loan_balance, member_credit, trial_balance, unbalanced_entries
 from loans.models import LoanStatus
-from payments import ledger, services
+from payments import services
 from payments.models import Payment, PaymentChannel, PaymentStatus
 from simulator.models import SimulatedProviderRecord
 from tests.factories import active_loan, make_finance, on_commit, schedule_outstanding
@@ -74,7 +75,7 @@ def test_three_posts_of_one_manual_payment_form_record_one_payment(client):
     # The repeats land on the first result with a message, not on an error page.
     assert all(r.status_code == 302 and r["Location"] == staff_loan for r in responses)
     assert ALREADY_RECORDED in _messages(responses[2])
-    assert ledger.trial_balance()["balanced"]
+    assert trial_balance()["balanced"]
 
 
 @pytest.mark.django_db
@@ -165,7 +166,7 @@ def test_a_new_checkout_is_allowed_once_the_pending_one_has_expired(client):
 @pytest.mark.django_db
 def test_money_for_a_closed_loan_becomes_member_credit_and_nothing_stays_pending(client):
     loan = active_loan()
-    balance = ledger.loan_balance(loan)
+    balance = loan_balance(loan)
     client.force_login(loan.member.user)
     url = reverse("payments:pay", args=[loan.reference])
     amount = f"{balance // 100}.{balance % 100:02d}"
@@ -186,9 +187,9 @@ def test_money_for_a_closed_loan_becomes_member_credit_and_nothing_stays_pending
     loan.refresh_from_db()
     assert second.status == PaymentStatus.SUCCESSFUL
     assert not Payment.objects.filter(status=PaymentStatus.PENDING).exists()
-    assert ledger.member_credit(loan.member) == balance
-    assert ledger.loan_balance(loan) == schedule_outstanding(loan) == 0
-    assert ledger.trial_balance()["balanced"] and ledger.unbalanced_entries() == []
+    assert member_credit(loan.member) == balance
+    assert loan_balance(loan) == schedule_outstanding(loan) == 0
+    assert trial_balance()["balanced"] and unbalanced_entries() == []
     from payments.models import WebhookEvent
 
     assert not WebhookEvent.objects.filter(status="flagged").exists()
@@ -215,7 +216,7 @@ def test_three_simultaneous_posts_of_one_manual_payment_form_record_one_payment(
     assert errors == [] and results == [302, 302, 302]
     assert Payment.objects.filter(loan=loan, channel=PaymentChannel.MANUAL).count() == 1
     assert FormSubmission.objects.filter(token=token).count() == 1
-    assert ledger.trial_balance()["balanced"]
+    assert trial_balance()["balanced"]
 
 
 @pytest.mark.postgres

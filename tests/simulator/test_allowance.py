@@ -3,7 +3,7 @@
 import pytest
 
 from core.errors import DomainError, NotAllowed
-from payments import ledger
+from ledger.selectors import loan_balance
 from payments.models import PaymentStatus
 from simulator.allowance import collect_by_deduction
 from tests.factories import active_loan, make_finance, make_officer
@@ -16,7 +16,7 @@ def test_allowance_deduction_posts_a_repayment_through_the_adapter():
     loan = active_loan()
     payment = collect_by_deduction(loan=loan, actor=make_finance(), amount=23_000_00)
     assert payment.channel == "allowance" and payment.status == PaymentStatus.SUCCESSFUL
-    assert ledger.loan_balance(loan) == 46_000_00
+    assert loan_balance(loan) == 46_000_00
     assert_books_agree(loan)
     with pytest.raises(DomainError, match="failed"):
         collect_by_deduction(loan=loan, actor=make_finance(), amount=10_000_000_00)

@@ -7,14 +7,8 @@ from django.utils import timezone
 
 from core.errors import Conflict, DomainError, NotAllowed
 from core.models import AuditEvent
-from payments import ledger
-from payments.models import (
-    LineStatus,
-    Payment,
-    PaymentChannel,
-    PaymentStatus,
-    StatementLine,
-)
+from ledger.selectors import loan_balance, unbalanced_entries
+from payments.models import LineStatus, Payment, PaymentChannel, PaymentStatus, StatementLine
 from payments.reconciliation.selectors import reconciliation_totals
 from payments.reconciliation.services import confirm_match, ignore_line, rematch
 from tests.payments.reconciliation.builders import (
@@ -29,7 +23,7 @@ pytestmark = pytest.mark.django_db
 
 def test_confirm_creates_one_successful_payment_and_the_ledger_balance_drops(finance):
     loan = active_loan()
-    before = ledger.loan_balance(loan)
+    before = loan_balance(loan)
     line = suggested_line(finance, loan, amount=5_000_00)
     line = confirm_match(line=line, actor=finance)
 
@@ -40,8 +34,8 @@ def test_confirm_creates_one_successful_payment_and_the_ledger_balance_drops(fin
     assert payment.reference == f"STMT-{line.fingerprint[:20]}"
     assert timezone.localdate(payment.received_at) == date(2025, 3, 3)  # the value date
     assert sum(a.amount for a in payment.allocations.all()) == 5_000_00
-    assert ledger.loan_balance(loan) == before - 5_000_00
-    assert ledger.unbalanced_entries() == []
+    assert loan_balance(loan) == before - 5_000_00
+    assert unbalanced_entries() == []
     line.refresh_from_db()
     assert (line.status, line.payment, line.resolved_by) == (LineStatus.MATCHED, payment, finance)
     assert AuditEvent.objects.filter(

@@ -6,12 +6,10 @@ import pytest
 from django.db import connection
 
 from core.errors import Conflict
-from payments import ledger
-from payments.models import (
-    Payment,
-    StatementImport,
-    StatementLine,
-)
+from ledger import chart
+from ledger.models import Account
+from ledger.selectors import loan_balance
+from payments.models import Payment, StatementImport, StatementLine
 from payments.reconciliation.services import confirm_match, import_statement
 from tests.factories import make_finance
 from tests.payments.reconciliation.builders import (
@@ -34,14 +32,13 @@ def committed_db(transactional_db):
     from django.apps import apps
 
     from members.roles import sync_role_permissions
-    from payments.models import Account
 
     sync_role_permissions(apps)
-    for code, name, kind in ledger.CHART:
+    for code, name, kind in chart.CHART:
         Account.objects.update_or_create(code=code, defaults={"name": name, "type": kind})
-    ledger._accounts_by_code.clear()
+    chart._accounts_by_code.clear()
     yield
-    ledger._accounts_by_code.clear()
+    chart._accounts_by_code.clear()
 
 
 def run_in_threads(count, work):
@@ -89,10 +86,10 @@ def test_concurrent_imports_of_one_file_store_each_line_once(committed_db):
 def test_concurrent_confirms_of_one_line_post_one_payment(committed_db):
     finance = make_finance()
     loan = active_loan()
-    before = ledger.loan_balance(loan)
+    before = loan_balance(loan)
     line = suggested_line(finance, loan, amount=5_000_00)
     results = run_in_threads(6, lambda: confirm_match(line=line, actor=finance))
     assert sum(isinstance(r, StatementLine) for r in results) == 1
     assert all(isinstance(r, Conflict) for r in results if not isinstance(r, StatementLine))
     assert Payment.objects.count() == 1
-    assert ledger.loan_balance(loan) == before - 5_000_00
+    assert loan_balance(loan) == before - 5_000_00

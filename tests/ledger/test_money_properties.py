@@ -6,8 +6,9 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from core.errors import DomainError
+from ledger.selectors import loan_balance, member_credit, trial_balance, unbalanced_entries
 from loans.models import Installment
-from payments import ledger, services
+from payments import services
 from payments.models import Payment, PaymentStatus
 from tests.factories import active_loan, make_finance, schedule_outstanding
 
@@ -48,12 +49,12 @@ class LoanBooks(RuleBasedStateMachine):
     @invariant()
     def books_agree(self):
         self.loan.refresh_from_db()
-        assert ledger.unbalanced_entries() == []
-        assert ledger.trial_balance()["balanced"]
-        balance = ledger.loan_balance(self.loan)
+        assert unbalanced_entries() == []
+        assert trial_balance()["balanced"]
+        balance = loan_balance(self.loan)
         assert balance == schedule_outstanding(self.loan)
         assert balance >= 0
-        assert ledger.member_credit(self.loan.member) >= 0
+        assert member_credit(self.loan.member) >= 0
         for inst in Installment.objects.filter(loan=self.loan):
             assert 0 <= inst.total_paid <= inst.total_due
         assert (self.loan.status == "closed") == (balance == 0)
