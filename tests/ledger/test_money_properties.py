@@ -6,7 +6,13 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from core.errors import DomainError
-from ledger.selectors import loan_balance, member_credit, trial_balance, unbalanced_entries
+from ledger.selectors import (
+    entries_not_from_ledger,
+    loan_balance,
+    member_credit,
+    trial_balance,
+    unbalanced_entries,
+)
 from loans.models import Installment
 from payments import services
 from payments.models import Payment, PaymentStatus
@@ -50,6 +56,7 @@ class LoanBooks(RuleBasedStateMachine):
     def books_agree(self):
         self.loan.refresh_from_db()
         assert unbalanced_entries() == []
+        assert entries_not_from_ledger() == []  # every entry came through ledger.posting
         assert trial_balance()["balanced"]
         balance = loan_balance(self.loan)
         assert balance == schedule_outstanding(self.loan)

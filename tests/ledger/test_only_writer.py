@@ -181,3 +181,41 @@ def test_no_product_code_outside_the_ledger_writes_its_tables():
                     if any(alias.name == "ledger_writes" for alias in node.names):
                         offenders.append(f"{relative}: imports ledger_writes")
     assert offenders == []
+
+
+def test_bulk_posting_writes_what_post_entry_would():
+    """The set-based shortcut holds equal to the plain path, entry for entry."""
+    bulk_loan, plain_loan = active_loan(), active_loan()
+    post_loan_entries(
+        kind=EntryKind.LATE_FEE,
+        event="late_fee",
+        effective_date=TODAY,
+        memo="Late fees for 10 Jan 2026",
+        amounts=Loan.objects.filter(pk=bulk_loan.pk).values_list("id", "fee_amount"),
+        debit_account=chart.LOANS_PENALTIES,
+        credit_account=chart.PENALTY_INCOME,
+    )
+    dims = {"loan_id": plain_loan.pk, "member_id": plain_loan.member_id}
+    post_entry(
+        kind=EntryKind.LATE_FEE,
+        effective_date=TODAY,
+        memo="Late fees for 10 Jan 2026",
+        loan=plain_loan,
+        lines=[
+            debit(chart.LOANS_PENALTIES, plain_loan.fee_amount, **dims),
+            credit(chart.PENALTY_INCOME, plain_loan.fee_amount, **dims),
+        ],
+        idempotency_key=f"late_fee:{TODAY.isoformat()}:{plain_loan.pk}",
+    )
+
+    def shape(loan):
+        entry = JournalEntry.objects.get(loan=loan, kind=EntryKind.LATE_FEE)
+        postings = sorted(
+            (p.account.code, p.amount, p.loan_id == loan.pk, p.member_id == loan.member_id)
+            for p in entry.postings.select_related("account")
+        )
+        key = entry.idempotency_key.removesuffix(str(loan.pk))
+        return (entry.effective_date, entry.memo, entry.payment_id, entry.actor_id, key, postings)
+
+    assert bulk_loan.fee_amount == plain_loan.fee_amount
+    assert shape(bulk_loan) == shape(plain_loan)
