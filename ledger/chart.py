@@ -61,7 +61,7 @@ _KEY = re.compile(KEY_PATTERN)
 
 
 def valid_key(key: str | None) -> bool:
-    return bool(key) and _KEY.match(key) is not None
+    return key is not None and _KEY.match(key) is not None
 
 
 def ensure_chart() -> None:
