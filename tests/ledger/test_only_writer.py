@@ -28,7 +28,7 @@ from ledger.selectors import (
     unbalanced_entries,
 )
 from loans.models import Loan
-from tests.payments.builders import active_loan
+from tests.factories import active_loan
 
 pytestmark = pytest.mark.django_db
 TODAY = date(2026, 1, 10)
