@@ -34,6 +34,11 @@ def may_be_submitted(application) -> bool:
     return application.status == ApplicationStatus.DRAFT
 
 
+def is_approved(application) -> bool:
+    """Approved: a loan exists (awaiting payout, active, repaid or cancelled in cooling-off)."""
+    return application.status == ApplicationStatus.APPROVED
+
+
 def is_rejected(application) -> bool:
     return application.status == ApplicationStatus.REJECTED
 

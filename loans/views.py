@@ -115,7 +115,7 @@ def application_detail(request, reference):
     application = application_for_member(request.user, reference)
     if request.htmx:
         return render(request, "loans/application_detail.html#status", {"application": application})
-    loan = getattr(application, "loan", None) if application.status == "approved" else None
+    loan = getattr(application, "loan", None) if rules.is_approved(application) else None
     return render(
         request,
         "loans/application_detail.html",

@@ -6,6 +6,7 @@ from django.utils import timezone
 from core import audit
 from core.clock import lagos_today
 from core.errors import Conflict, DomainError, NotAllowed
+from core.forms import REASON_MIN_LENGTH
 from ledger.models import EntryKind
 from ledger.posting import reverse_entry
 from loans import lifecycle
@@ -20,8 +21,11 @@ def reverse_payment(*, payment: Payment, actor, reason: str) -> Payment:
     if not actor.has_perm("payments.reverse_payment"):
         raise NotAllowed("You do not have permission to reverse payments.")
     reason = (reason or "").strip()
-    if len(reason) < 5:
-        raise DomainError("Give the reason for the reversal.", fields={"reason": "Required"})
+    if len(reason) < REASON_MIN_LENGTH:
+        raise DomainError(
+            f"Give the reason for the reversal in at least {REASON_MIN_LENGTH} characters.",
+            fields={"reason": f"At least {REASON_MIN_LENGTH} characters"},
+        )
     loan = Loan.objects.select_for_update().get(pk=payment.loan_id)
     payment = Payment.objects.select_for_update().get(pk=payment.pk)
     if payment.status != PaymentStatus.SUCCESSFUL:

@@ -13,6 +13,7 @@ from django.urls import reverse
 
 from core.clock import LAGOS
 from core.errors import Conflict, DomainError, NotAllowed
+from core.forms import REASON_MIN_LENGTH
 from ledger.models import JournalEntry
 from ledger.selectors import (
     loan_balance,
@@ -250,6 +251,24 @@ def test_reversal_undoes_exactly_what_the_payment_did_and_cannot_be_repeated():
     assert_books_agree(loan)
     with pytest.raises(Conflict, match="reversed"):
         services.reverse_payment(payment=payment, actor=finance, reason="Again please")
+
+
+def test_a_reversal_needs_the_same_reason_length_as_the_form():
+    """The service and the staff form share one minimum, so the API or a crafted POST cannot
+    reverse money with a shorter reason than the page asks for; nothing changes on refusal."""
+    loan = active_loan()
+    finance = make_finance()
+    payment = services.record_manual_payment(
+        loan=loan, actor=finance, amount=10_000_00, reason="Paid at branch", evidence="RCPT-9"
+    )
+    for reason in ("", "   ", "Bounced", "x" * (REASON_MIN_LENGTH - 1)):
+        with pytest.raises(DomainError, match=f"at least {REASON_MIN_LENGTH} characters"):
+            services.reverse_payment(payment=payment, actor=finance, reason=reason)
+    payment.refresh_from_db()
+    assert payment.status != PaymentStatus.REVERSED
+    services.reverse_payment(payment=payment, actor=finance, reason="x" * REASON_MIN_LENGTH)
+    payment.refresh_from_db()
+    assert payment.status == PaymentStatus.REVERSED
 
 
 def test_officer_cannot_record_or_reverse_payments():
