@@ -417,6 +417,9 @@ DOCUMENT_MAX_TOTAL_BYTES = env_int("DOCUMENT_MAX_TOTAL_BYTES", 20 * 1024 * 1024)
 DOCUMENT_UPLOADS_PER_HOUR = env_int("DOCUMENT_UPLOADS_PER_HOUR", 10)
 # A member's checkout waiting for the provider blocks a second "Pay" this long (M6).
 CHECKOUT_PENDING_MINUTES = env_int("CHECKOUT_PENDING_MINUTES", 30)
+# A checkout still unpaid at the provider this long after it started expires (checked with the
+# provider first; a periodic task every 15 minutes) and leaves the member's statement.
+CHECKOUT_EXPIRE_MINUTES = env_int("CHECKOUT_EXPIRE_MINUTES", 24 * 60)
 # Lookups that can tell whether someone is a customer (M4): per user, per window.
 IDENTITY_LOOKUP_LIMIT = env_int("IDENTITY_LOOKUP_LIMIT", 10)
 IDENTITY_LOOKUP_WINDOW_SECONDS = env_int("IDENTITY_LOOKUP_WINDOW_SECONDS", 3600)

@@ -5,7 +5,7 @@ from django.utils import timezone
 from core import audit
 from core.exports import csv_bytes
 from core.money import api_amount
-from payments.models import Payment
+from payments.models import Payment, PaymentStatus
 
 STATEMENT_HEADER = ["type", "date", "reference", "description", "due (NGN)", "paid (NGN)", "status"]
 
@@ -36,7 +36,9 @@ def loan_statement_csv(*, loan, actor) -> bytes:
             api_amount(p.amount),
             p.get_status_display(),
         )
-        for p in Payment.objects.filter(loan=loan).order_by("created_at", "id")
+        for p in Payment.objects.filter(loan=loan)
+        .exclude(status=PaymentStatus.EXPIRED)
+        .order_by("created_at", "id")
     ]
     if loan.member.user_id != actor.pk:
         audit.record(actor=actor, action="loan.statement_downloaded", obj=loan)

@@ -86,6 +86,10 @@ class PaymentStatus(models.TextChoices):
     SUCCESSFUL = "successful", "Successful"
     FAILED = "failed", "Failed"
     REVERSED = "reversed", "Reversed"
+    # A checkout the member never finished: the provider still had no charge when it was
+    # ``CHECKOUT_EXPIRE_MINUTES`` old. It moved no money and leaves the statement; if the
+    # provider later confirms a charge after all, it is posted like any other.
+    EXPIRED = "expired", "Expired"
 
 
 class Payment(models.Model):

@@ -4,7 +4,7 @@ from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task, lock_task
 
 from core import jobs
-from payments.services import disbursement, webhooks
+from payments.services import checkout, disbursement, webhooks
 
 
 @jobs.job("payments.send_disbursement")
@@ -30,3 +30,9 @@ def requeue_stale_webhooks_task():
 @lock_task("sweep-disbursements")
 def sweep_disbursements_task():
     disbursement.sweep_disbursements()
+
+
+@db_periodic_task(crontab(minute="*/15"))
+@lock_task("expire-checkouts")
+def expire_checkouts_task():
+    checkout.expire_stale_checkouts()

@@ -1,6 +1,7 @@
 """Checkout: the member pays through the provider's page; the verified charge is posted as
 a repayment once (webhook or return, whichever comes first)."""
 
+import logging
 from datetime import timedelta
 
 from django.conf import settings
@@ -18,6 +19,12 @@ from payments.models import Payment, PaymentChannel, PaymentStatus
 from payments.providers import get_provider
 from payments.providers.base import ChargeState
 from payments.services.repayment import apply_payment, lock_loan_for_checkout, new_reference
+
+logger = logging.getLogger(__name__)
+
+# A checkout the provider may still confirm: waiting, or expired unpaid (money that arrives
+# after the expiry is still posted, never lost).
+CONFIRMABLE = (PaymentStatus.PENDING, PaymentStatus.EXPIRED)
 
 
 class AmountMismatch(Conflict):
@@ -102,14 +109,15 @@ def start_checkout(*, loan: Loan, actor, amount: int, callback_url: str) -> tupl
 def confirm_checkout(*, reference: str) -> Payment:
     """Verify with the provider, then post. Used by the webhook task and the return URL."""
     payment = Payment.objects.get(reference=reference)
-    if payment.status != PaymentStatus.PENDING:
+    if payment.status not in CONFIRMABLE:
         return payment
     result = get_provider(payment.provider).verify_charge(reference=reference)
     with transaction.atomic():
         payment = Payment.objects.select_for_update().get(pk=payment.pk)
-        if payment.status != PaymentStatus.PENDING:
+        if payment.status not in CONFIRMABLE:
             return payment
-        if result.state == ChargeState.FAILED:
+        was = payment.status
+        if result.state == ChargeState.FAILED and was == PaymentStatus.PENDING:
             payment.status = PaymentStatus.FAILED
             payment.raw_payload = result.raw
             payment.save(update_fields=["status", "raw_payload"])
@@ -136,6 +144,7 @@ def confirm_checkout(*, reference: str) -> Payment:
             changes={
                 "amount": payment.amount,
                 "loan": loan.reference,
+                "confirmed_after_expiry": was == PaymentStatus.EXPIRED,
                 "to_member_credit": sum(
                     a.amount for a in payment.allocations.all() if a.component == "credit"
                 ),
@@ -144,3 +153,57 @@ def confirm_checkout(*, reference: str) -> Payment:
         pk = payment.pk
         send_after_commit(signals.payment_received, Payment, payment_id=pk)
     return payment
+
+
+def stale_checkouts(*, limit: int = 500) -> list[int]:
+    """Checkouts still waiting for the provider ``CHECKOUT_EXPIRE_MINUTES`` after they
+    started, oldest first."""
+    cutoff = timezone.now() - timedelta(minutes=settings.CHECKOUT_EXPIRE_MINUTES)
+    return list(
+        Payment.objects.filter(
+            channel=PaymentChannel.CHECKOUT,
+            status=PaymentStatus.PENDING,
+            created_at__lt=cutoff,
+        )
+        .order_by("created_at", "id")
+        .values_list("pk", flat=True)[:limit]
+    )
+
+
+def expire_checkout(*, payment_id: int) -> Payment:
+    """Ask the provider once more (a charge it confirms is posted, a declined one fails); a
+    checkout still unpaid then expires: it moved no money, so no ledger entry, one audit
+    event, and it leaves the member's statement. Safe to run twice."""
+    payment = Payment.objects.get(pk=payment_id)
+    payment = confirm_checkout(reference=payment.reference)
+    if payment.status != PaymentStatus.PENDING:
+        return payment
+    with transaction.atomic():
+        payment = Payment.objects.select_for_update().get(pk=payment.pk)
+        if payment.status != PaymentStatus.PENDING:
+            return payment
+        payment.status = PaymentStatus.EXPIRED
+        payment.save(update_fields=["status"])
+        audit.record(
+            actor=None,
+            action="payment.checkout_expired",
+            obj=payment,
+            changes={"status": [PaymentStatus.PENDING, PaymentStatus.EXPIRED]},
+        )
+    return payment
+
+
+def expire_stale_checkouts() -> dict[str, int]:
+    """The periodic sweep: each stale checkout on its own, so a provider error on one leaves
+    it pending for the next run and does not stop the others."""
+    outcome = {"expired": 0, "confirmed": 0, "failed": 0, "errors": 0}
+    for payment_id in stale_checkouts():
+        try:
+            payment = expire_checkout(payment_id=payment_id)
+        except Exception:
+            logger.exception("checkout expiry failed", extra={"payment_id": payment_id})
+            outcome["errors"] += 1
+            continue
+        key = {PaymentStatus.EXPIRED: "expired", PaymentStatus.SUCCESSFUL: "confirmed"}
+        outcome[key.get(payment.status, "failed")] += 1
+    return outcome
