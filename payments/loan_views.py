@@ -6,7 +6,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 
-from ledger.selectors import loan_balance
+from ledger.selectors import loan_balance, member_credit
 from loans.models import LoanStatus
 from loans.selectors import loan_for
 from payments import exports
@@ -22,6 +22,7 @@ def loan_detail(request, reference):
             "loan": loan,
             "installments": loan.installments.all(),
             "outstanding": loan_balance(loan),
+            "credit": member_credit(loan.member),
         },
     )
 

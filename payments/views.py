@@ -18,7 +18,7 @@ from core.forms import REASON_MIN_LENGTH, ReasonForm
 from core.money import format_naira
 from core.permissions import StaffPermissionRequiredMixin, staff_perm_required
 from core.tables import HtmxTableView
-from ledger.selectors import loan_balance, loan_statement, unbalanced_entries
+from ledger.selectors import loan_balance, loan_statement, member_credit, unbalanced_entries
 from ledger.selectors import trial_balance as ledger_trial_balance
 from loans import rules as loan_rules
 from loans.selectors import loan_for
@@ -197,6 +197,7 @@ def staff_loan(request, reference):
             "payments": loan_payments(loan),
             "disbursements": loan_disbursements(loan),
             "balance": loan_balance(loan),
+            "credit": member_credit(loan.member),
             "statement": loan_statement(loan),
             "member": loan.member,
             "can_disburse": request.user.has_perm("loans.disburse_loan")

@@ -3,6 +3,7 @@
 import hashlib
 import hmac
 import json
+import re
 from datetime import datetime
 
 import pytest
@@ -373,6 +374,24 @@ def test_member_cannot_pay_someone_elses_loan(client):
 
 
 # --- Pages ----------------------------------------------------------------------------------
+
+
+def test_the_member_and_finance_see_the_credit_an_overpayment_left(client):
+    """Overpaid money held for the member is shown where they look at the loan, and to staff
+    beside the ledger balance; a loan without credit shows no credit line to the member."""
+    loan = active_loan()
+    client.force_login(loan.member.user)
+    page = client.get(reverse("payments:loan_detail", args=[loan.reference])).content.decode()
+    assert 'data-testid="member-credit"' not in page
+    services.record_manual_payment(
+        loan=loan, actor=make_finance(), amount=70_000_00, reason="Paid in full", evidence="R-7"
+    )
+    assert member_credit(loan.member) == 1_000_00
+    page = client.get(reverse("payments:loan_detail", args=[loan.reference])).content.decode()
+    assert 'data-testid="member-credit"' in page and "₦1,000.00" in page
+    client.force_login(make_finance())
+    page = client.get(reverse("payments:staff_loan", args=[loan.reference])).content.decode()
+    assert re.search(r'data-testid="member-credit">₦1,000.00<', page)
 
 
 def test_finance_pages_show_the_ledger_balance_and_trial_balance(client):
