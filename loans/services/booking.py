@@ -79,9 +79,11 @@ def create_loan(*, application: Application, actor) -> Loan:
     return loan
 
 
-def refix_schedule_dates(*, loan: Loan, disbursed_on: date) -> None:
-    """At payout the due dates are fixed from the disbursement date (amounts unchanged
-    unless the dates change the number of days, which they don't: interest is monthly)."""
+def refix_schedule_dates(*, loan: Loan, disbursed_on: date, actor=None) -> None:
+    """At payout the due dates are fixed from the disbursement date (amounts unchanged: interest
+    is monthly), and the APR with them: the first period's length, hence the APR, depends on the
+    payout day, so the loan keeps the APR of the schedule the member really has (the e-mail at
+    payout states it). A change from the approval-day APR leaves an audit event."""
     schedule = build_schedule(
         loan.application.terms(
             start_date=disbursed_on, amount=loan.principal, tenure=loan.tenure_months
@@ -94,6 +96,16 @@ def refix_schedule_dates(*, loan: Loan, disbursed_on: date) -> None:
         inst.due_date = by_number[inst.number].due_date
         inst.late_fee_from = rule.fields(due_date=inst.due_date, scheduled=0)["late_fee_from"]
     Installment.objects.bulk_update(installments, ["due_date", "late_fee_from"])
+    if schedule.apr != loan.apr:
+        before = loan.apr
+        loan.apr = schedule.apr
+        loan.save(update_fields=["apr"])
+        audit.record(
+            actor=actor,
+            action="loan.apr_fixed_at_payout",
+            obj=loan,
+            changes={"apr": [str(before), str(schedule.apr)], "paid_out_on": str(disbursed_on)},
+        )
 
 
 @dataclass(frozen=True)

@@ -235,7 +235,7 @@ def complete_disbursement(
         on=today,
         changes={"disbursement": reference, "amount": disbursement.amount},
     )
-    refix_schedule_dates(loan=loan, disbursed_on=today)
+    refix_schedule_dates(loan=loan, disbursed_on=today, actor=actor)
     post_disbursement_entry(loan=loan, disbursement=disbursement, effective_date=today, actor=actor)
     pk = loan.pk
     send_after_commit(signals.loan_event, Loan, loan_id=pk, template="loan_disbursed")
