@@ -65,6 +65,11 @@ def is_repaid(loan) -> bool:
     return loan.status == LoanStatus.CLOSED
 
 
+def is_written_off(loan) -> bool:
+    """Written off in our books: the member still owes what the agreement says."""
+    return loan.status == LoanStatus.WRITTEN_OFF
+
+
 def is_active(loan) -> bool:
     return loan.status == LoanStatus.ACTIVE
 

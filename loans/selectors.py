@@ -1,10 +1,17 @@
 """Permission-scoped reads for applications and loans."""
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Prefetch, Q, QuerySet, Sum
 from django.http import Http404
 
 from core import caching
-from loans.models import Application, ApplicationNote, Loan, LoanProduct, LoanStatus
+from loans.models import (
+    INSTALLMENT_OUTSTANDING,
+    Application,
+    ApplicationNote,
+    Loan,
+    LoanProduct,
+    LoanStatus,
+)
 from members.models import Member
 
 QUEUE_COLUMNS = (
@@ -149,3 +156,11 @@ def member_live_loans(member):
         .exclude(status=LoanStatus.CANCELLED)
         .order_by("-created_at")[:5]
     )
+
+
+def contractual_outstanding(loan: Loan) -> int:
+    """What the member still owes under the agreement: every installment's unpaid principal,
+    interest, fee and late fee. Equal to the ledger balance until a write-off clears the
+    receivable in our books; the debt itself stays."""
+    total = loan.installments.aggregate(total=Sum(INSTALLMENT_OUTSTANDING))["total"]
+    return total or 0

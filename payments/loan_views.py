@@ -7,8 +7,9 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 
 from ledger.selectors import loan_balance, member_credit
+from loans import rules as loan_rules
 from loans.models import LoanStatus
-from loans.selectors import loan_for
+from loans.selectors import contractual_outstanding, loan_for
 from payments import exports
 
 
@@ -21,7 +22,9 @@ def loan_detail(request, reference):
         {
             "loan": loan,
             "installments": loan.installments.all(),
-            "outstanding": loan_balance(loan),
+            "outstanding": contractual_outstanding(loan)
+            if loan_rules.is_written_off(loan)
+            else loan_balance(loan),
             "credit": member_credit(loan.member),
         },
     )

@@ -16,4 +16,5 @@ register.filter("asks_member_for_information", rules.asks_member_for_information
 register.filter("history_reason_shown", rules.history_reason_shown)
 register.filter("awaits_payout", rules.awaits_payout)
 register.filter("is_repaid", rules.is_repaid)
+register.filter("is_written_off", rules.is_written_off)
 register.filter("can_pay", rules.can_pay)

@@ -1,6 +1,7 @@
 """Collections desk: the worklist by bucket, the contact log, two-person write-off and the
 allowance-delay switch — as officers, finance and members would use (or abuse) them."""
 
+import re
 from datetime import date, datetime, timedelta
 
 import pytest
@@ -14,6 +15,7 @@ from arrears.models import AllowanceDelay, CollectionContact, WriteOff, WriteOff
 from core.clock import LAGOS
 from core.errors import Conflict, DomainError, NotAllowed
 from core.models import AuditEvent
+from core.money import format_naira
 from ledger import chart
 from ledger.selectors import loan_balance, loan_balances, trial_balance, unbalanced_entries
 from loans import lifecycle
@@ -270,3 +272,32 @@ def test_officers_cannot_switch_allowance_delayed(client):
     )
     assert response.status_code == 403
     assert not AllowanceDelay.objects.exists()
+
+
+def test_after_a_write_off_the_member_still_sees_what_they_owe(client):
+    """Issue 17: a write-off clears the receivable in our books, not the member's debt; the
+    loan page showed "You owe ₦0.00" beside overdue installments."""
+    loan = loan_in_arrears(120)
+    run_today()
+    owed = loan_balance(loan)
+    write_off = services.request_write_off(
+        loan=loan, actor=make_officer(), reason="Member unreachable for 120 days, number gone."
+    )
+    services.approve_write_off(write_off=write_off, actor=make_finance())
+    loan.refresh_from_db()
+    assert loan.status == LoanStatus.WRITTEN_OFF and loan_balance(loan) == 0
+
+    client.force_login(loan.member.user)
+    page = client.get(reverse("payments:loan_detail", args=[loan.reference])).content.decode()
+    shown = re.search(r'data-testid="outstanding">([^<]+)<', page).group(1)
+    assert shown == format_naira(owed) and owed > 0
+    assert 'data-testid="written-off"' in page and "the debt remains" in page
+
+
+def test_an_active_loan_shows_no_write_off_notice(client):
+    loan = loan_in_arrears(10)
+    client.force_login(loan.member.user)
+    page = client.get(reverse("payments:loan_detail", args=[loan.reference])).content.decode()
+    assert 'data-testid="written-off"' not in page
+    shown = re.search(r'data-testid="outstanding">([^<]+)<', page).group(1)
+    assert shown == format_naira(loan_balance(loan))
