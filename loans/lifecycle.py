@@ -177,8 +177,11 @@ def apply_installment_amounts(installments: list[Installment], *, now: datetime)
         target = installment_status(inst, today)
         if target != inst.status:
             check_transition(INSTALLMENT_TRANSITIONS, inst.status, target, what="installment")
+        if target != InstallmentStatus.PAID:
+            inst.paid_at = None
+        elif inst.status != InstallmentStatus.PAID or inst.paid_at is None:
+            inst.paid_at = now  # paid by this change; one paid before keeps its date
         inst.status = target
-        inst.paid_at = now if target == InstallmentStatus.PAID else None
     Installment.objects.bulk_update(
         installments,
         ["paid_principal", "paid_interest", "paid_fee", "paid_late_fee", "status", "paid_at"],

@@ -306,6 +306,37 @@ def _product_modules():
                 yield relative, path
 
 
+@pytest.mark.django_db
+def test_an_installment_paid_earlier_keeps_its_paid_date_when_a_later_payment_arrives():
+    """A second repayment used to stamp every paid installment with its own time."""
+    first_day = datetime(2026, 3, 2, 12, tzinfo=LAGOS)
+    with time_machine.travel(first_day, tick=False):
+        loan = active_loan()
+        first = loan.installments.order_by("number").first()
+        services.record_manual_payment(
+            loan=loan,
+            actor=make_finance(),
+            amount=first.total_due,
+            reason="Month one",
+            evidence="M1",
+        )
+    first.refresh_from_db()
+    assert first.status == InstallmentStatus.PAID and first.paid_at == first_day
+
+    with time_machine.travel(first_day + timedelta(days=20), tick=False):
+        services.record_manual_payment(
+            loan=loan,
+            actor=make_finance(),
+            amount=5_000_00,
+            reason="Part of month two",
+            evidence="M2",
+        )
+    first.refresh_from_db()
+    second = loan.installments.get(number=2)
+    assert first.paid_at == first_day
+    assert second.status == InstallmentStatus.PARTIALLY_PAID and second.paid_at is None
+
+
 def test_no_product_module_outside_the_lifecycle_writes_a_loan_or_installment_status():
     offenders = [
         f"{relative}:{line}"
