@@ -43,22 +43,18 @@ class CheckoutInProgress(Conflict):
         )
 
 
+def _waiting():
+    """Checkouts waiting for the provider."""
+    return Payment.objects.filter(channel=PaymentChannel.CHECKOUT, status=PaymentStatus.PENDING)
+
+
 def pending_checkout(loan: Loan) -> Payment | None:
     """The loan's checkout still waiting for the provider, if it is younger than
     ``CHECKOUT_PENDING_MINUTES``. An older one no longer blocks a new "Pay": a provider
     page left open that long is abandoned; if its money still arrives, it is posted like any
     other (to the loan, or as member credit when the loan is already repaid)."""
     cutoff = timezone.now() - timedelta(minutes=settings.CHECKOUT_PENDING_MINUTES)
-    return (
-        Payment.objects.filter(
-            loan=loan,
-            channel=PaymentChannel.CHECKOUT,
-            status=PaymentStatus.PENDING,
-            created_at__gte=cutoff,
-        )
-        .order_by("-created_at")
-        .first()
-    )
+    return _waiting().filter(loan=loan, created_at__gte=cutoff).order_by("-created_at").first()
 
 
 @transaction.atomic
@@ -155,27 +151,23 @@ def confirm_checkout(*, reference: str) -> Payment:
     return payment
 
 
-def stale_checkouts(*, limit: int = 500) -> list[int]:
-    """Checkouts still waiting for the provider ``CHECKOUT_EXPIRE_MINUTES`` after they
-    started, oldest first."""
+def stale_checkouts(*, limit: int = 500) -> list[str]:
+    """References of checkouts still waiting for the provider ``CHECKOUT_EXPIRE_MINUTES``
+    after they started, oldest first."""
     cutoff = timezone.now() - timedelta(minutes=settings.CHECKOUT_EXPIRE_MINUTES)
     return list(
-        Payment.objects.filter(
-            channel=PaymentChannel.CHECKOUT,
-            status=PaymentStatus.PENDING,
-            created_at__lt=cutoff,
-        )
+        _waiting()
+        .filter(created_at__lt=cutoff)
         .order_by("created_at", "id")
-        .values_list("pk", flat=True)[:limit]
+        .values_list("reference", flat=True)[:limit]
     )
 
 
-def expire_checkout(*, payment_id: int) -> Payment:
+def expire_checkout(*, reference: str) -> Payment:
     """Ask the provider once more (a charge it confirms is posted, a declined one fails); a
     checkout still unpaid then expires: it moved no money, so no ledger entry, one audit
     event, and it leaves the member's statement. Safe to run twice."""
-    payment = Payment.objects.get(pk=payment_id)
-    payment = confirm_checkout(reference=payment.reference)
+    payment = confirm_checkout(reference=reference)
     if payment.status != PaymentStatus.PENDING:
         return payment
     with transaction.atomic():
@@ -193,17 +185,20 @@ def expire_checkout(*, payment_id: int) -> Payment:
     return payment
 
 
+# How the sweep counts each checkout by the status it ends in (anything else: failed).
+SWEEP_OUTCOME = {PaymentStatus.EXPIRED: "expired", PaymentStatus.SUCCESSFUL: "confirmed"}
+
+
 def expire_stale_checkouts() -> dict[str, int]:
     """The periodic sweep: each stale checkout on its own, so a provider error on one leaves
     it pending for the next run and does not stop the others."""
     outcome = {"expired": 0, "confirmed": 0, "failed": 0, "errors": 0}
-    for payment_id in stale_checkouts():
+    for reference in stale_checkouts():
         try:
-            payment = expire_checkout(payment_id=payment_id)
+            payment = expire_checkout(reference=reference)
         except Exception:
-            logger.exception("checkout expiry failed", extra={"payment_id": payment_id})
+            logger.exception("checkout expiry failed", extra={"payment_reference": reference})
             outcome["errors"] += 1
             continue
-        key = {PaymentStatus.EXPIRED: "expired", PaymentStatus.SUCCESSFUL: "confirmed"}
-        outcome[key.get(payment.status, "failed")] += 1
+        outcome[SWEEP_OUTCOME.get(payment.status, "failed")] += 1
     return outcome
