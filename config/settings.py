@@ -106,6 +106,7 @@ INSTALLED_APPS = [
     "loans",
     "ledger",
     "payments",
+    "servicing",
     "arrears",
     "api",
     "reports",

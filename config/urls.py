@@ -33,6 +33,7 @@ urlpatterns = [
     path("", include("loans.urls")),
     path("", include("payments.urls")),
     path("", include("payments.reconciliation.urls")),
+    path("", include("servicing.urls")),
     path("", include("arrears.urls")),
     path("", include("reports.urls")),
     path("", include("notifications.urls")),

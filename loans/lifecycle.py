@@ -168,9 +168,17 @@ def installment_status(inst: Installment, today: date) -> str:
     return InstallmentStatus.PENDING
 
 
-def apply_installment_amounts(installments: list[Installment], *, now: datetime) -> None:
+# The amounts an installment owes; servicing (waivers, settlement rebates, new schedule
+# versions) may change them, always together with the ledger entry that moves the same money.
+SCHEDULED_FIELDS = ("principal", "interest", "fee", "late_fee", "due_date")
+
+
+def apply_installment_amounts(
+    installments: list[Installment], *, now: datetime, scheduled: bool = False
+) -> None:
     """Save one loan's installments after a repayment or a reversal changed their paid
-    amounts: each status follows its amounts (checked against the map), and the loan's
+    amounts (or, with ``scheduled=True``, a servicing change their owed amounts and due
+    dates): each status follows its amounts (checked against the map), and the loan's
     ``arrears_since`` follows its oldest overdue installment."""
     today = lagos_today()
     for inst in installments:
@@ -184,7 +192,8 @@ def apply_installment_amounts(installments: list[Installment], *, now: datetime)
         inst.status = target
     Installment.objects.bulk_update(
         installments,
-        ["paid_principal", "paid_interest", "paid_fee", "paid_late_fee", "status", "paid_at"],
+        ["paid_principal", "paid_interest", "paid_fee", "paid_late_fee", "status", "paid_at"]
+        + (list(SCHEDULED_FIELDS) if scheduled else []),
     )
     overdue = [i.due_date for i in installments if i.status == InstallmentStatus.OVERDUE]
     if installments:

@@ -234,6 +234,7 @@ PRODUCT = [
     "members",
     "notifications",
     "payments",
+    "servicing",
     "privacy",
     "reports",
 ]

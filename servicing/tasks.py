@@ -1,0 +1,1 @@
+"""Periodic servicing jobs (thin wrappers over ``servicing.services``)."""
