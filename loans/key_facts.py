@@ -10,6 +10,7 @@ import json
 
 from loans.models import LoanProduct
 from loans.schedule import Schedule
+from loans.settlement import CLAUSES, rule_for
 
 KEY_FACTS_VERSION = "kfs-2026-11"
 COMPLAINTS = (
@@ -32,6 +33,7 @@ def key_facts_terms(product: LoanProduct) -> dict:
         "late_fee_cap_percent": str(product.late_fee_cap_percent),
         "grace_days": product.grace_days,
         "cooling_off_days": product.cooling_off_days,
+        "early_settlement": rule_for(product.interest_method, product.early_settlement_rule),
     }
 
 
@@ -70,6 +72,9 @@ def build_key_facts(*, product: LoanProduct, schedule: Schedule, amount: int, te
             f"You may cancel within {product.cooling_off_days} days after approval "
             "at no cost, as long as the money has not been paid out."
         ),
+        "early_repayment": CLAUSES[
+            rule_for(product.interest_method, product.early_settlement_rule)
+        ],
         "complaints": COMPLAINTS,
         "terms": key_facts_terms(product),
         "dates_note": "Due dates are fixed from the day the money is paid out; if that is "

@@ -7,6 +7,7 @@ from django.db.models import F, Q
 from django.urls import reverse
 
 from loans.schedule import FeeTreatment, InterestMethod, ScheduleTerms
+from loans.settlement import SettlementRule
 
 
 class LoanProduct(models.Model):
@@ -76,6 +77,8 @@ class LoanProduct(models.Model):
         help_text="An installment may take at most this share of monthly income.",
     )
     cooling_off_days = models.PositiveSmallIntegerField(default=3)
+    # What paying early saves, shown in the key facts (blank: the usual rule of the method).
+    early_settlement_rule = models.CharField(max_length=16, choices=SettlementRule, blank=True)
     min_days_before_passing_out = models.PositiveSmallIntegerField(
         default=14,
         help_text="The last installment falls due at least this many days before "
@@ -364,6 +367,10 @@ class Loan(models.Model):
     # Due date of the oldest unpaid overdue installment (None when up to date). Kept by the
     # overdue run and by every payment, so the worklist and PAR read one indexed column.
     arrears_since = models.DateField(null=True, blank=True)
+    # What paying early saves, as consented in the key facts (loans.settlement.SettlementRule),
+    # and the number of the schedule now in force (earlier ones: loans.versions.ScheduleVersion).
+    settlement_rule = models.CharField(max_length=16, default=SettlementRule.DAILY)
+    schedule_version = models.PositiveSmallIntegerField(default=1)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -487,3 +494,6 @@ INSTALLMENT_UNPAID_SCHEDULED = (
     - F("paid_fee")
 )
 INSTALLMENT_OUTSTANDING = INSTALLMENT_UNPAID_SCHEDULED + F("late_fee") - F("paid_late_fee")
+
+# A loan's earlier schedules: their own module, imported here so Django registers the model.
+from loans.versions import ScheduleVersion  # noqa: E402, F401

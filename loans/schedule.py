@@ -296,3 +296,14 @@ def max_affordable_installment(monthly_income_kobo: int, max_share: Decimal) -> 
     if not 0 <= max_share <= 1:
         raise ValueError("The share of income must be between 0 and 1.")
     return to_kobo(monthly_income_kobo * max_share, rounding=ROUND_FLOOR)
+
+
+def interest_for_days(balance: int, monthly_rate: Decimal, days: int) -> int:
+    """Interest on ``balance`` for ``days`` days, Actual/365 Fixed: the monthly rate × 12 ÷ 365
+    a day, rounded half-up to the kobo."""
+    _require_int("balance", balance)
+    _require_int("days", days)
+    _require_decimal("monthly_rate", monthly_rate)
+    with localcontext(Context(prec=_APR_PRECISION)):
+        exact = Decimal(balance) * monthly_rate * 12 * days / DAYS_PER_YEAR
+    return to_kobo(exact, rounding=ROUND_HALF_UP)

@@ -16,6 +16,7 @@ from loans.models import (
 )
 from loans.schedule import build_schedule
 from loans.services.records import new_reference
+from loans.settlement import rule_for
 
 # Checks that apps above loans register (payments: a payout in flight) and that can keep an
 # approved loan from being cancelled; each answers True when the loan must stay.
@@ -49,6 +50,10 @@ def create_loan(*, application: Application, actor) -> Loan:
         monthly_rate=application.key_facts["terms"]["monthly_rate"],
         fee_amount=schedule.total_fees,
         fee_treatment=application.key_facts["terms"]["fee_treatment"],
+        settlement_rule=rule_for(
+            application.key_facts["terms"]["method"],
+            application.key_facts["terms"].get("early_settlement", ""),
+        ),
         disbursed_amount=schedule.disbursed_amount,
         total_interest=schedule.total_interest,
         total_repayable=schedule.total_repayable,
