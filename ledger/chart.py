@@ -24,6 +24,7 @@ SUSPENSE = "2900"
 INTEREST_INCOME = "4000"
 FEE_INCOME = "4100"
 PENALTY_INCOME = "4200"
+RECOVERY_INCOME = "4300"
 WRITE_OFF_EXPENSE = "5000"
 
 CHART = [
@@ -39,6 +40,7 @@ CHART = [
     (INTEREST_INCOME, "Interest income", "income"),
     (FEE_INCOME, "Fee income", "income"),
     (PENALTY_INCOME, "Late-fee income", "income"),
+    (RECOVERY_INCOME, "Recoveries on written-off loans", "income"),
     (WRITE_OFF_EXPENSE, "Loan write-offs", "expense"),
 ]
 RECEIVABLE_ACCOUNTS = (LOANS_PRINCIPAL, LOANS_INTEREST, LOANS_FEES, LOANS_PENALTIES)
@@ -53,7 +55,9 @@ EVENTS = (
     "late_fee",
     "late_fee_naive",  # bench/overdue_run.py's per-row comparison
     "payment",
+    "recovery",
     "reversal",
+    "settlement",
     "write_off",
 )
 KEY_PATTERN = r"^(" + "|".join(EVENTS) + r"):[0-9A-Za-z][-0-9A-Za-z:._]*$"

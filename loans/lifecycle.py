@@ -123,6 +123,23 @@ def close_if_repaid(loan: Loan, installments, *, actor) -> bool:
     return True
 
 
+def recovered_in_full(loan: Loan, installments, *, actor) -> bool:
+    """A written-off loan whose installments owe nothing more: it stays written off in our
+    books, and the member gets the discharge letter as for a closed loan."""
+    if loan.status != LoanStatus.WRITTEN_OFF or any(i.outstanding for i in installments):
+        return False
+    loan.closed_at = timezone.now()
+    loan.save(update_fields=["closed_at"])
+    audit.record(actor=actor, action="loan.recovered_in_full", obj=loan, changes={})
+    audit.record(
+        actor=None,
+        action="loan.discharge_letter_issued",
+        obj=loan,
+        changes={"closed_at": loan.closed_at.isoformat()},
+    )
+    return True
+
+
 def reopen_on_reversal(loan: Loan, *, actor, payment_reference: str) -> bool:
     """A reversed repayment of a closed loan makes it owe again: closed → active."""
     if loan.status != LoanStatus.CLOSED:

@@ -79,6 +79,9 @@ class PaymentChannel(models.TextChoices):
     BANK_TRANSFER = "bank_transfer", "Bank transfer / deposit"
     MANUAL = "manual", "Manual entry"
     ALLOWANCE = "allowance", "Allowance deduction"
+    # Money we already held for the member (an earlier overpayment) used for an installment or
+    # a settlement: no new money arrives, so collection figures leave it out.
+    CREDIT = "credit", "Paid from your credit"
 
 
 class PaymentStatus(models.TextChoices):
@@ -145,6 +148,7 @@ class AllocationComponent(models.TextChoices):
     INTEREST = "interest", "Interest"
     PRINCIPAL = "principal", "Principal"
     CREDIT = "credit", "Member credit"
+    RECOVERY = "recovery", "Recovered after write-off"
 
 
 class Allocation(models.Model):

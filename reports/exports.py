@@ -40,6 +40,8 @@ def report_rows(figures: dict) -> list[tuple[str, str, object]]:
         ("Collections", "Collected (NGN)", naira(collections["amount"])),
     ]
     for channel in PaymentChannel:
+        if channel == PaymentChannel.CREDIT:
+            continue
         figures_of = collections["by_channel"].get(channel.value, {"count": 0, "amount": 0})
         rows.append(("Collections", f"{channel.label}: payments", figures_of["count"]))
         rows.append(

@@ -65,11 +65,16 @@ def collection_figures(day: date) -> dict:
         Payment.objects.filter(
             status=PaymentStatus.SUCCESSFUL, received_at__gte=start, received_at__lt=end
         )
+        .exclude(channel=PaymentChannel.CREDIT)  # money we already held: not collected today
         .values("channel")
         .annotate(count=Count("pk"), amount=Sum("amount"))
         .order_by()
     )
-    by_channel = {channel.value: {"count": 0, "amount": 0} for channel in PaymentChannel}
+    by_channel = {
+        channel.value: {"count": 0, "amount": 0}
+        for channel in PaymentChannel
+        if channel != PaymentChannel.CREDIT
+    }
     for row in rows:  # one row per channel (at most four), not per payment
         by_channel[row["channel"]] = {"count": row["count"], "amount": row["amount"]}
     return {

@@ -1,6 +1,7 @@
-"""Repayments: a confirmed payment is allocated over the installments (late fee, fee,
-interest, principal, then member credit) and posts one balanced ledger entry in the same
-transaction; the loan lifecycle updates the installments and closes a repaid loan."""
+"""Repayments: a confirmed payment settles the loan when it covers the early-settlement figure,
+else it is allocated over what is due and the next installment (late fee, fee, interest,
+principal) and the rest is member credit; one balanced ledger entry in the same transaction;
+the loan lifecycle updates the installments and closes a repaid loan."""
 
 import secrets
 from datetime import datetime
@@ -16,11 +17,13 @@ from core.signals import send_after_commit
 from ledger import chart
 from ledger.models import EntryKind
 from ledger.posting import credit, debit, post_entry
+from ledger.selectors import member_credit
 from loans import lifecycle
-from loans.models import Loan, LoanStatus
+from loans.models import Installment, Loan, LoanStatus
 from payments import signals
 from payments.allocation import Owed, allocate
 from payments.models import Allocation, Payment, PaymentChannel, PaymentStatus
+from payments.services.settlement import figures_for, rebate_unearned_interest
 
 # A single manual repayment above this is refused as a likely typo (₦10m).
 MAX_SINGLE_PAYMENT = 10_000_000_00
@@ -50,6 +53,10 @@ PAID_FIELD = {
     "interest": "paid_interest",
     "principal": "paid_principal",
 }
+CASH_ACCOUNT = {
+    PaymentChannel.CHECKOUT: chart.CASH_PROVIDER,
+    PaymentChannel.CREDIT: chart.MEMBER_CREDIT,
+}
 RECEIVABLE = {
     "late_fee": chart.LOANS_PENALTIES,
     "fee": chart.LOANS_FEES,
@@ -58,16 +65,22 @@ RECEIVABLE = {
 }
 
 
-def apply_payment(payment: Payment, loan: Loan, *, actor=None) -> None:
-    """Allocate a successful payment and post its ledger entry (caller holds the loan lock)."""
-    installments = list(loan.installments.select_for_update().order_by("number"))
-    parts = allocate(payment.amount, _owed(installments))
+def due_now(installments: list[Installment], today) -> list[Installment]:
+    """Where a payment goes before the rest becomes credit: every installment due up to today
+    and the next one. Paying further ahead would pay interest not yet earned; money beyond
+    this is member credit, which pays the next installment when it falls due, or settles the
+    loan, or is prepaid or refunded when the member asks."""
+    owing = [i for i in installments if i.outstanding]
+    return [i for i in owing if i.due_date <= today] + [i for i in owing if i.due_date > today][:1]
+
+
+def _book(payment: Payment, loan: Loan, installments, parts, *, actor) -> None:
+    """Allocation rows, the installments' paid amounts and one balanced ledger entry. On a
+    written-off loan the money is a recovery: its receivables already left the books."""
     by_id = {i.pk: i for i in installments}
-    cash_account = (
-        chart.CASH_PROVIDER if payment.channel == PaymentChannel.CHECKOUT else chart.CASH_BANK
-    )
+    recovery = loan.status == LoanStatus.WRITTEN_OFF
     dims = {"loan_id": loan.pk, "member_id": loan.member_id}
-    lines = [debit(cash_account, payment.amount, **dims)]
+    lines = [debit(CASH_ACCOUNT.get(payment.channel, chart.CASH_BANK), payment.amount, **dims)]
     allocations = []
     for part in parts:
         allocations.append(
@@ -84,6 +97,9 @@ def apply_payment(payment: Payment, loan: Loan, *, actor=None) -> None:
         inst = by_id[part.installment_id]
         field = PAID_FIELD[part.component]
         setattr(inst, field, getattr(inst, field) + part.amount)
+        if recovery:
+            lines.append(credit(chart.RECOVERY_INCOME, part.amount, **dims))
+            continue
         lines.append(credit(RECEIVABLE[part.component], part.amount, **dims))
         if part.component == "interest":
             # Interest is income once it is paid.
@@ -92,21 +108,84 @@ def apply_payment(payment: Payment, loan: Loan, *, actor=None) -> None:
     Allocation.objects.bulk_create(allocations)
     lifecycle.apply_installment_amounts(installments, now=payment.received_at or timezone.now())
     post_entry(
-        kind=EntryKind.REPAYMENT,
+        kind=EntryKind.CREDIT_APPLIED
+        if payment.channel == PaymentChannel.CREDIT
+        else EntryKind.REPAYMENT,
         lines=lines,
         effective_date=lagos_today(),
         loan=loan,
         payment=payment,
-        memo=f"Repayment {payment.reference}",
+        memo=f"{'Recovery' if recovery else 'Repayment'} {payment.reference}",
         idempotency_key=f"payment:{payment.pk}",
         actor=actor,
     )
-    lifecycle.close_if_repaid(loan, installments, actor=actor)
+
+
+def apply_payment(payment: Payment, loan: Loan, *, actor=None) -> None:
+    """Allocate a successful payment and post its ledger entry (caller holds the loan lock).
+
+    Money that, with the member's credit, covers the early-settlement figure of the day
+    settles the loan (unearned interest rebated, ``payments.services.settlement``); otherwise
+    it pays what is due and the next installment, and the rest is member credit."""
+    installments = list(loan.installments.select_for_update().order_by("number"))
+    today = lagos_today()
+    available = member_credit(loan.member)
+    figures = figures_for(loan, installments, on=today, credit_kobo=available)
+    settles = figures.gross > 0 and payment.amount >= figures.total
+    if settles:
+        rebate_unearned_interest(
+            loan, installments, figures, key=f"payment:{payment.pk}", actor=actor
+        )
+    targets = installments if settles else due_now(installments, today)
+    _book(payment, loan, installments, allocate(payment.amount, _owed(targets)), actor=actor)
+    if settles and payment.amount < figures.gross:
+        pay_from_credit(
+            loan=loan, installments=installments, amount=figures.gross - payment.amount, actor=actor
+        )
+    finish(loan, installments, actor=actor)
+
+
+def finish(loan: Loan, installments, *, actor) -> None:
+    """A loan that owes nothing more: an active one closes (discharge letter), a written-off
+    one is recovered in full (discharge letter too)."""
+    if loan.status == LoanStatus.WRITTEN_OFF:
+        lifecycle.recovered_in_full(loan, installments, actor=actor)
+    else:
+        lifecycle.close_if_repaid(loan, installments, actor=actor)
+
+
+def pay_from_credit(*, loan: Loan, installments, amount: int, actor, targets=None) -> Payment:
+    """Use ``amount`` of the member's credit for the loan's installments (``targets``, all by
+    default): a payment on the credit channel, so the statement shows it and a reversal gives
+    the credit back. The caller holds the loan's lock and has checked the credit."""
+    owed = _owed(installments if targets is None else targets)
+    if amount <= 0 or amount > sum(o.total for o in owed):
+        raise Conflict("That is more credit than the installments still owe.")
+    payment = Payment.objects.create(
+        reference=new_reference("CR"),
+        provider="credit",
+        channel=PaymentChannel.CREDIT,
+        loan=loan,
+        member_id=loan.member_id,
+        amount=amount,
+        status=PaymentStatus.SUCCESSFUL,
+        received_at=timezone.now(),
+        recorded_by=actor if actor is not None and actor.is_authenticated else None,
+    )
+    _book(payment, loan, installments, allocate(amount, owed), actor=actor)
+    audit.record(
+        actor=actor,
+        action="payment.credit_used",
+        obj=payment,
+        changes={"loan": loan.reference, "amount": amount},
+    )
+    return payment
 
 
 def _lock_active_loan(loan) -> Loan:
+    """Repayments go to active loans, and to written-off ones (recoveries: the debt remains)."""
     loan = Loan.objects.select_for_update().get(pk=loan.pk)
-    if loan.status != LoanStatus.ACTIVE:
+    if loan.status not in (LoanStatus.ACTIVE, LoanStatus.WRITTEN_OFF):
         raise Conflict(
             f"Loan {loan.reference} is {loan.get_status_display().lower()}; "
             "repayments go to active loans."
@@ -118,7 +197,7 @@ def lock_loan_for_checkout(loan) -> Loan:
     """Money the member paid through the provider is ours to post even if the loan closed
     after the checkout started (it becomes member credit); other states refuse as before."""
     loan = Loan.objects.select_for_update().get(pk=loan.pk)
-    if loan.status not in (LoanStatus.ACTIVE, LoanStatus.CLOSED):
+    if loan.status not in (LoanStatus.ACTIVE, LoanStatus.CLOSED, LoanStatus.WRITTEN_OFF):
         raise Conflict(
             f"Loan {loan.reference} is {loan.get_status_display().lower()}; "
             "repayments go to active loans."

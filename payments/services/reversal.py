@@ -7,12 +7,31 @@ from core import audit
 from core.clock import lagos_today
 from core.errors import Conflict, DomainError, NotAllowed
 from core.forms import REASON_MIN_LENGTH
-from ledger.models import EntryKind
+from core.money import format_naira
+from ledger.models import EntryKind, JournalEntry
 from ledger.posting import reverse_entry
+from ledger.selectors import member_credit
 from loans import lifecycle
 from loans.models import Loan
 from payments.models import Payment, PaymentStatus
 from payments.services.repayment import PAID_FIELD
+
+
+def _check_nothing_built_on(payment: Payment, loan: Loan) -> None:
+    """Refuse a reversal that would leave the books wrong: a payment that settled the loan early
+    (its interest rebate and closure rest on it), or one whose credit the member has since used
+    or had refunded (the credit would go negative)."""
+    if JournalEntry.objects.filter(idempotency_key=f"settlement:payment:{payment.pk}").exists():
+        raise Conflict(
+            f"Payment {payment.reference} settled the loan early; it cannot be reversed on its "
+            "own. Record a correcting entry with the finance lead instead."
+        )
+    credited = sum(a.amount for a in payment.allocations.all() if a.component == "credit")
+    if credited and member_credit(loan.member) < credited:
+        raise Conflict(
+            f"{format_naira(credited)} of payment {payment.reference} became member credit and "
+            "has since been used or refunded, so it cannot be reversed."
+        )
 
 
 @transaction.atomic
@@ -33,6 +52,7 @@ def reverse_payment(*, payment: Payment, actor, reason: str) -> Payment:
             f"Payment {payment.reference} is {payment.get_status_display().lower()} "
             "and cannot be reversed."
         )
+    _check_nothing_built_on(payment, loan)
     installments = {i.pk: i for i in loan.installments.select_for_update()}
     for allocation in payment.allocations.all():
         if allocation.component == "credit":
@@ -41,7 +61,7 @@ def reverse_payment(*, payment: Payment, actor, reason: str) -> Payment:
         field = PAID_FIELD[allocation.component]
         setattr(inst, field, getattr(inst, field) - allocation.amount)
     lifecycle.apply_installment_amounts(list(installments.values()), now=timezone.now())
-    entry = payment.journal_entries.get(kind=EntryKind.REPAYMENT)
+    entry = payment.journal_entries.get(kind__in=[EntryKind.REPAYMENT, EntryKind.CREDIT_APPLIED])
     reverse_entry(
         entry=entry,
         effective_date=lagos_today(),

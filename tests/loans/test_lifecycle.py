@@ -55,7 +55,9 @@ def calls(monkeypatch):
 
 @pytest.mark.django_db
 def test_payout_repayment_and_reversal_pass_through_the_lifecycle(calls):
-    loan = approved_loan()
+    # A product whose early repayment saves nothing: paying in full on the payout day closes
+    # the loan without a rebate (settlement has its own tests), and the payment can be reversed.
+    loan = approved_loan(early_settlement_rule="none")
     finance = make_finance()
     services.record_manual_disbursement(loan=loan, actor=finance, bank_reference="FT-LC-0001")
     assert calls == ["activate_on_payout"]
@@ -87,8 +89,10 @@ def test_payout_repayment_and_reversal_pass_through_the_lifecycle(calls):
 @pytest.mark.django_db
 def test_a_repayment_changes_no_status_when_the_lifecycle_does_not(monkeypatch):
     """Stubbing the lifecycle stops the status changes: nobody else writes them."""
-    loan = active_loan()
-    monkeypatch.setattr(lifecycle, "apply_installment_amounts", lambda installments, *, now: None)
+    loan = active_loan(early_settlement_rule="none")
+    monkeypatch.setattr(
+        lifecycle, "apply_installment_amounts", lambda installments, *, now, scheduled=False: None
+    )
     monkeypatch.setattr(lifecycle, "close_if_repaid", lambda loan, installments, *, actor: False)
     services.record_manual_payment(
         loan=loan, actor=make_finance(), amount=70_000_00, reason="Paid in full", evidence="R-2"

@@ -198,10 +198,12 @@ def test_manual_repayment_is_allocated_oldest_first_and_posted():
         loan=loan, actor=finance, amount=30_000_00, reason="Cash at branch", evidence="RCPT-1"
     )
     first, second, third = loan.installments.all()
+    # ₦30,000 on the payout day: installment 1 (₦20,000 + ₦3,000 interest) is the next one due
+    # and is paid; paying further ahead would pay interest not yet earned, so the other ₦7,000
+    # is the member's credit (it pays installment 2 when that falls due).
     assert first.status == InstallmentStatus.PAID and first.total_paid == 23_000_00
-    assert second.total_paid == 7_000_00 and second.paid_interest == 3_000_00
-    assert second.paid_principal == 4_000_00
-    assert third.total_paid == 0
+    assert second.total_paid == 0 and third.total_paid == 0
+    assert member_credit(loan.member) == 7_000_00
     assert_books_agree(loan)
 
 
@@ -230,7 +232,9 @@ def test_overpayment_closes_the_loan_and_becomes_member_credit():
     loan.refresh_from_db()
     assert loan.status == LoanStatus.CLOSED
     assert loan_balance(loan) == 0
-    assert member_credit(loan.member) == 1_000_00
+    # ₦70,000 on the payout day settles the loan early: ₦60,000 borrowed, no month of interest
+    # begun (the flat product rebates the months not begun), so ₦10,000 is member credit.
+    assert member_credit(loan.member) == 10_000_00
     assert_books_agree(loan)
     from django.core import mail
 
@@ -241,9 +245,11 @@ def test_reversal_undoes_exactly_what_the_payment_did_and_cannot_be_repeated():
     loan = active_loan()
     finance = make_finance()
     before = [(i.pk, i.total_paid, i.status) for i in loan.installments.all()]
+    # ₦30,000: installment 1 paid, ₦7,000 credit; the reversal takes back both.
     payment = services.record_manual_payment(
-        loan=loan, actor=finance, amount=70_000_00, reason="Paid in full", evidence="RCPT-3"
+        loan=loan, actor=finance, amount=30_000_00, reason="Paid at branch", evidence="RCPT-3"
     )
+    assert member_credit(loan.member) == 7_000_00
     services.reverse_payment(payment=payment, actor=finance, reason="Cheque bounced")
     loan.refresh_from_db()
     assert loan.status == LoanStatus.ACTIVE
@@ -386,12 +392,12 @@ def test_the_member_and_finance_see_the_credit_an_overpayment_left(client):
     services.record_manual_payment(
         loan=loan, actor=make_finance(), amount=70_000_00, reason="Paid in full", evidence="R-7"
     )
-    assert member_credit(loan.member) == 1_000_00
+    assert member_credit(loan.member) == 10_000_00  # settled for ₦60,000 on the payout day
     page = client.get(reverse("payments:loan_detail", args=[loan.reference])).content.decode()
-    assert 'data-testid="member-credit"' in page and "₦1,000.00" in page
+    assert 'data-testid="member-credit"' in page and "₦10,000.00" in page
     client.force_login(make_finance())
     page = client.get(reverse("payments:staff_loan", args=[loan.reference])).content.decode()
-    assert re.search(r'data-testid="member-credit">₦1,000.00<', page)
+    assert re.search(r'data-testid="member-credit">₦10,000.00<', page)
 
 
 def test_finance_pages_show_the_ledger_balance_and_trial_balance(client):

@@ -111,6 +111,7 @@ def brute_force(day: date) -> dict:
         p
         for p in Payment.objects.all()
         if p.status == PaymentStatus.SUCCESSFUL
+        and p.channel != PaymentChannel.CREDIT  # money already held, not collected that day
         and p.received_at
         and lagos_day_of(p.received_at) == day
     ]
@@ -120,6 +121,7 @@ def brute_force(day: date) -> dict:
             "amount": sum(p.amount for p in payments if p.channel == c),
         }
         for c in PaymentChannel.values
+        if c != PaymentChannel.CREDIT
     }
     write_offs = [
         w
