@@ -109,7 +109,6 @@ class LoanProduct(models.Model):
 
     def clean(self):
         from django.core.exceptions import ValidationError
-
         tenures = self.tenures or []
         if not tenures or not all(isinstance(t, int) and 1 <= t <= 24 for t in tenures):
             raise ValidationError({"tenures": "Give a list of whole months between 1 and 24."})
@@ -367,10 +366,12 @@ class Loan(models.Model):
     # Due date of the oldest unpaid overdue installment (None when up to date). Kept by the
     # overdue run and by every payment, so the worklist and PAR read one indexed column.
     arrears_since = models.DateField(null=True, blank=True)
-    # What paying early saves, as consented in the key facts (loans.settlement.SettlementRule),
-    # and the number of the schedule now in force (earlier ones: loans.versions.ScheduleVersion).
+    # What paying early saves, as consented in the key facts (loans.settlement.SettlementRule);
+    # the schedule now in force (earlier ones: loans.versions.ScheduleVersion); restructured
+    # loans (hardship: new terms) are reported apart in PAR and the daily report.
     settlement_rule = models.CharField(max_length=16, default=SettlementRule.DAILY)
     schedule_version = models.PositiveSmallIntegerField(default=1)
+    restructured_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
