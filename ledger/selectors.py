@@ -51,6 +51,17 @@ def member_credit(member) -> int:
     return -(total or 0)
 
 
+def members_with_credit():
+    """Ids of members we hold credit for (a subquery; one aggregate over the credit account)."""
+    return (
+        Posting.objects.filter(account__code=MEMBER_CREDIT, member__isnull=False)
+        .values("member_id")
+        .annotate(total=Sum("amount"))
+        .filter(total__lt=0)
+        .values("member_id")
+    )
+
+
 def trial_balance() -> dict:
     """Per account: debit total, credit total, balance; and whether everything balances."""
     rows = (

@@ -109,6 +109,7 @@ class LoanProduct(models.Model):
 
     def clean(self):
         from django.core.exceptions import ValidationError
+
         tenures = self.tenures or []
         if not tenures or not all(isinstance(t, int) and 1 <= t <= 24 for t in tenures):
             raise ValidationError({"tenures": "Give a list of whole months between 1 and 24."})

@@ -80,5 +80,5 @@ def can_pay(loan, user) -> bool:
         user is not None
         and getattr(user, "pk", None) is not None
         and loan.member.user_id == user.pk
-        and is_active(loan)
+        and (is_active(loan) or is_written_off(loan))
     )

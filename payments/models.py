@@ -117,6 +117,9 @@ class Payment(models.Model):
     evidence = models.CharField(max_length=200, blank=True)
     reversed_at = models.DateTimeField(null=True, blank=True)
     reversal_reason = models.TextField(blank=True)
+    # What the member asked this money to do beyond paying what is due: "settle" (close the
+    # loan) or "prepay_shorter" / "prepay_lower" (a prepayment; payments.services.credit).
+    intent = models.CharField(max_length=16, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -11,6 +11,6 @@ def add_account(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("ledger", "0001_initial"), ("payments", "0010_payment_status_expired")]
+    dependencies = [("ledger", "0001_initial"), ("payments", "0011_payment_channel_credit_and_intent")]
 
     operations = [migrations.RunPython(add_account, migrations.RunPython.noop)]

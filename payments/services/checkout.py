@@ -14,10 +14,12 @@ from core.money import format_naira
 from core.signals import send_after_commit
 from ledger.selectors import loan_balance
 from loans.models import Loan, LoanStatus
+from loans.selectors import contractual_outstanding
 from payments import signals
 from payments.models import Payment, PaymentChannel, PaymentStatus
 from payments.providers import get_provider
 from payments.providers.base import ChargeState
+from payments.services.credit import INTENTS, carry_out_intent
 from payments.services.repayment import apply_payment, lock_loan_for_checkout, new_reference
 
 logger = logging.getLogger(__name__)
@@ -58,7 +60,9 @@ def pending_checkout(loan: Loan) -> Payment | None:
 
 
 @transaction.atomic
-def start_checkout(*, loan: Loan, actor, amount: int, callback_url: str) -> tuple[Payment, str]:
+def start_checkout(
+    *, loan: Loan, actor, amount: int, callback_url: str, intent: str = ""
+) -> tuple[Payment, str]:
     """Member's "Pay": a pending payment, then the provider's hosted page.
 
     The loan row is locked so two clicks (two tabs, a double submit) are serialised: the
@@ -67,12 +71,19 @@ def start_checkout(*, loan: Loan, actor, amount: int, callback_url: str) -> tupl
     loan = Loan.objects.select_for_update().get(pk=loan.pk)
     if loan.member.user_id != actor.pk:
         raise NotAllowed("You can only pay your own loan.")
-    if loan.status != LoanStatus.ACTIVE:
+    if loan.status not in (LoanStatus.ACTIVE, LoanStatus.WRITTEN_OFF):
         raise Conflict("This loan is not active.")
+    if intent and intent not in INTENTS:
+        raise DomainError("Unknown purpose for this payment.", fields={"intent": "Invalid"})
     in_progress = pending_checkout(loan)
     if in_progress is not None:
         raise CheckoutInProgress(in_progress)
-    outstanding = loan_balance(loan)
+    # After a write-off the ledger holds nothing, but the agreement still does (recoveries).
+    outstanding = (
+        contractual_outstanding(loan)
+        if loan.status == LoanStatus.WRITTEN_OFF
+        else loan_balance(loan)
+    )
     if not isinstance(amount, int) or amount <= 0 or amount > outstanding:
         raise DomainError(
             f"Pay between ₦0.01 and the {format_naira(outstanding)} you owe.",
@@ -86,6 +97,7 @@ def start_checkout(*, loan: Loan, actor, amount: int, callback_url: str) -> tupl
         loan=loan,
         member_id=loan.member_id,
         amount=amount,
+        intent=intent,
     )
     session = provider.initialize_checkout(
         reference=payment.reference,
@@ -148,6 +160,8 @@ def confirm_checkout(*, reference: str) -> Payment:
         )
         pk = payment.pk
         send_after_commit(signals.payment_received, Payment, payment_id=pk)
+    # The member's prepayment, in its own transaction once the money is safely posted.
+    carry_out_intent(payment)
     return payment
 
 

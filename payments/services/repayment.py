@@ -67,11 +67,11 @@ RECEIVABLE = {
 
 def due_now(installments: list[Installment], today) -> list[Installment]:
     """Where a payment goes before the rest becomes credit: every installment due up to today
-    and the next one. Paying further ahead would pay interest not yet earned; money beyond
-    this is member credit, which pays the next installment when it falls due, or settles the
-    loan, or is prepaid or refunded when the member asks."""
-    owing = [i for i in installments if i.outstanding]
-    return [i for i in owing if i.due_date <= today] + [i for i in owing if i.due_date > today][:1]
+    and the one whose period is running (the next to fall due). Paying further ahead would pay
+    interest not yet earned; money beyond this is member credit, which pays installments as
+    they fall due, or settles the loan, or is prepaid or refunded when the member asks."""
+    running = next((i for i in installments if i.due_date > today), None)
+    return [i for i in installments if i.outstanding and (i.due_date <= today or i is running)]
 
 
 def _book(payment: Payment, loan: Loan, installments, parts, *, actor) -> None:

@@ -26,6 +26,11 @@ def _check_nothing_built_on(payment: Payment, loan: Loan) -> None:
             f"Payment {payment.reference} settled the loan early; it cannot be reversed on its "
             "own. Record a correcting entry with the finance lead instead."
         )
+    if any(a.installment_id is None and a.component != "credit" for a in payment.allocations.all()):
+        raise Conflict(
+            f"Payment {payment.reference} was a prepayment that gave the loan a new schedule; "
+            "it cannot be reversed on its own."
+        )
     credited = sum(a.amount for a in payment.allocations.all() if a.component == "credit")
     if credited and member_credit(loan.member) < credited:
         raise Conflict(

@@ -3,7 +3,7 @@ closure, reversal, the overdue run, write-off and cancellation all pass through 
 transition maps refuse what they do not list, and no other product module writes a status."""
 
 import ast
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 import pytest
@@ -328,7 +328,9 @@ def test_an_installment_paid_earlier_keeps_its_paid_date_when_a_later_payment_ar
     first.refresh_from_db()
     assert first.status == InstallmentStatus.PAID and first.paid_at == first_day
 
-    with time_machine.travel(first_day + timedelta(days=20), tick=False):
+    # The day after installment 1 fell due, installment 2's period is running: it is paid next.
+    later = datetime.combine(first.due_date + timedelta(days=1), time(12), tzinfo=LAGOS)
+    with time_machine.travel(later, tick=False):
         services.record_manual_payment(
             loan=loan,
             actor=make_finance(),
