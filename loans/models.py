@@ -1,6 +1,7 @@
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
@@ -108,8 +109,6 @@ class LoanProduct(models.Model):
         return self.name
 
     def clean(self):
-        from django.core.exceptions import ValidationError
-
         tenures = self.tenures or []
         if not tenures or not all(isinstance(t, int) and 1 <= t <= 24 for t in tenures):
             raise ValidationError({"tenures": "Give a list of whole months between 1 and 24."})

@@ -65,6 +65,15 @@ def is_repaid(loan) -> bool:
     return loan.status == LoanStatus.CLOSED
 
 
+def is_discharged(loan) -> bool:
+    """Nothing more is owed: closed, or written off and then recovered in full (``closed_at``
+    is set when the last kobo arrives). The discharge letter is shown then."""
+    return loan.closed_at is not None and loan.status in (
+        LoanStatus.CLOSED,
+        LoanStatus.WRITTEN_OFF,
+    )
+
+
 def is_written_off(loan) -> bool:
     """Written off in our books: the member still owes what the agreement says."""
     return loan.status == LoanStatus.WRITTEN_OFF

@@ -4,8 +4,9 @@ The figure is what the schedule still holds, less the interest not yet earned on
 
 * principal still unpaid, fees and late fees still unpaid, in full;
 * interest: each installment keeps the interest earned by the settlement day under the rule
-  the member consented to in the key facts (``SettlementRule``), never less than what was
-  already paid on it; the rest is rebated (not charged);
+  the member consented to in the key facts (``SettlementRule``); scheduled interest beyond that
+  is not charged (``rebate``), and interest already paid beyond it (an installment paid before
+  its month ended) is given back (``refund``, as member credit);
 * minus the member's credit (money we hold for them).
 
 Day count (``DAILY``): Actual/365 Fixed. Interest for the running period accrues each day on the
@@ -82,17 +83,19 @@ class SettlementFigures:
     fees: int
     late_fees: int
     credit: int  # the member's credit used towards the figure
-    rebate: int  # scheduled interest not charged
+    rebate: int  # scheduled interest not yet paid that is not charged
+    refund: int = 0  # interest already paid for days after ``on``, given back
     keep: dict[int, int] = field(default_factory=dict)  # installment number → interest kept
 
     @property
     def gross(self) -> int:
+        """What the installments still owe once the interest is cut to ``keep``."""
         return self.principal + self.interest + self.fees + self.late_fees
 
     @property
     def total(self) -> int:
         """What the member pays on ``on`` to close the loan."""
-        return self.gross - self.credit
+        return max(self.gross - self.refund, 0) - self.credit
 
 
 def _earned(
@@ -127,27 +130,29 @@ def settlement_figures(
     ordered = sorted(installments, key=lambda i: i.number)
     balance = sum(i.principal for i in ordered)
     start = started_on
-    principal = interest = fees = late_fees = rebate = 0
+    principal = interest = fees = late_fees = rebate = refund = 0
     keep: dict[int, int] = {}
     for inst in ordered:
-        kept = max(_earned(rule, inst, start, balance, monthly_rate, on), inst.paid_interest)
+        kept = _earned(rule, inst, start, balance, monthly_rate, on)
         keep[inst.number] = kept
-        rebate += inst.interest - kept
+        rebate += inst.interest - max(kept, inst.paid_interest)
+        refund += max(inst.paid_interest - kept, 0)
         principal += inst.principal - inst.paid_principal
-        interest += kept - inst.paid_interest
+        interest += max(kept - inst.paid_interest, 0)
         fees += inst.fee - inst.paid_fee
         late_fees += inst.late_fee - inst.paid_late_fee
         balance -= inst.principal
         start = inst.due_date
-    gross = principal + interest + fees + late_fees
+    net = principal + interest + fees + late_fees - refund
     return SettlementFigures(
         on=on,
         principal=principal,
         interest=interest,
         fees=fees,
         late_fees=late_fees,
-        credit=min(max(credit, 0), gross),
+        credit=min(max(credit, 0), max(net, 0)),
         rebate=rebate,
+        refund=refund,
         keep=keep,
     )
 

@@ -8,7 +8,6 @@ from django.shortcuts import redirect, render
 
 from ledger.selectors import loan_balance, member_credit
 from loans import rules as loan_rules
-from loans.models import LoanStatus
 from loans.selectors import contractual_outstanding, loan_for
 from payments import exports
 
@@ -45,7 +44,7 @@ def loan_statement_csv(request, reference):
 def discharge_letter(request, reference):
     """Printable confirmation that a closed loan is fully repaid and nothing more is owed."""
     loan = loan_for(request.user, reference)
-    if loan.status != LoanStatus.CLOSED or loan_balance(loan) != 0:
+    if not loan_rules.is_discharged(loan):
         messages.error(request, "A discharge letter is issued once the loan is fully repaid.")
         return redirect(loan)
     return render(request, "loans/discharge_letter.html", {"loan": loan})

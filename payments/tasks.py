@@ -4,7 +4,8 @@ from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task, lock_task
 
 from core import jobs
-from payments.services import checkout, disbursement, webhooks
+from core.clock import lagos_crontab
+from payments.services import checkout, credit, disbursement, webhooks
 
 
 @jobs.job("payments.send_disbursement")
@@ -36,3 +37,10 @@ def sweep_disbursements_task():
 @lock_task("expire-checkouts")
 def expire_checkouts_task():
     checkout.expire_stale_checkouts()
+
+
+# Before the overdue run (05:00): an installment the member's credit can pay is never late.
+@db_periodic_task(lagos_crontab(hour=4, minute=30))
+@lock_task("apply-due-credit")
+def apply_due_credit_task():
+    credit.apply_due_credit_everywhere()

@@ -21,7 +21,7 @@ from core.tables import HtmxTableView
 from ledger.selectors import loan_balance, loan_statement, member_credit, unbalanced_entries
 from ledger.selectors import trial_balance as ledger_trial_balance
 from loans import rules as loan_rules
-from loans.selectors import loan_for
+from loans.selectors import contractual_outstanding, loan_for
 from payments.filters import DisbursementQueueFilter
 from payments.forms import BankReferenceForm, ManualPaymentForm, PayForm
 from payments.models import Payment
@@ -116,7 +116,9 @@ def pay(request, reference):
     loan = loan_for(request.user, reference)
     if loan.member.user_id != request.user.pk:
         return redirect(loan)
-    outstanding = loan_balance(loan)
+    outstanding = (
+        contractual_outstanding(loan) if loan_rules.is_written_off(loan) else loan_balance(loan)
+    )
     if request.method == "POST":
         form = PayForm(request.POST)
         if form.is_valid():

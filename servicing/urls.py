@@ -1,5 +1,13 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from servicing import views_settlement
 
 app_name = "servicing"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("loans/<str:reference>/settle/", views_settlement.settle, name="settle"),
+    path("loans/<str:reference>/settle/pay/", views_settlement.settle_pay, name="settle_pay"),
+    path("loans/<str:reference>/prepay/", views_settlement.prepay, name="prepay"),
+    path("loans/<str:reference>/credit/use/", views_settlement.use_credit, name="use_credit"),
+    path("loans/<str:reference>/schedules/", views_settlement.schedules, name="schedules"),
+]

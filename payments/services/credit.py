@@ -136,7 +136,7 @@ def apply_due_credit_everywhere() -> int:
 
 
 @transaction.atomic
-def settle_from_credit(*, loan: Loan, actor) -> Payment:
+def settle_from_credit(*, loan: Loan, actor) -> Payment | None:
     """The credit covers the settlement figure of today: the loan closes without new money."""
     _check_actor(loan, actor)
     loan, installments, available = _lock(loan)
@@ -151,11 +151,13 @@ def settle_from_credit(*, loan: Loan, actor) -> Payment:
     rebate_unearned_interest(
         loan, installments, figures, key=f"credit:{loan.pk}:v{loan.schedule_version}", actor=actor
     )
-    payment = pay_from_credit(
-        loan=loan, installments=installments, amount=figures.gross, actor=actor
-    )
+    payment = None
+    if figures.gross:
+        payment = pay_from_credit(
+            loan=loan, installments=installments, amount=figures.gross, actor=actor
+        )
+        _notify(payment)
     finish(loan, installments, actor=actor)
-    _notify(payment)
     return payment
 
 
@@ -172,10 +174,8 @@ class PrepaymentPlan:
     mode: PrepaymentMode
     old: list[Installment]
     new: list[NewInstallment]
-
-    @property
-    def old_total(self) -> int:
-        return sum(i.total_due for i in self.old)
+    old_total: int  # what the months after owed before (they are re-made in place)
+    old_interest: int
 
     @property
     def new_total(self) -> int:
@@ -183,7 +183,7 @@ class PrepaymentPlan:
 
     @property
     def interest_saved(self) -> int:
-        return sum(i.interest for i in self.old) - sum(i.interest for i in self.new)
+        return self.old_interest - sum(i.interest for i in self.new)
 
 
 def plan_prepayment(
@@ -234,7 +234,16 @@ def plan_prepayment(
         method=loan.interest_method,
         mode=mode,
     )
-    return PrepaymentPlan(amount, due_amount, prepaid, mode, future, new)
+    return PrepaymentPlan(
+        amount,
+        due_amount,
+        prepaid,
+        mode,
+        future,
+        new,
+        old_total=sum(i.total_due for i in future),
+        old_interest=sum(i.interest for i in future),
+    )
 
 
 def preview_prepayment(*, loan: Loan, amount: int, mode: str) -> PrepaymentPlan:

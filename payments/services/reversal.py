@@ -21,10 +21,11 @@ def _check_nothing_built_on(payment: Payment, loan: Loan) -> None:
     """Refuse a reversal that would leave the books wrong: a payment that settled the loan early
     (its interest rebate and closure rest on it), or one whose credit the member has since used
     or had refunded (the credit would go negative)."""
-    if JournalEntry.objects.filter(idempotency_key=f"settlement:payment:{payment.pk}").exists():
+    if JournalEntry.objects.filter(loan=loan, idempotency_key__startswith="settlement:").exists():
         raise Conflict(
-            f"Payment {payment.reference} settled the loan early; it cannot be reversed on its "
-            "own. Record a correcting entry with the finance lead instead."
+            f"Loan {loan.reference} was settled early, which rests on its payments; payment "
+            f"{payment.reference} cannot be reversed on its own. Record a correcting entry with "
+            "the finance lead instead."
         )
     if any(a.installment_id is None and a.component != "credit" for a in payment.allocations.all()):
         raise Conflict(

@@ -93,22 +93,35 @@ def rebate_unearned_interest(
     loan: Loan, installments: list[Installment], figures: SettlementFigures, *, key: str, actor
 ) -> None:
     """Cut each installment's interest to what the figure keeps (the old schedule is kept as a
-    version) and take the rebate out of the receivable against unearned interest. On a
-    written-off loan the receivable already left the books, so only the schedule changes."""
-    if figures.rebate == 0:
+    version): unpaid interest not earned leaves the receivable against unearned interest, and
+    interest paid for days after the settlement day goes back to the member as credit. On a
+    written-off loan the receivable already left the books, so only the schedule changes (and
+    any interest given back comes out of recoveries)."""
+    if figures.rebate == 0 and figures.refund == 0:
         return
     keep_version(loan, installments, reason=VersionReason.SETTLEMENT, actor=actor)
     for inst in installments:
         inst.interest = figures.keep[inst.number]
+        inst.paid_interest = min(inst.paid_interest, inst.interest)
     lifecycle.apply_installment_amounts(installments, now=timezone.now(), scheduled=True)
-    if loan.status == LoanStatus.ACTIVE:
-        dims = {"loan_id": loan.pk, "member_id": loan.member_id}
+    dims = {"loan_id": loan.pk, "member_id": loan.member_id}
+    written_off = loan.status == LoanStatus.WRITTEN_OFF
+    lines = []
+    if figures.rebate and not written_off:
+        lines += [
+            debit(chart.UNEARNED_INTEREST, figures.rebate, **dims),
+            credit(chart.LOANS_INTEREST, figures.rebate, **dims),
+        ]
+    if figures.refund:
+        income = chart.RECOVERY_INCOME if written_off else chart.INTEREST_INCOME
+        lines += [
+            debit(income, figures.refund, **dims),
+            credit(chart.MEMBER_CREDIT, figures.refund, **dims),
+        ]
+    if lines:
         post_entry(
             kind=EntryKind.ADJUSTMENT,
-            lines=[
-                debit(chart.UNEARNED_INTEREST, figures.rebate, **dims),
-                credit(chart.LOANS_INTEREST, figures.rebate, **dims),
-            ],
+            lines=lines,
             effective_date=lagos_today(),
             loan=loan,
             memo=f"Interest not charged on early settlement of {loan.reference}",
@@ -119,5 +132,10 @@ def rebate_unearned_interest(
         actor=actor,
         action="loan.settled_early",
         obj=loan,
-        changes={"on": figures.on.isoformat(), "rebate": figures.rebate, "total": figures.total},
+        changes={
+            "on": figures.on.isoformat(),
+            "rebate": figures.rebate,
+            "refund": figures.refund,
+            "total": figures.total,
+        },
     )

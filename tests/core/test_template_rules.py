@@ -55,13 +55,15 @@ def test_a_second_approval_is_needed_only_above_the_threshold():
     assert rules.approvals_needed(_application(150_000_00), 100_000_00) == 1
 
 
-def test_only_the_borrower_is_offered_pay_and_only_on_an_active_loan():
+def test_only_the_borrower_is_offered_pay_and_only_on_a_loan_that_is_owed():
+    """Active loans, and written-off ones: the debt remains and recoveries are accepted."""
     owner, other = User(pk=1), User(pk=2)
-    loan = Loan(member=Member(user=owner), status=LoanStatus.ACTIVE)
-    assert rules.can_pay(loan, owner)
-    assert not rules.can_pay(loan, other)
-    assert not rules.can_pay(loan, AnonymousUser())
-    for status in set(LoanStatus) - {LoanStatus.ACTIVE}:
+    for status in (LoanStatus.ACTIVE, LoanStatus.WRITTEN_OFF):
+        loan = Loan(member=Member(user=owner), status=status)
+        assert rules.can_pay(loan, owner)
+        assert not rules.can_pay(loan, other)
+        assert not rules.can_pay(loan, AnonymousUser())
+    for status in set(LoanStatus) - {LoanStatus.ACTIVE, LoanStatus.WRITTEN_OFF}:
         assert not rules.can_pay(Loan(member=Member(user=owner), status=status), owner)
 
 
