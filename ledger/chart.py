@@ -25,6 +25,7 @@ INTEREST_INCOME = "4000"
 FEE_INCOME = "4100"
 PENALTY_INCOME = "4200"
 WRITE_OFF_EXPENSE = "5000"
+CHARGES_WAIVED = "5100"
 
 CHART = [
     (CASH_PROVIDER, "Cash at payments provider", "asset"),
@@ -40,6 +41,9 @@ CHART = [
     (FEE_INCOME, "Fee income", "income"),
     (PENALTY_INCOME, "Late-fee income", "income"),
     (WRITE_OFF_EXPENSE, "Loan write-offs", "expense"),
+    # Fees and late fees forgiven by a waiver (servicing); waived interest was never income and
+    # goes back against unearned interest instead.
+    (CHARGES_WAIVED, "Fees and charges waived", "expense"),
 ]
 RECEIVABLE_ACCOUNTS = (LOANS_PRINCIPAL, LOANS_INTEREST, LOANS_FEES, LOANS_PENALTIES)
 
@@ -54,6 +58,7 @@ EVENTS = (
     "late_fee_naive",  # bench/overdue_run.py's per-row comparison
     "payment",
     "reversal",
+    "waiver",
     "write_off",
 )
 KEY_PATTERN = r"^(" + "|".join(EVENTS) + r"):[0-9A-Za-z][-0-9A-Za-z:._]*$"
