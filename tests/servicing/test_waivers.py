@@ -8,6 +8,7 @@ from datetime import date, datetime, timedelta
 import pytest
 import time_machine
 from django.core import mail
+from django.db import connection
 from django.test import TestCase
 from django.urls import reverse
 
@@ -36,6 +37,7 @@ from tests.factories import (
     schedule_outstanding,
 )
 from tests.form_tokens import with_form_token
+from tests.races import race
 
 pytestmark = pytest.mark.django_db
 on_commit = TestCase.captureOnCommitCallbacks
@@ -550,3 +552,79 @@ def test_a_loan_that_is_not_active_offers_no_waiver_form(client):
     assert 'name="amount"' not in body
     assert "only while the loan is active" in body
     assert LoanStatus.PENDING_DISBURSEMENT not in body  # no internal codes
+
+
+# --- Races on PostgreSQL -----------------------------------------------------------------------
+
+
+@pytest.fixture
+def _postgres_only():
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks and races need PostgreSQL")
+
+
+@pytest.mark.usefixtures("_postgres_only")
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_people_approving_one_waiver_at_once_apply_it_once():
+    loan = active_loan()
+    waiver = request_waiver(
+        loan=loan, actor=make_officer(), component="interest", amount=6_000_00, reason=REASON
+    )
+    approvers = [make_finance(), make_finance()]
+
+    results, errors = race(2, lambda i: approve_waiver(waiver=waiver, actor=approvers[i]))
+
+    assert len(results) == 1 and len(errors) == 1
+    assert isinstance(errors[0], Conflict) and "already applied" in errors[0].message
+    assert waiver_entries(loan).count() == 1
+    assert [i.interest for i in loan.installments.all()] == [0, 0, 3_000_00]
+    assert_books_agree(loan)
+
+
+@pytest.mark.usefixtures("_postgres_only")
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_small_waivers_at_once_never_waive_more_than_is_owed():
+    loan = loan_with_late_fees()  # ₦390.00 of late fees
+    officers = [make_officer(), make_officer()]
+
+    results, errors = race(
+        2,
+        lambda i: request_waiver(
+            loan=loan, actor=officers[i], component="late_fee", amount=300_00, reason=REASON
+        ),
+    )
+
+    assert len(results) == 1 and len(errors) == 1
+    assert "Only ₦90.00 of late fees is owed" in errors[0].message
+    assert installment(loan, 1).late_fee == 90_00
+    assert_books_agree(loan)
+
+
+@pytest.mark.usefixtures("_postgres_only")
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_waiver_approved_while_the_member_pays_keeps_the_books_equal_to_the_schedule():
+    loan = active_loan()
+    waiver = request_waiver(
+        loan=loan, actor=make_officer(), component="interest", amount=6_000_00, reason=REASON
+    )
+    approver, cashier = make_finance(), make_finance()
+
+    def work(i):
+        if i == 0:
+            return approve_waiver(waiver=waiver, actor=approver)
+        return payment_services.record_manual_payment(
+            loan=loan, actor=cashier, amount=50_000_00, reason="Paid at the bank", evidence="R-1"
+        )
+
+    results, errors = race(2, work)
+
+    waiver.refresh_from_db()
+    if waiver.status == WaiverStatus.APPLIED:  # the waiver first: the payment met less interest
+        assert errors == [] and len(results) == 2
+    else:  # the payment first cleared the interest: the approval found none left to waive
+        assert len(errors) == 1 and "of interest is owed on this loan now" in errors[0].message
+        assert not waiver_entries(loan).exists()
+    assert_books_agree(loan)
