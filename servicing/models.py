@@ -8,6 +8,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
+from core.money import format_naira
+
 
 class WaiverComponent(models.TextChoices):
     """What a waiver forgives: the installment fields of the same name."""
@@ -112,7 +114,7 @@ class Waiver(models.Model):
         ]
 
     def __str__(self):
-        return f"Waiver of {self.amount} kobo {self.component} on loan {self.loan_id}"
+        return f"Waiver of {format_naira(self.amount)} of {self.component_in_words} ({self.pk})"
 
     @property
     def component_in_words(self) -> str:

@@ -28,6 +28,7 @@ from servicing.models import Waiver, WaiverStatus
 from servicing.services.waivers import approve_waiver, reject_waiver, request_waiver
 from tests.arrears.builders import loan_in_arrears
 from tests.factories import (
+    UserFactory,
     active_loan,
     approved_loan,
     give_staff_identity,
@@ -450,7 +451,7 @@ def test_the_staff_loan_page_loads_the_waiver_panel(client):
     body = panel.content.decode()
     assert panel.status_code == 200 and "<html" not in body
     assert "Late fees still owed" in body and "₦390.00" in body
-    assert 'name="amount"' in body and "Waive" in body
+    assert 'name="amount"' in body and 'name="form_token"' in body and "Waive" in body
     assert panel["Vary"] and "HX-Request" in panel["Vary"]
     full = client.get(url).content.decode()
     assert "<html" in full and "back to the loan" in full
@@ -543,6 +544,19 @@ def test_people_without_the_permission_see_the_history_but_cannot_waive(client):
     member = client.get(reverse("servicing:loan_waivers", args=[loan.reference]))
     assert member.status_code == 403
     assert not Waiver.objects.exists()
+
+
+def test_the_admin_shows_waivers_read_only(client):
+    loan = loan_with_late_fees()
+    waiver = request_waiver(
+        loan=loan, actor=make_officer(), component="late_fee", amount=100_00, reason=REASON
+    )
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    listing = client.get(reverse("admin:servicing_waiver_changelist"))
+    assert listing.status_code == 200 and str(waiver.pk) in (listing.content.decode())
+    assert client.get(reverse("admin:servicing_waiver_add")).status_code == 403
+    detail = client.get(reverse("admin:servicing_waiver_change", args=[waiver.pk]))
+    assert detail.status_code == 200 and b'name="_save"' not in detail.content
 
 
 def test_a_loan_that_is_not_active_offers_no_waiver_form(client):
