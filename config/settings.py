@@ -421,6 +421,9 @@ CHECKOUT_PENDING_MINUTES = env_int("CHECKOUT_PENDING_MINUTES", 30)
 # A checkout still unpaid at the provider this long after it started expires (checked with the
 # provider first; a periodic task every 15 minutes) and leaves the member's statement.
 CHECKOUT_EXPIRE_MINUTES = env_int("CHECKOUT_EXPIRE_MINUTES", 24 * 60)
+# A waiver of late fees, fees or interest above this many kobo (₦5,000 by default), or that takes
+# one loan's single-person waivers past it, waits for a second person (servicing).
+WAIVER_SECOND_APPROVAL_ABOVE = env_int("WAIVER_SECOND_APPROVAL_ABOVE", 5_000_00)
 # Lookups that can tell whether someone is a customer (M4): per user, per window.
 IDENTITY_LOOKUP_LIMIT = env_int("IDENTITY_LOOKUP_LIMIT", 10)
 IDENTITY_LOOKUP_WINDOW_SECONDS = env_int("IDENTITY_LOOKUP_WINDOW_SECONDS", 3600)

@@ -26,6 +26,7 @@ FEE_INCOME = "4100"
 PENALTY_INCOME = "4200"
 RECOVERY_INCOME = "4300"
 WRITE_OFF_EXPENSE = "5000"
+CHARGES_WAIVED = "5100"
 
 CHART = [
     (CASH_PROVIDER, "Cash at payments provider", "asset"),
@@ -42,6 +43,9 @@ CHART = [
     (PENALTY_INCOME, "Late-fee income", "income"),
     (RECOVERY_INCOME, "Recoveries on written-off loans", "income"),
     (WRITE_OFF_EXPENSE, "Loan write-offs", "expense"),
+    # Fees and late fees forgiven by a waiver (servicing); waived interest was never income and
+    # goes back against unearned interest instead.
+    (CHARGES_WAIVED, "Fees and charges waived", "expense"),
 ]
 RECEIVABLE_ACCOUNTS = (LOANS_PRINCIPAL, LOANS_INTEREST, LOANS_FEES, LOANS_PENALTIES)
 
@@ -58,6 +62,7 @@ EVENTS = (
     "recovery",
     "reversal",
     "settlement",
+    "waiver",
     "write_off",
 )
 KEY_PATTERN = r"^(" + "|".join(EVENTS) + r"):[0-9A-Za-z][-0-9A-Za-z:._]*$"

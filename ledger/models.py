@@ -102,6 +102,7 @@ class EntryKind(models.TextChoices):
     LATE_FEE = "late_fee", "Late fee"
     INTEREST_RECOGNITION = "interest", "Interest recognised"
     WRITE_OFF = "write_off", "Write-off"
+    WAIVER = "waiver", "Waiver"
     CREDIT_APPLIED = "credit", "Member credit applied"
     REFUND = "refund", "Refund"
     ADJUSTMENT = "adjustment", "Adjustment"

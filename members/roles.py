@@ -28,6 +28,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "arrears.view_collections",
         "arrears.log_contact",
         "arrears.request_write_off",
+        "servicing.waive_charges",
         "portal.view_auditevent",
     ],
     FINANCE: [
@@ -47,6 +48,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "arrears.approve_write_off",
         "arrears.set_allowance_delay",
         "arrears.view_portfolio",
+        "servicing.waive_charges",
         "reports.view_dailyreport",
         "portal.view_auditevent",
     ],

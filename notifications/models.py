@@ -27,6 +27,7 @@ class MessageKind(models.TextChoices):
     APPLICATION_INFO_REQUESTED = "application_info_requested", "Information requested"
     LOAN_DISBURSED = "loan_disbursed", "Loan paid out"
     PAYMENT_RECEIVED = "payment_received", "Payment received"
+    CHARGES_WAIVED = "charges_waived", "Charges waived"
     REMINDER_DUE_IN_3 = "reminder_due_in_3", "Reminder: due in 3 days"
     REMINDER_DUE_TODAY = "reminder_due_today", "Reminder: due today"
     REMINDER_OVERDUE_1 = "reminder_overdue_1", "Reminder: 1 day overdue"

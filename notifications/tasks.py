@@ -1,5 +1,5 @@
-"""Huey tasks: the member messages of loan and payment events, delivery of one message, the
-sweeper for due and deferred ones, daily reminders.
+"""Huey tasks: the member messages of loan, payment and waiver events, delivery of one
+message, the sweeper for due and deferred ones, daily reminders.
 
 Provider failures never raise out of these tasks: ``deliver_message`` records them on the row
 and the sweeper retries with growing delays, so no Huey-level retries are configured (they
@@ -12,12 +12,15 @@ from huey.contrib.djhuey import db_periodic_task, db_task, lock_task
 
 from core import jobs
 from core.clock import lagos_crontab
+from ledger.selectors import loan_balance
 from loans.models import Application, Loan
 from loans.signals import application_event
 from notifications import services
 from notifications.services import notify_member
 from payments.models import Payment
 from payments.signals import loan_event, payment_received
+from servicing.models import Waiver
+from servicing.signals import waiver_applied
 
 
 @jobs.job("notifications.deliver_message")
@@ -88,8 +91,20 @@ def notify_payment_task(payment_id: int):
         )
 
 
+@db_task(retries=5, retry_delay=60)
+def notify_waiver_task(waiver_id: int):
+    waiver = Waiver.objects.select_related("loan__member__user").get(pk=waiver_id)
+    loan = waiver.loan
+    notify_member(
+        member=loan.member,
+        kind="charges_waived",
+        context={"waiver": waiver, "loan": loan, "balance": loan_balance(loan)},
+        dedupe_key=f"charges_waived:{waiver.pk}",
+    )
+
+
 def connect_event_receivers() -> None:
-    """Each committed event of loans and payments queues its member message."""
+    """Each committed event of loans, payments and servicing queues its member message."""
 
     def on_application_event(sender, application_id, template, **kwargs):
         notify_application_task(application_id, template)
@@ -100,6 +115,10 @@ def connect_event_receivers() -> None:
     def on_payment_received(sender, payment_id, **kwargs):
         notify_payment_task(payment_id)
 
+    def on_waiver_applied(sender, waiver_id, **kwargs):
+        notify_waiver_task(waiver_id)
+
     application_event.connect(on_application_event, dispatch_uid="notify-application-event")
     loan_event.connect(on_loan_event, dispatch_uid="notify-loan-event")
     payment_received.connect(on_payment_received, dispatch_uid="notify-payment-received")
+    waiver_applied.connect(on_waiver_applied, dispatch_uid="notify-waiver-applied")

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from servicing import views_settlement
+from servicing import views, views_settlement
 
 app_name = "servicing"
 
@@ -10,4 +10,19 @@ urlpatterns = [
     path("loans/<str:reference>/prepay/", views_settlement.prepay, name="prepay"),
     path("loans/<str:reference>/credit/use/", views_settlement.use_credit, name="use_credit"),
     path("loans/<str:reference>/schedules/", views_settlement.schedules, name="schedules"),
+    path(
+        "backoffice/loans/<str:reference>/waivers/",
+        views.loan_waivers,
+        name="loan_waivers",
+    ),
+    path(
+        "backoffice/loans/<str:reference>/waivers/new/",
+        views.request_waiver,
+        name="request_waiver",
+    ),
+    path(
+        "backoffice/loans/<str:reference>/waivers/<int:pk>/decision/",
+        views.decide_waiver,
+        name="decide_waiver",
+    ),
 ]

@@ -209,6 +209,14 @@ RULES: dict[str, R] = {
         "POST",
         lambda w: {"reference": w.loan_b.reference, "pk": w.write_off.pk},
     ),
+    # --- servicing (waivers on the staff loan page) ---------------------------------------------
+    "servicing:loan_waivers": R("login 403 403 200 200 200", kwargs=A_LOAN),
+    "servicing:request_waiver": R("login 403 403 302 302 403", "POST", A_LOAN),
+    "servicing:decide_waiver": R(
+        "login 403 403 302 302 403",
+        "POST",
+        lambda w: {"reference": w.loan.reference, "pk": w.waiver.pk},
+    ),
     # --- reports ------------------------------------------------------------------------------
     "reports:list": R("login 403 403 403 200 200"),
     "reports:export": R("login 403 403 403 200 200"),
@@ -262,6 +270,7 @@ ADMIN_READ_ONLY = {
     "arrears.allowancedelay",
     "arrears.collectioncontact",
     "arrears.writeoff",
+    "servicing.waiver",
     "api.apitoken",
     "api.idempotencykey",
     "reports.dailyreport",

@@ -16,6 +16,7 @@ from payments import services as payment_services
 from payments.models import ColumnMapping
 from payments.reconciliation.services import import_statement
 from reports.services import generate_daily_report
+from servicing.services.waivers import request_waiver
 from tests import factories
 from tests.factories import MemberFactory, make_admin, make_finance, make_officer
 
@@ -45,6 +46,7 @@ class World:
     write_off: object
     report_day: date
     loan_b: object = None
+    waiver: object = None  # a waiver of member A's interest waiting for a second person
 
     def user(self, role):
         if role == "anonymous":
@@ -127,6 +129,13 @@ def build_world() -> World:
     write_off = arrears_services.request_write_off(
         loan=loan_b, actor=officer, reason="Member passed away; family informed us."
     )
+    waiver = request_waiver(
+        loan=loan,
+        actor=officer,
+        component="interest",
+        amount=5_500_00,
+        reason="Goodwill after the allowance came three weeks late.",
+    )
     # A row for every model of the admin, so each admin page is checked on a real object.
     from allauth.mfa.models import Authenticator
 
@@ -191,4 +200,5 @@ def build_world() -> World:
         write_off=write_off,
         report_day=report_day,
         loan_b=loan_b,
+        waiver=waiver,
     )
