@@ -53,7 +53,10 @@ EVENTS = (
     "late_fee",
     "late_fee_naive",  # bench/overdue_run.py's per-row comparison
     "payment",
+    "refund",  # refund:<refund id>, a refund's transfer confirmed (payments.services.refunds)
     "reversal",
+    "suspense",  # suspense:<statement line id>, an unidentified deposit booked to suspense
+    "suspense_assign",  # suspense_assign:<line id>, that deposit assigned to a loan
     "write_off",
 )
 KEY_PATTERN = r"^(" + "|".join(EVENTS) + r"):[0-9A-Za-z][-0-9A-Za-z:._]*$"

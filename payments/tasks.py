@@ -1,10 +1,11 @@
-"""Thin Huey wrappers around payment services, plus the periodic disbursement sweeper."""
+"""Thin Huey wrappers around payment services, plus the periodic disbursement and refund
+sweepers."""
 
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task, lock_task
 
 from core import jobs
-from payments.services import checkout, disbursement, webhooks
+from payments.services import checkout, disbursement, refund_transfer, webhooks
 
 
 @jobs.job("payments.send_disbursement")
@@ -36,3 +37,15 @@ def sweep_disbursements_task():
 @lock_task("expire-checkouts")
 def expire_checkouts_task():
     checkout.expire_stale_checkouts()
+
+
+@jobs.job("payments.send_refund")
+@db_task(retries=5, retry_delay=30)
+def send_refund_task(refund_id: int):
+    refund_transfer.send_refund(refund_id=refund_id)
+
+
+@db_periodic_task(crontab(minute="*/5"))
+@lock_task("sweep-refunds")
+def sweep_refunds_task():
+    refund_transfer.sweep_refunds()

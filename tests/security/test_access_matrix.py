@@ -77,6 +77,26 @@ def A_MEMBER(w):
     return {"pk": w.member_a.pk}
 
 
+def A_REFUND(w):
+    """A credit refund member A asked for (written directly: the matrix only needs a row)."""
+    from payments.models import Refund
+
+    refund, _ = Refund.objects.get_or_create(
+        reference="RFD-MATRIX-A",
+        defaults={
+            "source": "credit",
+            "member": w.member_a,
+            "loan": w.loan,
+            "amount": 100,
+            "bank_code": w.member_a.bank_code,
+            "account_number": w.member_a.account_number,
+            "account_name": w.member_a.full_name,
+            "requested_by": w.member_a.user,
+        },
+    )
+    return {"pk": refund.pk}
+
+
 # Member pages: members only (staff get 403: the member portal is not for them).
 MEMBER_ONLY = "login 200 200 403 403 403"
 MEMBER_POST = "login 302 302 403 403 403"
@@ -180,6 +200,18 @@ RULES: dict[str, R] = {
     "payments:manual_payment": R("login 403 403 403 302 403", "POST", A_LOAN),
     "payments:reverse": R("login 403 403 403 302 403", "POST", lambda w: {"pk": w.payment.pk}),
     "payments:trial_balance": R("login 403 403 403 200 200"),
+    "payments:refund_credit": R("login 200 404 302 302 302", kwargs=A_LOAN),
+    "payments:refund_queue": R("login 403 403 403 200 403"),
+    "payments:refund_approve": R("login 403 403 403 reauth 403", "POST", A_REFUND),
+    "payments:refund_reject": R("login 403 403 403 302 403", "POST", A_REFUND),
+    "payments:suspense": R("login 403 403 403 200 403"),
+    # Finance without a loan reference or an account: the page again, with the error.
+    "payments:suspense_assign": R(
+        "login 403 403 403 200 403", "POST", lambda w: {"pk": w.statement_line.pk}
+    ),
+    "payments:suspense_refund": R(
+        "login 403 403 403 200 403", "POST", lambda w: {"pk": w.statement_line.pk}
+    ),
     # --- simulator (installed only where the simulated provider is allowed) -----------------
     "simulator:simulated_webhook": R("401 401 401 401 401 401", "POST"),
     # The simulated provider's hosted page: like Paystack's, whoever holds the reference.
@@ -195,6 +227,9 @@ RULES: dict[str, R] = {
     "recon:confirm": R("login 403 403 403 302 403", "POST", lambda w: {"pk": w.statement_line.pk}),
     "recon:rematch": R("login 403 403 403 302 403", "POST", lambda w: {"pk": w.statement_line.pk}),
     "recon:ignore": R("login 403 403 403 302 403", "POST", lambda w: {"pk": w.statement_line.pk}),
+    "recon:book_suspense": R(
+        "login 403 403 403 302 403", "POST", lambda w: {"pk": w.statement_line.pk}
+    ),
     # --- arrears (collections) ------------------------------------------------------------------
     "arrears:worklist": R("login 403 403 200 200 403"),
     "arrears:allowance_delays": R("login 403 403 403 200 403"),
