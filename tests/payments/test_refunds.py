@@ -11,8 +11,10 @@ from core.models import AuditEvent
 from ledger import chart
 from ledger.models import JournalEntry
 from ledger.selectors import member_credit, trial_balance, unbalanced_entries
+from members.models import StaffIdentity
 from members.validators import make_valid_nuban
 from payments.models import LineStatus, Refund, RefundEvent, RefundStatus, StatementLine
+from payments.providers import get_provider
 from payments.providers.base import ProviderError
 from payments.reconciliation.suspense import (
     assign_from_suspense,
@@ -303,8 +305,6 @@ def test_sweep_verifies_a_pending_transfer_and_never_sends_it_twice(settings):
     assert refund.status == RefundStatus.SENT
 
     assert sweep_refunds(older_than_seconds=0)["pending"] == 1
-    from payments.providers import get_provider
-
     get_provider("simulated").settle_transfer(reference=refund.reference, outcome="success")
     counts = sweep_refunds(older_than_seconds=0)
 
@@ -340,8 +340,6 @@ def test_sweep_resends_a_refund_the_provider_never_saw_with_the_same_reference()
 
 
 def test_sweep_finishes_a_refund_the_provider_paid_before_we_heard_back(monkeypatch):
-    from payments.providers import get_provider
-
     loan = loan_with_credit()
     member = loan.member
     refund = request_credit_refund(member=member, actor=member.user, amount=CREDIT)
@@ -368,8 +366,6 @@ def test_sweep_finishes_a_refund_the_provider_paid_before_we_heard_back(monkeypa
 
 
 def test_provider_outage_leaves_the_refund_sent_for_the_sweeper(monkeypatch):
-    from payments.providers import get_provider
-
     loan = loan_with_credit()
     refund = request_credit_refund(member=loan.member, actor=loan.member.user, amount=CREDIT)
     approve_refund(refund=refund, actor=make_finance())
@@ -457,8 +453,6 @@ def test_suspense_refund_refuses_a_name_the_bank_does_not_know():
 
 
 def test_without_name_enquiry_the_approver_is_told_plainly(monkeypatch):
-    from payments.providers import get_provider
-
     def no_enquiry(*args, **kwargs):
         raise ProviderError("name enquiry is not available")
 
@@ -483,8 +477,6 @@ def test_suspense_refund_bad_input_is_refused(field, value):
 
 
 def test_suspense_refund_never_goes_to_a_staff_members_own_account():
-    from members.models import StaffIdentity
-
     finance = make_finance()
     line = deposit_in_suspense(finance)
     own = StaffIdentity.objects.get(user=finance)

@@ -10,6 +10,7 @@ from core.models import AuditEvent
 from ledger import chart
 from ledger.models import JournalEntry, Posting
 from ledger.selectors import loan_balance, trial_balance, unbalanced_entries
+from loans.models import Loan, LoanStatus
 from payments.models import LineStatus, Payment, PaymentChannel, StatementLine
 from payments.reconciliation import selectors as recon_selectors
 from payments.reconciliation.services import confirm_match, ignore_line
@@ -146,8 +147,6 @@ def test_assign_refuses_unknown_or_inactive_loan_and_keeps_the_money_in_suspense
     line = book_to_suspense(line=unknown_deposit(finance), actor=finance)
     if reference == "closed":
         reference = active_loan().reference
-        from loans.models import Loan, LoanStatus
-
         Loan.objects.filter(reference=reference).update(status=LoanStatus.CLOSED)
     with pytest.raises(DomainError):
         assign_from_suspense(line=line, actor=finance, loan_reference=reference)

@@ -27,6 +27,7 @@ from django.db import transaction
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from members.roles import ADMINISTRATORS, FINANCE, LOAN_OFFICERS, ROLE_PERMISSIONS
+from payments.models import Refund
 from tests.security.world import ROLES, World, build_world
 
 
@@ -79,8 +80,6 @@ def A_MEMBER(w):
 
 def A_REFUND(w):
     """A credit refund member A asked for (written directly: the matrix only needs a row)."""
-    from payments.models import Refund
-
     refund, _ = Refund.objects.get_or_create(
         reference="RFD-MATRIX-A",
         defaults={
@@ -333,6 +332,18 @@ API_RULES: dict[str, R] = {
         "POST",
         data=lambda w: {"loan": w.loan.reference, "amount": "100.00", "reason": "Cash at branch"},
         headers={"Idempotency-Key": "matrix-0001"},
+    ),
+    "GET /api/v1/loans/{reference}/credit": R("401 200 404 200 200 200", kwargs=A_LOAN),
+    # Member A has no credit to refund (409); officers and administrators may not ask.
+    "POST /api/v1/refunds": R(
+        "401 409 404 403 409 403",
+        "POST",
+        data=lambda w: {"loan": w.loan.reference, "amount": "100.00"},
+        headers={"Idempotency-Key": "matrix-refund-1"},
+    ),
+    "GET /api/v1/refunds/{reference}": R(
+        "401 200 404 404 200 404",
+        kwargs=lambda w: {"reference": Refund.objects.get(pk=A_REFUND(w)["pk"]).reference},
     ),
     "GET /api/v1/reports/daily/{report_date}": R(
         "401 403 403 403 404 404", kwargs=lambda w: {"report_date": "2026-01-01"}
