@@ -86,6 +86,38 @@ def refund_credit(request, reference):
     )
 
 
+def _staff_loan_page(request, reference):
+    return reverse("payments:staff_loan", args=[reference])
+
+
+@require_POST
+@staff_perm_required("loans.view_loan", APPROVE)
+@submitted_once(back=_staff_loan_page)
+def staff_refund_credit(request, reference):
+    """Finance asks, for the member, to refund their credit (another approves)."""
+    loan = loan_for(request.user, reference)
+    form = CreditRefundForm(request.POST)
+    typed = request.POST.get("amount", "")[:40]
+    if not form.is_valid():
+        for error in form.errors.get("amount", []):
+            messages.error(request, f"{error} (you typed “{typed}”)")
+    else:
+        amount = form.cleaned_data["amount"]
+        attempt(
+            request,
+            lambda: refunds.request_credit_refund(
+                member=loan.member,
+                actor=request.user,
+                amount=amount,
+                loan=loan,
+                reason=request.POST.get("reason", ""),
+            ),
+            success=f"Refund of {format_naira(amount)} requested; another finance user "
+            "approves it in the refund queue.",
+        )
+    return redirect("payments:staff_loan", reference=loan.reference)
+
+
 # --- Finance: the refund queue -----------------------------------------------------------------
 
 

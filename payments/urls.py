@@ -50,6 +50,11 @@ urlpatterns = [
         refund_views.refund_credit,
         name="refund_credit",
     ),
+    path(
+        "backoffice/loans/<str:reference>/refund/",
+        refund_views.staff_refund_credit,
+        name="staff_refund_credit",
+    ),
     path("backoffice/refunds/", refund_views.refund_queue, name="refund_queue"),
     path(
         "backoffice/refunds/<int:pk>/approve/",

@@ -4,6 +4,8 @@ the reservation that keeps one credit from being refunded twice, the transfer ou
 from datetime import date
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from core.errors import Conflict, DomainError, InvalidTransition, NotAllowed
@@ -35,6 +37,7 @@ from payments.services.refunds import (
 from simulator.models import SimulatedProviderRecord
 from simulator.records import DEFAULT_ACCOUNT_NAME
 from tests.factories import active_loan, make_officer, schedule_outstanding
+from tests.form_tokens import with_form_token
 from tests.payments.reconciliation.builders import do_import, make_finance, naira, statement_csv
 from tests.payments.reconciliation.test_postgres import committed_db  # noqa: F401
 from tests.races import race
@@ -613,3 +616,51 @@ def test_refund_and_assignment_of_one_deposit_at_once_one_wins():
     assert len(results) == 1, errors
     assert all(isinstance(e, Conflict) for e in errors), errors
     books_are_sound()
+
+
+def test_finance_asks_from_the_back_office_loan_page(client):
+    loan = loan_with_credit()
+    finance = make_finance()
+    client.force_login(finance)
+    page = client.get(reverse("payments:staff_loan", args=[loan.reference])).content.decode()
+    assert reverse("payments:staff_refund_credit", args=[loan.reference]) in page
+    url = reverse("payments:staff_refund_credit", args=[loan.reference])
+
+    response = client.post(url, with_form_token({"amount": "99,999.00"}), follow=True)
+    assert "more than the credit" in response.content.decode()
+    response = client.post(url, with_form_token({"amount": "abc"}), follow=True)
+    assert "you typed “abc”" in response.content.decode()
+    assert Refund.objects.count() == 0
+
+    client.post(url, with_form_token({"amount": "2,000.00", "reason": "Member phoned"}))
+    refund = Refund.objects.get()
+    assert (refund.amount, refund.requested_by, refund.loan) == (2_000_00, finance, loan)
+
+
+def _refund_rows(count):
+    for _ in range(count):
+        loan = loan_with_credit(credit=1_000_00)
+        request_credit_refund(member=loan.member, actor=loan.member.user, amount=1_000_00)
+
+
+def _suspense_rows(finance, count, start):
+    for i in range(count):
+        deposit_in_suspense(finance, amount=start + i)
+
+
+def test_refund_queue_and_suspense_list_queries_stay_flat(client):
+    finance = make_finance()
+    client.force_login(finance)
+    _refund_rows(1)
+    _suspense_rows(finance, 1, 100_00)
+    counts = []
+    for extra in (0, 3):
+        _refund_rows(extra)
+        _suspense_rows(finance, extra, 200_00 + extra * 10)
+        pages = []
+        for name in ("payments:refund_queue", "payments:suspense"):
+            with CaptureQueriesContext(connection) as queries:
+                assert client.get(reverse(name)).status_code == 200
+            pages.append(len(queries))
+        counts.append(pages)
+    assert counts[0] == counts[1]

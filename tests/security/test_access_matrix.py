@@ -200,6 +200,7 @@ RULES: dict[str, R] = {
     "payments:reverse": R("login 403 403 403 302 403", "POST", lambda w: {"pk": w.payment.pk}),
     "payments:trial_balance": R("login 403 403 403 200 200"),
     "payments:refund_credit": R("login 200 404 302 302 302", kwargs=A_LOAN),
+    "payments:staff_refund_credit": R("login 403 403 403 302 403", "POST", A_LOAN),
     "payments:refund_queue": R("login 403 403 403 200 403"),
     "payments:refund_approve": R("login 403 403 403 reauth 403", "POST", A_REFUND),
     "payments:refund_reject": R("login 403 403 403 302 403", "POST", A_REFUND),
