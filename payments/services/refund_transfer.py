@@ -131,7 +131,7 @@ def complete_refund(*, reference: str, provider_reference: str = "") -> Refund:
     if refund.source == RefundSource.CREDIT:
         # Reserved at approval; only credit taken some other way (a reversed repayment)
         # could leave less than this, which finance must see.
-        if member_credit(Member(pk=refund.member_id)) < refund.amount:
+        if member_credit(refund.member) < refund.amount:
             logger.error("refund larger than credit", extra={"event": "refund.overdrawn"})
         dims = {"member_id": refund.member_id, "loan_id": refund.loan_id}
         lines = [debit(chart.MEMBER_CREDIT, refund.amount, **dims)]

@@ -274,8 +274,9 @@ def request_suspense_refund(
             fields={"reason": "Required"},
         )
     _not_staff_account(actor, bank_code, account_number)
-    line = lock_suspense_line(line, actor)
+    # The bank is asked before the line is locked: no row lock waits on a network call.
     name, confirmed, note = _name_enquiry(bank_code, account_number, account_name)
+    line = lock_suspense_line(line, actor)
     try:
         with transaction.atomic():
             refund = Refund.objects.create(

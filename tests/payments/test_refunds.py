@@ -664,3 +664,49 @@ def test_refund_queue_and_suspense_list_queries_stay_flat(client):
             pages.append(len(queries))
         counts.append(pages)
     assert counts[0] == counts[1]
+
+
+def test_suspense_refund_form_keeps_what_finance_typed_on_error(client):
+    finance = make_finance()
+    line = deposit_in_suspense(finance)
+    client.force_login(finance)
+    prefix = f"r{line.pk}-"
+    response = client.post(
+        reverse("payments:suspense_refund", args=[line.pk]),
+        {
+            f"{prefix}bank_code": "044",
+            f"{prefix}account_number": SENDER_ACCOUNT,
+            f"{prefix}account_name": "Chukwuemeka Obi",
+            f"{prefix}reason": "Sender paid us by mistake",
+        },
+    )
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "The bank says this account belongs to" in body
+    assert 'value="Chukwuemeka Obi"' in body and f'value="{SENDER_ACCOUNT}"' in body
+    assert Refund.objects.count() == 0
+
+    response = client.post(
+        reverse("payments:suspense_refund", args=[line.pk]),
+        {
+            f"{prefix}bank_code": "044",
+            f"{prefix}account_number": SENDER_ACCOUNT,
+            f"{prefix}account_name": DEFAULT_ACCOUNT_NAME,
+            f"{prefix}reason": "Sender paid us by mistake",
+        },
+    )
+    assert response.status_code == 302
+    refund = Refund.objects.get()
+    page = client.get(reverse("payments:suspense")).content.decode()
+    assert refund.reference in page
+
+
+def test_finance_rejects_from_the_queue_with_a_reason(client):
+    loan = loan_with_credit()
+    refund = request_credit_refund(member=loan.member, actor=loan.member.user, amount=CREDIT)
+    client.force_login(make_finance())
+    url = reverse("payments:refund_reject", args=[refund.pk])
+    client.post(url, with_form_token({"reason": ""}))
+    assert Refund.objects.get(pk=refund.pk).status == RefundStatus.REQUESTED
+    client.post(url, with_form_token({"reason": "Member asked us to keep it"}))
+    assert Refund.objects.get(pk=refund.pk).status == RefundStatus.REJECTED
