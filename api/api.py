@@ -7,7 +7,16 @@ from ninja.openapi.docs import Swagger
 from api.auth import AUTH
 from api.errors import install_handlers
 from api.renderers import RENDERER
-from api.routers import applications, loans, meta, payments, products, quote, reports
+from api.routers import (
+    applications,
+    loans,
+    meta,
+    payments,
+    products,
+    quote,
+    refunds,
+    reports,
+)
 
 api = NinjaAPI(
     title="AllaweePlus API",
@@ -34,5 +43,6 @@ api.add_router("", quote.router)
 api.add_router("", applications.router)
 api.add_router("", loans.router)
 api.add_router("", payments.router)
+api.add_router("", refunds.router)
 api.add_router("", reports.router)
 api.add_router("", meta.router)

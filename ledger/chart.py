@@ -60,8 +60,11 @@ EVENTS = (
     "late_fee_naive",  # bench/overdue_run.py's per-row comparison
     "payment",
     "recovery",
+    "refund",  # refund:<refund id>, a refund's transfer confirmed (payments.services.refunds)
     "reversal",
     "settlement",
+    "suspense",  # suspense:<statement line id>, an unidentified deposit booked to suspense
+    "suspense_assign",  # suspense_assign:<line id>, that deposit assigned to a loan
     "waiver",
     "write_off",
 )

@@ -42,6 +42,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "payments.reverse_payment",
         "ledger.view_ledger",
         "payments.reconcile_statement",
+        "payments.approve_refund",
         "arrears.view_collections",
         "arrears.log_contact",
         "arrears.request_write_off",

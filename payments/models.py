@@ -299,6 +299,10 @@ class LineStatus(models.TextChoices):
     SUGGESTED = "suggested", "Suggested match"
     MATCHED = "matched", "Matched (confirmed)"
     IGNORED = "ignored", "Ignored"
+    # An unidentified deposit held in the suspense account until finance assigns it to a
+    # loan (it becomes matched) or sends it back to the sender (refunded).
+    SUSPENSE = "suspense", "In suspense"
+    REFUNDED = "refunded", "Refunded from suspense"
 
 
 # The badge colour of each line status on the reconciliation screen ({% status_badge %}).
@@ -306,6 +310,8 @@ LINE_STATUS_BADGES = {
     LineStatus.MATCHED: "bg-success",
     LineStatus.SUGGESTED: "bg-warning text-dark",
     LineStatus.IGNORED: "bg-light text-dark border",
+    LineStatus.SUSPENSE: "bg-info text-dark",
+    LineStatus.REFUNDED: "bg-secondary",
 }
 
 
@@ -349,3 +355,130 @@ class StatementLine(models.Model):
 
     def __str__(self):
         return f"{self.value_date} {self.amount}"
+
+
+# --- Refunds ---------------------------------------------------------------------------------
+
+
+class RefundSource(models.TextChoices):
+    CREDIT = "credit", "Member credit"
+    SUSPENSE = "suspense", "Unidentified deposit (suspense)"
+
+
+class RefundStatus(models.TextChoices):
+    REQUESTED = "requested", "Waiting for approval"
+    QUEUED = "queued", "Approved, being sent"
+    SENT = "sent", "Sent, waiting for the bank"
+    SUCCEEDED = "succeeded", "Paid"
+    FAILED = "failed", "Failed, money returned"
+    REJECTED = "rejected", "Rejected"
+
+
+# The one transition map of a refund (payments.services.refunds checks it).
+REFUND_TRANSITIONS = {
+    RefundStatus.REQUESTED: {RefundStatus.QUEUED, RefundStatus.REJECTED},
+    RefundStatus.QUEUED: {RefundStatus.SENT, RefundStatus.FAILED},
+    RefundStatus.SENT: {RefundStatus.SUCCEEDED, RefundStatus.FAILED},
+}
+# Approved and not finished: the money is promised to the transfer and nobody else may use it.
+IN_FLIGHT_REFUND_STATUSES = (RefundStatus.QUEUED, RefundStatus.SENT)
+LIVE_REFUND_STATUSES = (RefundStatus.REQUESTED, *IN_FLIGHT_REFUND_STATUSES, RefundStatus.SUCCEEDED)
+
+
+class Refund(models.Model):
+    """Money we send back: a member's credit, or an unidentified deposit held in suspense.
+
+    The row is also the outbox of the transfer: ``reference`` is fixed when it is requested
+    and is the provider's idempotency key, so a retry or a sweep can never pay twice. A
+    suspense line has at most one live refund (partial unique constraint).
+    """
+
+    reference = models.CharField(max_length=40, unique=True)
+    source = models.CharField(max_length=10, choices=RefundSource)
+    member = models.ForeignKey(
+        "members.Member", null=True, blank=True, on_delete=models.PROTECT, related_name="refunds"
+    )
+    loan = models.ForeignKey(
+        "loans.Loan", null=True, blank=True, on_delete=models.PROTECT, related_name="refunds"
+    )
+    statement_line = models.ForeignKey(
+        StatementLine, null=True, blank=True, on_delete=models.PROTECT, related_name="refunds"
+    )
+    amount = models.BigIntegerField()
+    status = models.CharField(max_length=10, choices=RefundStatus, default=RefundStatus.REQUESTED)
+    reason = models.TextField(blank=True)
+    # The account the money goes to, bound when requested (credit: the member's confirmed
+    # payout account; suspense: what finance entered) and how its name was checked.
+    bank_code = models.CharField(max_length=8)
+    account_number = models.CharField(max_length=10)
+    account_name = models.CharField(max_length=150)
+    name_confirmed = models.BooleanField(default=False)
+    name_check = models.CharField(max_length=300, blank=True)
+    provider = models.CharField(max_length=20, blank=True)
+    recipient_code = models.CharField(max_length=60, blank=True)
+    provider_reference = models.CharField(max_length=80, blank=True)
+    failure_reason = models.TextField(blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_note = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        permissions = [("approve_refund", "Can request and approve refunds")]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="refund_positive"),
+            models.CheckConstraint(
+                condition=(Q(source="credit") & Q(member__isnull=False))
+                | (Q(source="suspense") & Q(statement_line__isnull=False)),
+                name="refund_source_has_origin",
+            ),
+            models.UniqueConstraint(
+                fields=["statement_line"],
+                condition=Q(status__in=[s.value for s in LIVE_REFUND_STATUSES])
+                & Q(statement_line__isnull=False),
+                name="refund_one_live_per_line",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["status", "updated_at"], name="refund_status_updated"),
+            models.Index(fields=["member", "status"], name="refund_member_status"),
+        ]
+
+    STATUS_BADGES = {
+        RefundStatus.SUCCEEDED: "bg-success",
+        RefundStatus.REQUESTED: "bg-warning text-dark",
+        RefundStatus.FAILED: "bg-danger",
+        RefundStatus.REJECTED: "bg-light text-dark border",
+    }
+
+    def __str__(self):
+        return self.reference
+
+
+class RefundEvent(models.Model):
+    """The history of a refund: one row per change of status, who and why."""
+
+    refund = models.ForeignKey(Refund, on_delete=models.PROTECT, related_name="events")
+    from_status = models.CharField(max_length=10, blank=True)
+    to_status = models.CharField(max_length=10)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    note = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["refund", "id"]
+
+    def __str__(self):
+        return f"{self.refund_id}: {self.from_status or '-'} → {self.to_status}"

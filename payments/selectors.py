@@ -1,9 +1,17 @@
 """Permission-scoped reads for money."""
 
-from django.db.models import QuerySet
+from django.db.models import QuerySet, Sum
 
+from ledger.selectors import member_credit
 from loans.models import Loan, LoanStatus
-from payments.models import Disbursement, DisbursementStatus, Payment
+from payments.models import (
+    IN_FLIGHT_REFUND_STATUSES,
+    Disbursement,
+    DisbursementStatus,
+    Payment,
+    Refund,
+    RefundSource,
+)
 
 
 def disbursement_in_flight(loan) -> bool:
@@ -49,3 +57,17 @@ def loan_payments(loan) -> QuerySet[Payment]:
 
 def loan_disbursements(loan) -> QuerySet[Disbursement]:
     return loan.disbursements.select_related("initiated_by").order_by("-created_at")
+
+
+def reserved_credit(member) -> int:
+    """Credit refunds approved and not finished: promised to a transfer."""
+    return Refund.objects.filter(
+        member=member, source=RefundSource.CREDIT, status__in=IN_FLIGHT_REFUND_STATUSES
+    ).aggregate(total=Sum("amount", default=0))["total"]
+
+
+def available_credit(member) -> int:
+    """The member's credit nobody has promised to a refund yet (never below zero). Everything
+    that spends credit (installments, settlement, prepayment, refunds) reads this under the
+    member's row lock."""
+    return max(member_credit(member) - reserved_credit(member), 0)

@@ -1,11 +1,12 @@
-"""Thin Huey wrappers around payment services, plus the periodic disbursement sweeper."""
+"""Thin Huey wrappers around payment services, plus the periodic disbursement and refund
+sweepers."""
 
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task, lock_task
 
 from core import jobs
 from core.clock import lagos_crontab
-from payments.services import checkout, credit, disbursement, webhooks
+from payments.services import checkout, credit, disbursement, refund_transfer, webhooks
 
 
 @jobs.job("payments.send_disbursement")
@@ -44,3 +45,15 @@ def expire_checkouts_task():
 @lock_task("apply-due-credit")
 def apply_due_credit_task():
     credit.apply_due_credit_everywhere()
+
+
+@jobs.job("payments.send_refund")
+@db_task(retries=5, retry_delay=30)
+def send_refund_task(refund_id: int):
+    refund_transfer.send_refund(refund_id=refund_id)
+
+
+@db_periodic_task(crontab(minute="*/5"))
+@lock_task("sweep-refunds")
+def sweep_refunds_task():
+    refund_transfer.sweep_refunds()

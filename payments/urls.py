@@ -1,6 +1,6 @@
 from django.urls import path
 
-from payments import loan_views, views
+from payments import loan_views, refund_views, views
 
 app_name = "payments"
 
@@ -44,4 +44,37 @@ urlpatterns = [
     path("backoffice/loans/<str:reference>/payments/", views.manual_payment, name="manual_payment"),
     path("backoffice/payments/<int:pk>/reverse/", views.reverse_payment, name="reverse"),
     path("backoffice/ledger/", views.trial_balance, name="trial_balance"),
+    # Refunds of member credit and of deposits in suspense.
+    path(
+        "loans/<str:reference>/refund/",
+        refund_views.refund_credit,
+        name="refund_credit",
+    ),
+    path(
+        "backoffice/loans/<str:reference>/refund/",
+        refund_views.staff_refund_credit,
+        name="staff_refund_credit",
+    ),
+    path("backoffice/refunds/", refund_views.refund_queue, name="refund_queue"),
+    path(
+        "backoffice/refunds/<int:pk>/approve/",
+        refund_views.approve_refund,
+        name="refund_approve",
+    ),
+    path(
+        "backoffice/refunds/<int:pk>/reject/",
+        refund_views.reject_refund,
+        name="refund_reject",
+    ),
+    path("backoffice/suspense/", refund_views.suspense_list, name="suspense"),
+    path(
+        "backoffice/suspense/<int:pk>/assign/",
+        refund_views.suspense_assign,
+        name="suspense_assign",
+    ),
+    path(
+        "backoffice/suspense/<int:pk>/refund/",
+        refund_views.suspense_refund,
+        name="suspense_refund",
+    ),
 ]

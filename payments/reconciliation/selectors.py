@@ -39,14 +39,25 @@ def reconciliation_totals(statement: StatementImport | None = None) -> dict:
         suggested=Sum("amount", filter=credit & Q(status=LineStatus.SUGGESTED), default=0),
         unmatched=Sum("amount", filter=credit & Q(status=LineStatus.UNMATCHED), default=0),
         ignored=Sum("amount", filter=credit & Q(status=LineStatus.IGNORED), default=0),
+        suspense=Sum("amount", filter=credit & Q(status=LineStatus.SUSPENSE), default=0),
+        refunded=Sum("amount", filter=credit & Q(status=LineStatus.REFUNDED), default=0),
     )
     ledger_total = 0
     if sums["date_from"] is not None:
-        ledger_total = Posting.objects.filter(
-            account__code=chart.CASH_BANK,
+        # Deposits booked to suspense count as cash received on their value date; one later
+        # assigned to a loan is a bank-transfer repayment whose suspense transfer (linked to
+        # the payment) takes the booking back out, so it counts once.
+        repayments = Q(
             entry__payment__channel=PaymentChannel.BANK_TRANSFER,
             entry__payment__received_at__gte=value_datetime(sums["date_from"]),
             entry__payment__received_at__lt=value_datetime(sums["date_to"] + timedelta(days=1)),
+        )
+        suspense = Q(
+            entry__idempotency_key__startswith="suspense:",
+            entry__effective_date__range=(sums["date_from"], sums["date_to"]),
+        )
+        ledger_total = Posting.objects.filter(
+            repayments | suspense, account__code=chart.CASH_BANK
         ).aggregate(total=Sum("amount", default=0))["total"]
     sums["statement_debits"] = -sums["statement_debits"]
     sums["ledger_bank_repayments"] = ledger_total

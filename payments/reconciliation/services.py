@@ -146,7 +146,7 @@ def import_statement(*, mapping: ColumnMapping, uploaded_file, actor) -> Stateme
 def _lock_open_line(line: StatementLine, actor) -> StatementLine:
     _require(actor)
     line = StatementLine.objects.select_for_update().get(pk=line.pk)
-    if line.status in (LineStatus.MATCHED, LineStatus.IGNORED):
+    if line.status not in (LineStatus.UNMATCHED, LineStatus.SUGGESTED):
         raise Conflict(
             f"This line is already {line.get_status_display().lower()}"
             f"{' by ' + str(line.resolved_by) if line.resolved_by_id else ''}; "

@@ -13,4 +13,9 @@ urlpatterns = [
     path("backoffice/reconciliation/lines/<int:pk>/confirm/", views.confirm, name="confirm"),
     path("backoffice/reconciliation/lines/<int:pk>/rematch/", views.rematch, name="rematch"),
     path("backoffice/reconciliation/lines/<int:pk>/ignore/", views.ignore, name="ignore"),
+    path(
+        "backoffice/reconciliation/lines/<int:pk>/suspense/",
+        views.book_suspense,
+        name="book_suspense",
+    ),
 ]

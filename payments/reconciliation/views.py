@@ -21,7 +21,7 @@ from core.filters import query_id, query_page_number
 from core.money import format_naira
 from core.permissions import staff_perm_required
 from payments.models import ColumnMapping, LineStatus, StatementImport, StatementLine
-from payments.reconciliation import selectors, services
+from payments.reconciliation import selectors, services, suspense
 from payments.reconciliation.forms import ColumnMappingForm, UploadForm
 
 PERMISSION = services.PERMISSION
@@ -291,4 +291,18 @@ def ignore(request, pk):
             line=line, actor=request.user, reason=request.POST.get("reason", "")
         ),
         lambda line: f"Line of {format_naira(line.amount)} ignored.",
+    )
+
+
+@staff_perm_required(PERMISSION)
+@require_POST
+def book_suspense(request, pk):
+    return _line_action(
+        request,
+        pk,
+        lambda line: suspense.book_to_suspense(line=line, actor=request.user),
+        lambda line: (
+            f"{format_naira(line.amount)} held in suspense; assign it to a loan or refund it "
+            "from the suspense list."
+        ),
     )

@@ -19,7 +19,7 @@ from core.signals import send_after_commit
 from ledger import chart
 from ledger.models import EntryKind
 from ledger.posting import credit, debit, post_entry
-from ledger.selectors import member_credit, members_with_credit
+from ledger.selectors import members_with_credit
 from loans import lifecycle
 from loans.models import Installment, InstallmentStatus, Loan, LoanStatus
 from loans.reschedule import NewInstallment, PrepaymentMode, after_prepayment
@@ -28,6 +28,7 @@ from loans.versions import VersionReason, keep_version
 from members.models import Member
 from payments import signals
 from payments.models import Allocation, Payment, PaymentChannel, PaymentStatus
+from payments.selectors import available_credit
 from payments.services.repayment import due_now, finish, new_reference, pay_from_credit
 from payments.services.settlement import (
     check_settleable,
@@ -52,7 +53,7 @@ def _lock(loan: Loan) -> tuple[Loan, list[Installment], int]:
     member = Member.objects.select_for_update().get(pk=loan.member_id)
     loan = Loan.objects.select_for_update().get(pk=loan.pk)
     installments = list(loan.installments.select_for_update().order_by("number"))
-    return loan, installments, member_credit(member)
+    return loan, installments, available_credit(member)
 
 
 def _notify(payment: Payment) -> None:
@@ -249,7 +250,7 @@ def plan_prepayment(
 def preview_prepayment(*, loan: Loan, amount: int, mode: str) -> PrepaymentPlan:
     installments = list(loan.installments.order_by("number"))
     return plan_prepayment(
-        loan, installments, amount=amount, mode=mode, available=member_credit(loan.member)
+        loan, installments, amount=amount, mode=mode, available=available_credit(loan.member)
     )
 
 

@@ -17,12 +17,13 @@ from core.signals import send_after_commit
 from ledger import chart
 from ledger.models import EntryKind
 from ledger.posting import credit, debit, post_entry
-from ledger.selectors import member_credit
 from loans import lifecycle
 from loans.models import Installment, Loan, LoanStatus
+from members.models import Member
 from payments import signals
 from payments.allocation import Owed, allocate
 from payments.models import Allocation, Payment, PaymentChannel, PaymentStatus
+from payments.selectors import available_credit
 from payments.services.settlement import figures_for, rebate_unearned_interest
 
 # A single manual repayment above this is refused as a likely typo (₦10m).
@@ -129,7 +130,7 @@ def apply_payment(payment: Payment, loan: Loan, *, actor=None) -> None:
     it pays what is due and the next installment, and the rest is member credit."""
     installments = list(loan.installments.select_for_update().order_by("number"))
     today = lagos_today()
-    available = member_credit(loan.member)
+    available = available_credit(loan.member)
     figures = figures_for(loan, installments, on=today, credit_kobo=available)
     settles = figures.gross > 0 and payment.amount >= figures.total
     if settles:
@@ -183,7 +184,9 @@ def pay_from_credit(*, loan: Loan, installments, amount: int, actor, targets=Non
 
 
 def _lock_active_loan(loan) -> Loan:
-    """Repayments go to active loans, and to written-off ones (recoveries: the debt remains)."""
+    """Repayments go to active loans, and to written-off ones (recoveries: the debt remains).
+    The member's row is locked first, as everything that reads or spends member credit does."""
+    Member.objects.select_for_update().get(pk=loan.member_id)
     loan = Loan.objects.select_for_update().get(pk=loan.pk)
     if loan.status not in (LoanStatus.ACTIVE, LoanStatus.WRITTEN_OFF):
         raise Conflict(
@@ -196,6 +199,7 @@ def _lock_active_loan(loan) -> Loan:
 def lock_loan_for_checkout(loan) -> Loan:
     """Money the member paid through the provider is ours to post even if the loan closed
     after the checkout started (it becomes member credit); other states refuse as before."""
+    Member.objects.select_for_update().get(pk=loan.member_id)
     loan = Loan.objects.select_for_update().get(pk=loan.pk)
     if loan.status not in (LoanStatus.ACTIVE, LoanStatus.CLOSED, LoanStatus.WRITTEN_OFF):
         raise Conflict(

@@ -10,10 +10,11 @@ from core.forms import REASON_MIN_LENGTH
 from core.money import format_naira
 from ledger.models import EntryKind, JournalEntry
 from ledger.posting import reverse_entry
-from ledger.selectors import member_credit
 from loans import lifecycle
 from loans.models import Loan
+from members.models import Member
 from payments.models import Payment, PaymentStatus
+from payments.selectors import available_credit
 from payments.services.repayment import PAID_FIELD
 
 
@@ -33,7 +34,7 @@ def _check_nothing_built_on(payment: Payment, loan: Loan) -> None:
             "it cannot be reversed on its own."
         )
     credited = sum(a.amount for a in payment.allocations.all() if a.component == "credit")
-    if credited and member_credit(loan.member) < credited:
+    if credited and available_credit(loan.member) < credited:
         raise Conflict(
             f"{format_naira(credited)} of payment {payment.reference} became member credit and "
             "has since been used or refunded, so it cannot be reversed."
@@ -51,6 +52,8 @@ def reverse_payment(*, payment: Payment, actor, reason: str) -> Payment:
             f"Give the reason for the reversal in at least {REASON_MIN_LENGTH} characters.",
             fields={"reason": f"At least {REASON_MIN_LENGTH} characters"},
         )
+    # Member row first, as every user of member credit does (a refund cannot race this).
+    Member.objects.select_for_update().get(pk=payment.member_id)
     loan = Loan.objects.select_for_update().get(pk=payment.loan_id)
     payment = Payment.objects.select_for_update().get(pk=payment.pk)
     if payment.status != PaymentStatus.SUCCESSFUL:

@@ -21,11 +21,11 @@ from core.errors import Conflict, DomainError
 from ledger import chart
 from ledger.models import EntryKind
 from ledger.posting import credit, debit, post_entry
-from ledger.selectors import member_credit
 from loans import lifecycle
 from loans.models import Installment, Loan, LoanStatus
 from loans.settlement import MAX_QUOTE_DAYS_AHEAD, SettlementFigures, settlement_figures
 from loans.versions import VersionReason, keep_version
+from payments.selectors import available_credit
 
 SETTLEABLE = (LoanStatus.ACTIVE, LoanStatus.WRITTEN_OFF)
 
@@ -85,7 +85,7 @@ def quote(loan: Loan, *, on: date | None = None) -> Quote:
     installments = list(Installment.objects.filter(loan=loan).order_by("number"))
     return Quote(
         loan=loan,
-        figures=figures_for(loan, installments, on=on, credit_kobo=member_credit(loan.member)),
+        figures=figures_for(loan, installments, on=on, credit_kobo=available_credit(loan.member)),
     )
 
 

@@ -27,6 +27,7 @@ from django.db import transaction
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from members.roles import ADMINISTRATORS, FINANCE, LOAN_OFFICERS, ROLE_PERMISSIONS
+from payments.models import Refund
 from tests.security.world import ROLES, World, build_world
 
 
@@ -75,6 +76,24 @@ def A_MESSAGE(w):
 
 def A_MEMBER(w):
     return {"pk": w.member_a.pk}
+
+
+def A_REFUND(w):
+    """A credit refund member A asked for (written directly: the matrix only needs a row)."""
+    refund, _ = Refund.objects.get_or_create(
+        reference="RFD-MATRIX-A",
+        defaults={
+            "source": "credit",
+            "member": w.member_a,
+            "loan": w.loan,
+            "amount": 100,
+            "bank_code": w.member_a.bank_code,
+            "account_number": w.member_a.account_number,
+            "account_name": w.member_a.full_name,
+            "requested_by": w.member_a.user,
+        },
+    )
+    return {"pk": refund.pk}
 
 
 # Member pages: members only (staff get 403: the member portal is not for them).
@@ -180,6 +199,19 @@ RULES: dict[str, R] = {
     "payments:manual_payment": R("login 403 403 403 302 403", "POST", A_LOAN),
     "payments:reverse": R("login 403 403 403 302 403", "POST", lambda w: {"pk": w.payment.pk}),
     "payments:trial_balance": R("login 403 403 403 200 200"),
+    "payments:refund_credit": R("login 200 404 302 302 302", kwargs=A_LOAN),
+    "payments:staff_refund_credit": R("login 403 403 403 302 403", "POST", A_LOAN),
+    "payments:refund_queue": R("login 403 403 403 200 403"),
+    "payments:refund_approve": R("login 403 403 403 reauth 403", "POST", A_REFUND),
+    "payments:refund_reject": R("login 403 403 403 302 403", "POST", A_REFUND),
+    "payments:suspense": R("login 403 403 403 200 403"),
+    # Finance without a loan reference or an account: the page again, with the error.
+    "payments:suspense_assign": R(
+        "login 403 403 403 200 403", "POST", lambda w: {"pk": w.statement_line.pk}
+    ),
+    "payments:suspense_refund": R(
+        "login 403 403 403 200 403", "POST", lambda w: {"pk": w.statement_line.pk}
+    ),
     # --- simulator (installed only where the simulated provider is allowed) -----------------
     "simulator:simulated_webhook": R("401 401 401 401 401 401", "POST"),
     # The simulated provider's hosted page: like Paystack's, whoever holds the reference.
@@ -195,6 +227,9 @@ RULES: dict[str, R] = {
     "recon:confirm": R("login 403 403 403 302 403", "POST", lambda w: {"pk": w.statement_line.pk}),
     "recon:rematch": R("login 403 403 403 302 403", "POST", lambda w: {"pk": w.statement_line.pk}),
     "recon:ignore": R("login 403 403 403 302 403", "POST", lambda w: {"pk": w.statement_line.pk}),
+    "recon:book_suspense": R(
+        "login 403 403 403 302 403", "POST", lambda w: {"pk": w.statement_line.pk}
+    ),
     # --- arrears (collections) ------------------------------------------------------------------
     "arrears:worklist": R("login 403 403 200 200 403"),
     "arrears:allowance_delays": R("login 403 403 403 200 403"),
@@ -307,6 +342,18 @@ API_RULES: dict[str, R] = {
         "POST",
         data=lambda w: {"loan": w.loan.reference, "amount": "100.00", "reason": "Cash at branch"},
         headers={"Idempotency-Key": "matrix-0001"},
+    ),
+    "GET /api/v1/loans/{reference}/credit": R("401 200 404 200 200 200", kwargs=A_LOAN),
+    # Member A has no credit to refund (409); officers and administrators may not ask.
+    "POST /api/v1/refunds": R(
+        "401 409 404 403 409 403",
+        "POST",
+        data=lambda w: {"loan": w.loan.reference, "amount": "100.00"},
+        headers={"Idempotency-Key": "matrix-refund-1"},
+    ),
+    "GET /api/v1/refunds/{reference}": R(
+        "401 200 404 404 200 404",
+        kwargs=lambda w: {"reference": Refund.objects.get(pk=A_REFUND(w)["pk"]).reference},
     ),
     "GET /api/v1/reports/daily/{report_date}": R(
         "401 403 403 403 404 404", kwargs=lambda w: {"report_date": "2026-01-01"}

@@ -37,6 +37,7 @@ from members.forms import MemberProfileForm
 from payments.models import ColumnMapping, Payment, StatementImport, StatementLine
 from payments.providers.webhooks import as_kobo, notice_from_payload
 from payments.reconciliation.parsing import StatementError, parse_statement
+from payments.refund_forms import CreditRefundForm
 from payments.views import ManualPaymentForm, PayForm
 from tests import factories
 from tests.factories import MemberFactory, make_finance, make_officer
@@ -128,6 +129,7 @@ NAIRA_FORMS = [
     (ContactForm, "promise_amount"),
     (PayForm, "amount"),
     (ManualPaymentForm, "amount"),
+    (CreditRefundForm, "amount"),
 ]
 NAIRA_FILTERS = [(ApplicationFilter, "amount_min"), (ApplicationFilter, "amount_max")]
 
