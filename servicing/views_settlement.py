@@ -71,9 +71,9 @@ def settle(request, reference):
 
 @login_required
 @require_POST
-@submitted_once(back=_settle_page)
 def settle_pay(request, reference):
-    """Pay today's figure: from credit when it covers it, else through the checkout."""
+    """Pay today's figure: from credit when it covers it, else through the checkout. A second
+    submit is harmless: a checkout in progress is refused, a settled loan has nothing left."""
     loan = loan_for(request.user, reference)
     if not _is_borrower(request, loan):
         messages.error(request, "Only the borrower pays their loan.")

@@ -48,8 +48,9 @@ CREDIT = 5_000_00
 
 
 def loan_with_credit(credit=CREDIT, finance=None):
-    """An active loan repaid in full plus ``credit``: the loan closes, the rest is credit."""
-    loan = active_loan()
+    """An active loan repaid in full plus ``credit``: the loan closes, the rest is credit (a
+    product whose early repayment saves nothing, so the whole schedule is what closes it)."""
+    loan = active_loan(early_settlement_rule="none")
     record_manual_payment(
         loan=loan,
         actor=finance or make_finance(),

@@ -245,6 +245,13 @@ RULES: dict[str, R] = {
         lambda w: {"reference": w.loan_b.reference, "pk": w.write_off.pk},
     ),
     # --- servicing (waivers on the staff loan page) ---------------------------------------------
+    # Early settlement, prepayment, credit, schedule versions: the borrower acts; staff who see
+    # the loan see the quote and the versions; acting for the member is the borrower's alone.
+    "servicing:settle": R("login 200 404 200 200 200", kwargs=A_LOAN),
+    "servicing:settle_pay": R("login 302 404 302 302 302", "POST", A_LOAN),
+    "servicing:prepay": R("login 200 404 302 302 302", kwargs=A_LOAN),
+    "servicing:use_credit": R("login 302 404 302 302 302", "POST", A_LOAN),
+    "servicing:schedules": R("login 200 404 200 200 200", kwargs=A_LOAN),
     "servicing:loan_waivers": R("login 403 403 200 200 200", kwargs=A_LOAN),
     "servicing:request_waiver": R("login 403 403 302 302 403", "POST", A_LOAN),
     "servicing:decide_waiver": R(

@@ -3,7 +3,7 @@ services, the ledger kept equal to the schedule, two people above the threshold,
 the staff pages and the member's message."""
 
 import re
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 import pytest
 import time_machine
@@ -267,10 +267,14 @@ def test_approval_checks_again_what_is_owed_now():
             loan=loan, actor=make_officer(), component="interest", amount=3_500_00, reason=REASON
         )
     assert "at most ₦3,000.00" in refused.value.message
-    # The member pays ₦50,000: interest of all three months first, then principal.
-    payment_services.record_manual_payment(
-        loan=loan, actor=finance, amount=50_000_00, reason="Paid at the bank", evidence="P-2"
-    )
+    # After all three installments fell due the member pays ₦50,000: installments 1 and 2 in
+    # full and ₦4,000 of installment 3 (its ₦3,000 interest first), so no interest is owed.
+    last_due = loan.installments.order_by("number").last().due_date
+    later = datetime.combine(last_due + timedelta(days=1), time(12), tzinfo=LAGOS)
+    with time_machine.travel(later, tick=False):
+        payment_services.record_manual_payment(
+            loan=loan, actor=finance, amount=50_000_00, reason="Paid at the bank", evidence="P-2"
+        )
     owed_after_payment = loan_balance(loan)
 
     with pytest.raises(Conflict, match="Only ₦0.00 of interest is owed on this loan now"):
