@@ -27,9 +27,9 @@ from loans.settlement import SettlementRule
 from loans.versions import VersionReason, keep_version
 from members.models import Member
 from payments import signals
-from payments.models import Allocation, Payment, PaymentChannel, PaymentStatus
+from payments.models import Allocation, Payment, PaymentStatus
 from payments.selectors import available_credit
-from payments.services.repayment import due_now, finish, new_reference, pay_from_credit
+from payments.services.repayment import credit_payment, due_now, finish, pay_from_credit
 from payments.services.settlement import (
     check_settleable,
     figures_for,
@@ -95,10 +95,11 @@ def apply_due_credit(*, loan_id: int) -> Payment | None:
     loan, installments, available = _lock(loan)
     if loan.status != LoanStatus.ACTIVE or available <= 0:
         return None
-    owed = sum(i.outstanding for i in installments if i.due_date <= lagos_today())
+    today = lagos_today()
+    targets = [i for i in installments if i.due_date <= today]
+    owed = sum(i.outstanding for i in targets)
     if owed == 0:
         return None
-    targets = [i for i in installments if i.due_date <= lagos_today()]
     payment = pay_from_credit(
         loan=loan,
         installments=installments,
@@ -283,17 +284,8 @@ def prepay_from_credit(*, loan: Loan, amount: int, mode: str, actor) -> Prepayme
     )
     keep_version(loan, installments, reason=reason, actor=actor)
     _reschedule(plan, installments)
-    payment = Payment.objects.create(
-        reference=new_reference("PP"),
-        provider="credit",
-        channel=PaymentChannel.CREDIT,
-        loan=loan,
-        member_id=loan.member_id,
-        amount=plan.prepaid,
-        status=PaymentStatus.SUCCESSFUL,
-        received_at=timezone.now(),
-        recorded_by=actor if actor is not None and actor.is_authenticated else None,
-        intent=f"prepay_{plan.mode}",
+    payment = credit_payment(
+        loan=loan, amount=plan.prepaid, actor=actor, prefix="PP", intent=f"prepay_{plan.mode}"
     )
     # Off the principal as a whole (no installment: the months after were re-made).
     Allocation.objects.create(payment=payment, component="principal", amount=plan.prepaid)

@@ -155,15 +155,10 @@ def finish(loan: Loan, installments, *, actor) -> None:
         lifecycle.close_if_repaid(loan, installments, actor=actor)
 
 
-def pay_from_credit(*, loan: Loan, installments, amount: int, actor, targets=None) -> Payment:
-    """Use ``amount`` of the member's credit for the loan's installments (``targets``, all by
-    default): a payment on the credit channel, so the statement shows it and a reversal gives
-    the credit back. The caller holds the loan's lock and has checked the credit."""
-    owed = _owed(installments if targets is None else targets)
-    if amount <= 0 or amount > sum(o.total for o in owed):
-        raise Conflict("That is more credit than the installments still owe.")
-    payment = Payment.objects.create(
-        reference=new_reference("CR"),
+def credit_payment(*, loan: Loan, amount: int, actor, prefix: str, intent: str = "") -> Payment:
+    """A successful payment on the credit channel: money we already held for the member."""
+    return Payment.objects.create(
+        reference=new_reference(prefix),
         provider="credit",
         channel=PaymentChannel.CREDIT,
         loan=loan,
@@ -172,7 +167,18 @@ def pay_from_credit(*, loan: Loan, installments, amount: int, actor, targets=Non
         status=PaymentStatus.SUCCESSFUL,
         received_at=timezone.now(),
         recorded_by=actor if actor is not None and actor.is_authenticated else None,
+        intent=intent,
     )
+
+
+def pay_from_credit(*, loan: Loan, installments, amount: int, actor, targets=None) -> Payment:
+    """Use ``amount`` of the member's credit for the loan's installments (``targets``, all by
+    default): a payment on the credit channel, so the statement shows it and a reversal gives
+    the credit back. The caller holds the loan's lock and has checked the credit."""
+    owed = _owed(installments if targets is None else targets)
+    if amount <= 0 or amount > sum(o.total for o in owed):
+        raise Conflict("That is more credit than the installments still owe.")
+    payment = credit_payment(loan=loan, amount=amount, actor=actor, prefix="CR")
     _book(payment, loan, installments, allocate(amount, owed), actor=actor)
     audit.record(
         actor=actor,
@@ -183,11 +189,16 @@ def pay_from_credit(*, loan: Loan, installments, amount: int, actor, targets=Non
     return payment
 
 
-def _lock_active_loan(loan) -> Loan:
-    """Repayments go to active loans, and to written-off ones (recoveries: the debt remains).
-    The member's row is locked first, as everything that reads or spends member credit does."""
+def _lock_member_then_loan(loan) -> Loan:
+    """The member's row first, as everything that reads or spends member credit does, then
+    the loan's: one order everywhere, so no two money paths deadlock."""
     Member.objects.select_for_update().get(pk=loan.member_id)
-    loan = Loan.objects.select_for_update().get(pk=loan.pk)
+    return Loan.objects.select_for_update().get(pk=loan.pk)
+
+
+def _lock_active_loan(loan) -> Loan:
+    """Repayments go to active loans, and to written-off ones (recoveries: the debt remains)."""
+    loan = _lock_member_then_loan(loan)
     if loan.status not in (LoanStatus.ACTIVE, LoanStatus.WRITTEN_OFF):
         raise Conflict(
             f"Loan {loan.reference} is {loan.get_status_display().lower()}; "
@@ -199,8 +210,7 @@ def _lock_active_loan(loan) -> Loan:
 def lock_loan_for_checkout(loan) -> Loan:
     """Money the member paid through the provider is ours to post even if the loan closed
     after the checkout started (it becomes member credit); other states refuse as before."""
-    Member.objects.select_for_update().get(pk=loan.member_id)
-    loan = Loan.objects.select_for_update().get(pk=loan.pk)
+    loan = _lock_member_then_loan(loan)
     if loan.status not in (LoanStatus.ACTIVE, LoanStatus.CLOSED, LoanStatus.WRITTEN_OFF):
         raise Conflict(
             f"Loan {loan.reference} is {loan.get_status_display().lower()}; "

@@ -31,7 +31,13 @@ from payments import services
 from payments.models import Payment, PaymentChannel
 from payments.services import credit as credit_services
 from payments.services import settlement
-from tests.factories import active_loan, make_finance, make_officer, schedule_outstanding
+from tests.factories import (
+    active_loan,
+    approved_loan,
+    make_finance,
+    make_officer,
+    schedule_outstanding,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -205,8 +211,6 @@ def test_a_loan_that_is_not_running_has_nothing_to_settle(reducing_loan, status)
 
 
 def test_a_loan_awaiting_payout_has_nothing_to_settle():
-    from tests.factories import approved_loan
-
     with pytest.raises(Conflict, match="nothing to settle"):
         settlement.quote(approved_loan())
 
