@@ -30,7 +30,11 @@ class CreditOut(Schema):
 
 
 class RefundIn(Strict):
-    loan: str = Field(..., min_length=1, max_length=20, description="Loan reference.")
+    # Letters, digits and dashes, like every loan reference: a NUL byte or other control
+    # character is a 422, never a database error.
+    loan: str = Field(
+        ..., min_length=1, max_length=20, pattern=r"^[A-Za-z0-9-]+$", description="Loan reference."
+    )
     amount: NairaText = naira_field("Amount to refund in naira.")
     reason: str = Field(default="", max_length=2000)
 

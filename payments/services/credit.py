@@ -50,7 +50,7 @@ def _check_actor(loan: Loan, actor) -> None:
 
 def _lock(loan: Loan) -> tuple[Loan, list[Installment], int]:
     """Member row, then loan row, then installments: one order everywhere (no deadlock)."""
-    member = Member.objects.select_for_update().get(pk=loan.member_id)
+    member = Member.objects.select_for_update(no_key=True).get(pk=loan.member_id)
     loan = Loan.objects.select_for_update().get(pk=loan.pk)
     installments = list(loan.installments.select_for_update().order_by("number"))
     return loan, installments, available_credit(member)

@@ -151,7 +151,7 @@ def request_credit_refund(
     """The member (own credit) or finance asks to send credit back to the member's confirmed
     payout account. Refused when the amount is more than the credit not already asked for."""
     amount = _check_amount(amount)
-    member = Member.objects.select_for_update().get(pk=member.pk)
+    member = Member.objects.select_for_update(no_key=True).get(pk=member.pk)
     by_member = actor.is_authenticated and member.user_id == actor.pk
     if not by_member:
         if not is_finance(actor):
@@ -311,7 +311,7 @@ def _check_approver(refund: Refund, actor) -> None:
 def _lock_for_approval(refund: Refund) -> None:
     """Re-check the money under lock: the credit (member row) or the suspense line."""
     if refund.source == RefundSource.CREDIT:
-        member = Member.objects.select_for_update().get(pk=refund.member_id)
+        member = Member.objects.select_for_update(no_key=True).get(pk=refund.member_id)
         _check_bound_account(member)
         if (member.confirmed_bank_code, member.confirmed_account_number) != (
             refund.bank_code,

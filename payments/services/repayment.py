@@ -191,8 +191,11 @@ def pay_from_credit(*, loan: Loan, installments, amount: int, actor, targets=Non
 
 def _lock_member_then_loan(loan) -> Loan:
     """The member's row first, as everything that reads or spends member credit does, then
-    the loan's: one order everywhere, so no two money paths deadlock."""
-    Member.objects.select_for_update().get(pk=loan.member_id)
+    the loan's: one order everywhere, so no two money paths deadlock. ``no_key``: the lock
+    serialises credit users but lets other transactions insert rows pointing at the member
+    (journal postings of a waiver on the loan, for one), which a plain FOR UPDATE would make
+    wait behind us while we wait for their loan lock."""
+    Member.objects.select_for_update(no_key=True).get(pk=loan.member_id)
     return Loan.objects.select_for_update().get(pk=loan.pk)
 
 

@@ -53,7 +53,7 @@ def reverse_payment(*, payment: Payment, actor, reason: str) -> Payment:
             fields={"reason": f"At least {REASON_MIN_LENGTH} characters"},
         )
     # Member row first, as every user of member credit does (a refund cannot race this).
-    Member.objects.select_for_update().get(pk=payment.member_id)
+    Member.objects.select_for_update(no_key=True).get(pk=payment.member_id)
     loan = Loan.objects.select_for_update().get(pk=payment.loan_id)
     payment = Payment.objects.select_for_update().get(pk=payment.pk)
     if payment.status != PaymentStatus.SUCCESSFUL:
