@@ -8,11 +8,13 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 from faker import Faker
 
+from core.clock import lagos_today
 from core.crypto import bvn_blind_index, pii_cipher
 from members.models import KycStatus, Member, StaffIdentity, User
 from members.roles import ADMINISTRATORS, FINANCE, LOAN_OFFICERS
+from members.service_year import ServiceBatch
 from members.services import set_bvn
-from members.validators import NYSC_STATES, make_valid_nuban, passing_out_date
+from members.validators import NYSC_STATES, make_valid_nuban
 
 DEMO_PASSWORD = "allawee-demo-2026"  # noqa: S105 - printed for the local demo only
 STAFF = [
@@ -64,21 +66,43 @@ def _staff_identity(user, index):
     )
 
 
+def _serving_batches(today: date, *, demo: bool) -> list[ServiceBatch]:
+    """Calendar entries of corps members serving today: the demo member's passes out at least
+    10 months ahead (so the demo can apply on any day); the others anywhere from 2 to 13
+    months ahead. Past the shipped calendar an estimated entry is added, marked unannounced,
+    so a demo run years from now still has someone serving."""
+    low = today + timedelta(days=300 if demo else 60)
+    high = today + timedelta(days=400)
+    found = list(ServiceBatch.objects.filter(passing_out__gte=low, passing_out__lte=high))
+    if not found:
+        start = today - timedelta(days=30)
+        found = [
+            ServiceBatch.objects.get_or_create(
+                year=start.year,
+                batch="C",
+                stream=2,
+                defaults={"orientation_start": start, "passing_out": today + timedelta(days=335)},
+            )[0]
+        ]
+    return found
+
+
 def _fill_member(member, fake, rng, index, status):
     state = rng.choice(list(NYSC_STATES))
-    year = rng.choice([24, 25])
-    batch = rng.choice("ABC")
-    start = date(2000 + year, {"A": 3, "B": 7, "C": 11}[batch], 1)
+    service = rng.choice(_serving_batches(lagos_today(), demo=index == 1))
+    year, batch, start = service.year % 100, service.batch, service.orientation_start
     member.full_name = f"{fake.first_name()} {fake.last_name()}"
     member.date_of_birth = date(1997, 1, 1) + timedelta(days=rng.randrange(0, 2500))
     prefix = rng.choice(["803", "806", "813", "816", "703", "706", "810", "903", "907", "915"])
     member.phone = f"+234{prefix}{index:07d}"
-    member.state_code = f"{state}/{year}{batch}/{1000 + index:04d}"
+    member.state_code = f"{state}/{year:02d}{batch}{service.stream}/{1000 + index:04d}"
     member.batch = batch
+    member.stream = service.stream
+    member.service_batch = service
     member.deployment_state = state
     member.ppa_name = f"{rng.choice(PPAS)}, {NYSC_STATES[state]}"
     member.service_start = start
-    member.passing_out = passing_out_date(start)
+    member.passing_out = service.passing_out
     member.other_income = rng.choice([0, 0, 0, 20_000_00, 50_000_00])
     member.bank_code = rng.choice(BANK_CODES)
     member.account_number = make_valid_nuban(member.bank_code, f"{index:09d}")

@@ -4,8 +4,12 @@ and as the recorded automatic assessment after submit. A person always decides."
 from dataclasses import asdict, dataclass
 from datetime import timedelta
 
+from django.core.exceptions import ValidationError
+
 from core.money import format_naira
 from loans.schedule import Schedule, max_affordable_installment
+from members.service_year import batch_for, no_calendar_message
+from members.validators import parse_state_code
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,9 @@ def member_rules(member, product, schedule: Schedule) -> list[RuleResult]:
             else "Your profile (KYC) must be verified before you can borrow.",
         )
     ]
+    calendar_missing = _calendar_missing(member)
+    if calendar_missing:
+        results.append(RuleResult("service_calendar_known", False, calendar_missing))
     if member.passing_out:
         latest = member.passing_out - timedelta(days=product.min_days_before_passing_out)
         ok = schedule.last_due_date <= latest
@@ -104,6 +111,19 @@ def member_rules(member, product, schedule: Schedule) -> list[RuleResult]:
         )
     )
     return results
+
+
+def _calendar_missing(member) -> str:
+    """Why the service year cannot be known (empty when it can): the member's batch has no
+    entry in the NYSC calendar, and a lender must not guess when the allowance stops. (Members
+    from before the calendar keep the dates staff checked.)"""
+    if member.service_batch_id is not None or member.passing_out or not member.state_code:
+        return ""
+    try:
+        code = parse_state_code(member.state_code)
+    except ValidationError:
+        return "Your NYSC state code is not valid; correct it on your profile."
+    return "" if batch_for(code) is not None else no_calendar_message(code)
 
 
 def failed(results: list[RuleResult]) -> list[RuleResult]:

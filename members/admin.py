@@ -4,6 +4,7 @@ from django.contrib.auth.admin import GroupAdmin as BaseGroupAdmin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
+from django.db import transaction
 
 from core import audit
 from core.errors import DomainError
@@ -23,6 +24,8 @@ from members.role_changes import (
     request_role_change,
 )
 from members.roles import ROLES
+from members.service_year import ServiceBatch
+from members.services import apply_calendar_change
 from members.staff_identity import check_staff_identity, set_staff_identity
 
 # Only a superuser sees or sets these: they are who may do what.
@@ -326,6 +329,10 @@ class MemberAdmin(admin.ModelAdmin):
         "phone",
         "bvn_masked",
         "state_code",
+        "service_batch",
+        "service_start",
+        "passing_out",
+        "claimed_service_start",
         "bank_code",
         "account_number",
         "account_name",
@@ -368,3 +375,35 @@ class MemberDocumentAdmin(admin.ModelAdmin):
     raw_id_fields = ("member", "uploaded_by")
     show_full_result_count = False
     readonly_fields = ("file", "sha256", "size", "content_type", "original_name")
+
+
+@admin.register(ServiceBatch)
+class ServiceBatchAdmin(admin.ModelAdmin):
+    """The NYSC calendar. Every change is audited and moves the members of the batch whose
+    dates were the old entry's; an entry in use cannot be deleted (members point at it)."""
+
+    list_display = ("__str__", "orientation_start", "passing_out", "announced", "updated_at")
+    list_filter = ("year", "batch", "announced")
+    ordering = ("-year", "-batch", "-stream")
+
+    @transaction.atomic
+    def save_model(self, request, obj, form, change):
+        before = ServiceBatch.objects.select_for_update().get(pk=obj.pk) if change else None
+        super().save_model(request, obj, form, change)
+        audit.record(
+            actor=request.user,
+            action="service_batch.changed" if change else "service_batch.added",
+            obj=obj,
+            changes={name: str(form.cleaned_data.get(name)) for name in form.changed_data},
+        )
+        moved = apply_calendar_change(obj, before, request.user)
+        if moved:
+            self.message_user(request, f"{moved} member(s) now have this batch's dates.")
+
+    def delete_model(self, request, obj):
+        audit.record(actor=request.user, action="service_batch.deleted", obj=obj, changes={})
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:
+            self.delete_model(request, obj)

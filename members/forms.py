@@ -7,12 +7,11 @@ from django.utils import timezone
 from core.forms import DateInput, NairaField
 from members.banks import BANK_CHOICES
 from members.models import DocumentKind, Member
+from members.service_year import service_dates
 from members.validators import (
     STATE_CHOICES,
-    expected_service_start,
     normalise_phone,
     parse_state_code,
-    passing_out_date,
     validate_bvn,
     validate_nuban,
 )
@@ -60,7 +59,10 @@ class MemberProfileForm(forms.Form):
     )
     ppa_name = forms.CharField(label="Place of primary assignment (PPA)", max_length=200)
     service_start = forms.DateField(
-        widget=DateInput, required=False, help_text="Estimated from your batch if left empty."
+        widget=DateInput,
+        required=False,
+        help_text="We use your batch's NYSC calendar; type a date only if your call-up "
+        "letter says otherwise.",
     )
     monthly_allowance = NairaField(
         label="Monthly allowance (₦)", min_kobo=0, max_kobo=10_000_000_00, initial=77_000_00
@@ -165,17 +167,26 @@ class MemberProfileForm(forms.Form):
         if code is not None:
             if not data.get("deployment_state"):
                 data["deployment_state"] = code.state
-            if not data.get("service_start"):
-                data["service_start"] = expected_service_start(code)
-        if data.get("service_start"):
-            data["passing_out"] = (
-                self.member.passing_out
-                if self.member.passing_out and self.member.service_start == data["service_start"]
-                else passing_out_date(data["service_start"])
-            )
+            self._apply_service_dates(data, code)
         if data.get("other_income") is None:
             data["other_income"] = 0
         return data
+
+    def _apply_service_dates(self, data: dict, code) -> None:
+        """The dates come from the batch's calendar entry, never from a typed date: one that
+        disagrees is kept as the member's claim for the officer. With no calendar entry
+        nothing is guessed (applications say why they cannot go ahead)."""
+        dates = service_dates(code, data.get("service_start"))
+        self.service_dates = dates
+        data["service_batch"] = dates.batch
+        data["claimed_service_start"] = dates.claimed_start
+        data["service_start"] = dates.start
+        member = self.member
+        # A passing-out staff moved (an extension) stays while the batch is the same.
+        same_batch = dates.batch is not None and member.service_batch_id == dates.batch.pk
+        data["passing_out"] = (
+            member.passing_out if same_batch and member.passing_out else dates.passing_out
+        )
 
     def identity_values(self) -> dict:
         """What ``members.lookups.identity_conflicts`` checks against other members. The

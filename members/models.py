@@ -111,8 +111,14 @@ class Member(models.Model):
     ppa_name = models.CharField("place of primary assignment", max_length=200, blank=True)
     service_start = models.DateField(null=True, blank=True)
     passing_out = models.DateField(
-        null=True, blank=True, help_text="Start + 12 months unless staff record an extension."
+        null=True, blank=True, help_text="The batch's passing-out day unless staff record a change."
     )
+    # The NYSC calendar entry the dates come from (members.service_year); a start date the
+    # member typed that disagrees with it is kept here for the officer to check.
+    service_batch = models.ForeignKey(
+        "members.ServiceBatch", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    claimed_service_start = models.DateField(null=True, blank=True, editable=False)
 
     monthly_allowance = models.BigIntegerField(
         "monthly allowance (kobo)", default=settings.DEFAULT_MONTHLY_ALLOWANCE_KOBO
@@ -463,3 +469,6 @@ class RoleGrantRequest(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()} {self.role} to {self.user}"
+
+
+from members.service_year import ServiceBatch  # noqa: E402,F401  (the model lives there)

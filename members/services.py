@@ -19,8 +19,9 @@ from members.models import (
     Member,
     MemberDocument,
 )
+from members.service_year import ServiceBatch, batch_for
 from members.staff_identity import check_independent
-from members.validators import validate_nuban
+from members.validators import parse_state_code, validate_nuban
 
 ALLOWED_DOCUMENT_TYPES = {
     "application/pdf": "pdf",
@@ -40,6 +41,8 @@ PROFILE_FIELDS = (
     "ppa_name",
     "service_start",
     "passing_out",
+    "service_batch",
+    "claimed_service_start",
     "monthly_allowance",
     "other_income",
     "bank_code",
@@ -344,3 +347,40 @@ def record_document_view(*, document: MemberDocument, actor) -> None:
             obj=document.member,
             changes={"document_id": document.pk, "kind": document.kind},
         )
+
+
+def apply_calendar_change(batch: ServiceBatch, before: ServiceBatch | None, actor) -> int:
+    """After an administrator adds or corrects a calendar entry: members of the batch whose
+    dates were the old entry's (no extension recorded) follow it, and members whose state
+    code belongs to the batch but had no entry are linked to it. One audit event per member."""
+    moved = 0
+    pattern = rf"^[A-Z]{{2}}/{batch.year % 100:02d}{batch.batch}{batch.stream}?/"
+    unlinked = Member.objects.filter(service_batch__isnull=True, state_code__regex=pattern)
+    linked = Member.objects.none()
+    if before is not None:
+        linked = Member.objects.filter(
+            service_batch=batch,
+            service_start=before.orientation_start,
+            passing_out=before.passing_out,
+        )
+    for member in list(unlinked) + list(linked):
+        if member.service_batch_id is None:
+            code = parse_state_code(member.state_code)
+            if batch_for(code, member.claimed_service_start or member.service_start) != batch:
+                continue  # the other stream fits this member better
+        old = (member.service_start, member.passing_out)
+        member.service_batch = batch
+        member.service_start, member.passing_out = batch.orientation_start, batch.passing_out
+        member.save(update_fields=["service_batch", "service_start", "passing_out", "updated_at"])
+        audit.record(
+            actor=actor,
+            action="member.service_dates_from_calendar",
+            obj=member,
+            changes={
+                "batch": str(batch),
+                "service_start": [str(old[0]), str(batch.orientation_start)],
+                "passing_out": [str(old[1]), str(batch.passing_out)],
+            },
+        )
+        moved += 1
+    return moved

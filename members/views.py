@@ -21,6 +21,7 @@ from members import lookups, selectors, services, uploads
 from members.filters import MemberFilter
 from members.forms import DocumentUploadForm, KycRejectForm, MemberProfileForm
 from members.selectors import document_visible_to, member_for_staff, member_list_for_staff
+from members.service_year import service_notes
 from members.tables import MemberTable
 
 
@@ -113,6 +114,7 @@ def profile(request):
             "upload_form": DocumentUploadForm(),
             "documents": member.documents.all(),
             "missing_documents": services.missing_documents(member),
+            "service_notes": service_notes(member),
             "open_deletion": member.deletion_requests.filter(
                 status__in=["requested", "approved"]
             ).first(),
@@ -262,6 +264,7 @@ def member_detail(request, pk):
             "member": member,
             "documents": member.documents.all(),
             "reject_form": KycRejectForm(),
+            "service_notes": service_notes(member, for_staff=True),
             "can_review": request.user.has_perm("members.review_kyc"),
             "can_reveal": request.user.has_perm("members.reveal_bvn"),
         },

@@ -95,9 +95,11 @@ def _migrated_reference_data(request):
         from ledger.chart import CHART, ensure_chart
         from ledger.models import Account
         from members.roles import ROLES, sync_role_permissions
+        from members.service_year import ensure_shipped_calendar
 
         if Group.objects.filter(name__in=ROLES).count() != len(ROLES):
             sync_role_permissions(apps)
         if Account.objects.count() != len(CHART):
             ensure_chart()
+        ensure_shipped_calendar()
     yield

@@ -19,6 +19,7 @@ from loans.schedule import build_schedule
 from loans.services.application import has_live_loan
 from loans.services.records import move
 from members.models import Member
+from members.service_year import disagreement_message
 
 
 def fraud_flags(application: Application) -> list[RuleResult]:
@@ -45,6 +46,17 @@ def fraud_flags(application: Application) -> list[RuleResult]:
             flags.append(
                 RuleResult(rule, False, f"Another member has the same {label}.", warning=True)
             )
+    if member.claimed_service_start and member.service_batch is not None:
+        flags.append(
+            RuleResult(
+                "service_start_disagrees",
+                False,
+                disagreement_message(
+                    member.claimed_service_start, member.service_batch, for_staff=True
+                ),
+                warning=True,
+            )
+        )
     open_count = Application.objects.filter(member=member, status__in=OPEN_STATUSES).count()
     if open_count > 1:
         flags.append(
