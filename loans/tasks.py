@@ -4,6 +4,7 @@ from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task, lock_task
 
 from core import jobs
+from core.clock import lagos_crontab
 from loans import services
 
 
@@ -18,3 +19,11 @@ def assess_application_task(application_id: int):
 def requeue_stale_assessments_task():
     for application_id in services.stale_submissions()[:500]:
         assess_application_task(application_id)
+
+
+# 06:15 Lagos, before the working day: approvals not paid out in time are cancelled and the
+# member told; a missed run is caught up the next day (expiry is by date, not by run).
+@db_periodic_task(lagos_crontab(hour="6", minute="15"))
+@lock_task("expire-approvals")
+def expire_approvals_task():
+    services.expire_approvals()

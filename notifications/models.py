@@ -25,6 +25,7 @@ class MessageKind(models.TextChoices):
     APPLICATION_APPROVED = "application_approved", "Application approved"
     APPLICATION_REJECTED = "application_rejected", "Application not approved"
     APPLICATION_INFO_REQUESTED = "application_info_requested", "Information requested"
+    APPROVAL_EXPIRED = "approval_expired", "Approval expired"
     LOAN_DISBURSED = "loan_disbursed", "Loan paid out"
     PAYMENT_RECEIVED = "payment_received", "Payment received"
     CHARGES_WAIVED = "charges_waived", "Charges waived"

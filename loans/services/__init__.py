@@ -32,6 +32,12 @@ from loans.services.decisions import (
     reject_application,
     request_information,
 )
+from loans.services.payout_checks import (
+    approval_expires_on,
+    check_payout,
+    expire_approvals,
+    payout_problems,
+)
 
 __all__ = [
     "PAYOUT_STARTED_CHECKS",
@@ -39,6 +45,10 @@ __all__ = [
     "LateFeeRule",
     "Quote",
     "add_note",
+    "approval_expires_on",
+    "check_payout",
+    "expire_approvals",
+    "payout_problems",
     "approve_application",
     "assess_application",
     "cancel_application",

@@ -17,7 +17,7 @@ from ledger.models import EntryKind
 from ledger.posting import credit, debit, post_entry
 from loans import lifecycle
 from loans.models import Loan, LoanStatus
-from loans.services import refix_schedule_dates
+from loans.services import check_payout, refix_schedule_dates
 from members.models import Member
 from members.staff_identity import check_independent
 from payments import signals
@@ -63,6 +63,7 @@ def request_disbursement(*, loan: Loan, actor) -> Disbursement:
             f"Loan {loan.reference} is {loan.get_status_display().lower()}; it cannot be paid out."
         )
     _check_bound_account(loan.member)
+    check_payout(loan)
     if Disbursement.objects.filter(
         loan=loan,
         status__in=[
@@ -297,6 +298,7 @@ def record_manual_disbursement(*, loan: Loan, actor, bank_reference: str) -> Dis
     if loan.status != LoanStatus.PENDING_DISBURSEMENT:
         raise Conflict(f"Loan {loan.reference} is {loan.get_status_display().lower()}.")
     _check_bound_account(loan.member)
+    check_payout(loan)
     attempt = Disbursement.objects.filter(loan=loan).count() + 1
     try:
         with transaction.atomic():

@@ -21,7 +21,7 @@ def _schedule_apr(loan, start: date):
 
 def test_a_loan_paid_out_four_weeks_after_approval_keeps_the_apr_of_its_real_schedule(db):
     with time_machine.travel(datetime(2026, 3, 2, 12, tzinfo=LAGOS), tick=False):
-        loan = approved_loan(amount=50_000_00, tenure=1)
+        loan = approved_loan(amount=50_000_00, tenure=1, approval_valid_days=30)
     approval_apr = loan.apr
     assert approval_apr == _schedule_apr(loan, date(2026, 3, 2))
     payout_apr = _schedule_apr(loan, date(2026, 3, 30))
