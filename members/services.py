@@ -10,6 +10,8 @@ from django.utils import timezone
 from core import audit
 from core.crypto import bvn_blind_index, pii_cipher
 from core.errors import Conflict, DomainError, NotAllowed, check_transition
+from core.signals import send_after_commit
+from members import signals
 from members.banks import bank_by_code
 from members.lookups import NEUTRAL_MESSAGES
 from members.models import (
@@ -294,6 +296,8 @@ def _move_kyc(member, target, *, actor, reason=""):
         obj=member,
         changes={"kyc_status": [before, target], **({"reason": reason} if reason else {})},
     )
+    if target in (KycStatus.VERIFIED, KycStatus.REJECTED):
+        send_after_commit(signals.kyc_decided, Member, member_id=member.pk, decision=target)
     return member
 
 

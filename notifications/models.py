@@ -26,6 +26,8 @@ class MessageKind(models.TextChoices):
     APPLICATION_REJECTED = "application_rejected", "Application not approved"
     APPLICATION_INFO_REQUESTED = "application_info_requested", "Information requested"
     APPROVAL_EXPIRED = "approval_expired", "Approval expired"
+    KYC_VERIFIED = "kyc_verified", "Profile verified"
+    KYC_REJECTED = "kyc_rejected", "Profile needs changes"
     LOAN_DISBURSED = "loan_disbursed", "Loan paid out"
     PAYMENT_RECEIVED = "payment_received", "Payment received"
     CHARGES_WAIVED = "charges_waived", "Charges waived"

@@ -15,6 +15,8 @@ from core.clock import lagos_crontab
 from ledger.selectors import loan_balance
 from loans.models import Application, Loan
 from loans.signals import application_event
+from members.models import Member
+from members.signals import kyc_decided
 from notifications import services
 from notifications.services import notify_member
 from payments.models import Payment
@@ -69,6 +71,19 @@ def notify_application_task(application_id: int, template: str):
 
 
 @db_task(retries=5, retry_delay=60)
+def notify_kyc_task(member_id: int, decision: str):
+    member = Member.objects.select_related("user").get(pk=member_id)
+    # A profile may be rejected, corrected and reviewed again: each decision is its own event.
+    reviewed = member.kyc_reviewed_at.isoformat() if member.kyc_reviewed_at else ""
+    notify_member(
+        member=member,
+        kind=f"kyc_{decision}",
+        context={},
+        dedupe_key=f"kyc_{decision}:{member.pk}:{reviewed}",
+    )
+
+
+@db_task(retries=5, retry_delay=60)
 def notify_loan_task(loan_id: int, template: str):
     loan = Loan.objects.select_related("member__user").get(pk=loan_id)
     notify_member(
@@ -109,6 +124,9 @@ def connect_event_receivers() -> None:
     def on_application_event(sender, application_id, template, **kwargs):
         notify_application_task(application_id, template)
 
+    def on_kyc_decided(sender, member_id, decision, **kwargs):
+        notify_kyc_task(member_id, decision)
+
     def on_loan_event(sender, loan_id, template, **kwargs):
         notify_loan_task(loan_id, template)
 
@@ -120,5 +138,6 @@ def connect_event_receivers() -> None:
 
     application_event.connect(on_application_event, dispatch_uid="notify-application-event")
     loan_event.connect(on_loan_event, dispatch_uid="notify-loan-event")
+    kyc_decided.connect(on_kyc_decided, dispatch_uid="notify-kyc-decided")
     payment_received.connect(on_payment_received, dispatch_uid="notify-payment-received")
     waiver_applied.connect(on_waiver_applied, dispatch_uid="notify-waiver-applied")

@@ -10,7 +10,8 @@ from django.urls import reverse
 from core.crypto import pii_cipher
 from core.models import AuditEvent
 from members.models import KycStatus
-from tests.factories import MemberFactory, UserFactory
+from notifications.models import Message
+from tests.factories import MemberFactory, UserFactory, on_commit
 
 pytestmark = pytest.mark.django_db
 
@@ -223,3 +224,25 @@ def test_user_without_staff_flag_but_with_perms_still_gets_403(client):
     user.groups.add(Group.objects.get(name="Loan officers"))
     client.force_login(user)
     assert client.get(reverse("members:staff_list")).status_code == 403
+
+
+def test_the_member_is_told_of_each_kyc_decision_by_email_and_sms(client, officer):
+    target = MemberFactory(kyc_status=KycStatus.SUBMITTED)
+    client.force_login(officer)
+    with on_commit(execute=True):
+        client.post(
+            reverse("members:reject_kyc", args=[target.pk]), {"reason": "ID card photo is blurred"}
+        )
+    rejected = Message.objects.get(member=target, kind="kyc_rejected", channel="email")
+    assert "ID card photo is blurred" in rejected.body
+    assert Message.objects.filter(member=target, kind="kyc_rejected", channel="sms").exists()
+
+    # The member corrects the profile and submits again; the second review is its own message.
+    target.refresh_from_db()
+    target.kyc_status = KycStatus.SUBMITTED
+    target.save(update_fields=["kyc_status"])
+    with on_commit(execute=True):
+        client.post(reverse("members:verify_kyc", args=[target.pk]))
+    verified = Message.objects.get(member=target, kind="kyc_verified", channel="email")
+    assert "your profile is verified" in verified.body
+    assert Message.objects.filter(member=target, kind="kyc_rejected").count() == 2
