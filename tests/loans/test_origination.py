@@ -187,9 +187,11 @@ def test_key_facts_hash_mismatch_means_the_terms_changed(borrower, product):
         member=borrower, actor=borrower.user, product=product, amount=60_000_00, tenure=3
     )
     old_hash = application.key_facts_hash
-    # Another tab re-priced the draft after this one showed the key facts.
+    # Another tab re-priced the draft after this one showed the key facts. (Lower, not higher:
+    # the first installment's interest is for its real days, up to 58 from an early-month
+    # day, and ₦65,000 would then fail the 33 % affordability rule before reaching the hash.)
     services.start_application(
-        member=borrower, actor=borrower.user, product=product, amount=65_000_00, tenure=3
+        member=borrower, actor=borrower.user, product=product, amount=55_000_00, tenure=3
     )
     with pytest.raises(Conflict, match="changed"):
         services.submit_application(
