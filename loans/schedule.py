@@ -124,9 +124,10 @@ class Schedule:
 
     @property
     def monthly_installment(self) -> int:
-        """The regular amount due each month: the first installment without its fee."""
-        first = self.installments[0]
-        return first.principal + first.interest
+        """The regular amount due each month: the second installment (the first also carries
+        the fee, if added to it, and interest for its real number of days), or the only one."""
+        regular = self.installments[1 if len(self.installments) > 1 else 0]
+        return regular.principal + regular.interest
 
     @property
     def last_due_date(self) -> date:
@@ -236,12 +237,30 @@ def annual_percentage_rate(
         return percent.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
+def first_period_interest(terms: ScheduleTerms, first_due: date) -> int:
+    """Installment 1's interest: only for the days from the start (payout) to the first due
+    date, Actual/365 (the monthly rate × 12 ÷ 365 a day, as ``interest_for_days``), on the
+    opening balance; a flat loan's opening balance is the principal, so both methods charge it
+    on the principal.
+
+    Why: the first period runs from 15 to about 46 days depending on the payout day. A whole
+    month's interest for it made the same loan's APR swing between about 36 % and 90 % with the
+    day it was paid out; interest for the real days keeps the APR nearly the same all month."""
+    return interest_for_days(
+        terms.principal, terms.monthly_rate, (first_due - terms.start_date).days
+    )
+
+
 def build_schedule(terms: ScheduleTerms) -> Schedule:
     n = terms.tenure_months
     if terms.method is InterestMethod.FLAT:
         parts = _flat_parts(terms.principal, terms.monthly_rate, n)
     else:
         parts = _reducing_parts(terms.principal, terms.monthly_rate, n)
+    dates = due_dates(terms.start_date, n, terms.due_day)
+    # Only installment 1's interest follows the real days; the principal parts stay the
+    # standard split (the annuity's, or equal parts) and later months keep their interest.
+    parts[0] = (parts[0][0], first_period_interest(terms, dates[0]))
 
     fee = terms.fee
     deducted = terms.fee_treatment is FeeTreatment.DEDUCT
@@ -251,7 +270,6 @@ def build_schedule(terms: ScheduleTerms) -> Schedule:
 
     installments = []
     balance = terms.principal
-    dates = due_dates(terms.start_date, n, terms.due_day)
     for number, (due, (principal_part, interest)) in enumerate(zip(dates, parts, strict=True), 1):
         installments.append(
             Installment(

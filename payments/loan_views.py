@@ -8,6 +8,7 @@ from django.shortcuts import redirect, render
 
 from ledger.selectors import loan_balance, member_credit
 from loans import rules as loan_rules
+from loans.key_facts import final_key_facts
 from loans.selectors import contractual_outstanding, loan_for
 from payments import exports
 
@@ -27,6 +28,25 @@ def loan_detail(request, reference):
             "credit": member_credit(loan.member),
         },
     )
+
+
+@login_required
+def loan_key_facts(request, reference):
+    """The final key facts: the statement consented to, with the figures fixed at payout."""
+    loan = loan_for(request.user, reference)
+    if loan.disbursed_on is None:
+        messages.info(request, "The final key facts are issued when the loan is paid out.")
+        return redirect(loan)
+    response = render(
+        request,
+        "loans/key_facts.html",
+        {"application": loan.application, "loan": loan, "facts": final_key_facts(loan)},
+    )
+    if request.GET.get("download"):
+        response["Content-Disposition"] = (
+            f'attachment; filename="final-key-facts-{loan.reference}.html"'
+        )
+    return response
 
 
 @login_required

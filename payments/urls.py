@@ -7,6 +7,11 @@ app_name = "payments"
 urlpatterns = [
     path("loans/<str:reference>/", loan_views.loan_detail, name="loan_detail"),
     path(
+        "loans/<str:reference>/key-facts/",
+        loan_views.loan_key_facts,
+        name="loan_key_facts",
+    ),
+    path(
         "loans/<str:reference>/statement.csv",
         loan_views.loan_statement_csv,
         name="statement_csv",

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from core import audit
 from core.clock import lagos_today
+from core.errors import DomainError
 from loans.models import (
     Application,
     Installment,
@@ -85,10 +86,13 @@ def create_loan(*, application: Application, actor) -> Loan:
 
 
 def refix_schedule_dates(*, loan: Loan, disbursed_on: date, actor=None) -> None:
-    """At payout the due dates are fixed from the disbursement date (amounts unchanged: interest
-    is monthly), and the APR with them: the first period's length, hence the APR, depends on the
-    payout day, so the loan keeps the APR of the schedule the member really has (the e-mail at
-    payout states it). A change from the approval-day APR leaves an audit event."""
+    """At payout the schedule is fixed from the disbursement date: the due dates, and with the
+    first period's real length installment 1's interest (interest for the days from payout to
+    the first due date) and its late-fee cap; so the loan's total interest, total repayable and
+    APR are those of the schedule the member really has. ``loan`` is updated in place, so the
+    payout's ledger entry (posted next, in the same transaction) books the refixed interest.
+    A change from the approval-day figures leaves an audit event; the payout e-mail and the
+    loan page state the final figures."""
     schedule = build_schedule(
         loan.application.terms(
             start_date=disbursed_on, amount=loan.principal, tenure=loan.tenure_months
@@ -96,20 +100,53 @@ def refix_schedule_dates(*, loan: Loan, disbursed_on: date, actor=None) -> None:
     )
     by_number = {i.number: i for i in schedule.installments}
     installments = list(loan.installments.all())
+    if sorted(by_number) != sorted(i.number for i in installments) or any(
+        (inst.principal, inst.fee) != (by_number[inst.number].principal, by_number[inst.number].fee)
+        for inst in installments
+    ):
+        # Only the dates and the first interest may move at payout; anything else means the
+        # stored schedule is not the one these terms give, and nothing is booked on it.
+        raise DomainError(
+            f"Loan {loan.reference}'s schedule does not match its terms; it cannot be paid out "
+            "until it is checked."
+        )
+    first_before = next(i.interest for i in installments if i.number == 1)
     rule = late_fee_rule_of(loan.application)
     for inst in installments:
-        inst.due_date = by_number[inst.number].due_date
+        fixed = by_number[inst.number]
+        inst.due_date = fixed.due_date
+        inst.interest = fixed.interest
         inst.late_fee_from = rule.fields(due_date=inst.due_date, scheduled=0)["late_fee_from"]
-    Installment.objects.bulk_update(installments, ["due_date", "late_fee_from"])
-    if schedule.apr != loan.apr:
-        before = loan.apr
-        loan.apr = schedule.apr
-        loan.save(update_fields=["apr"])
+        inst.late_fee_cap = rule.fields(due_date=inst.due_date, scheduled=fixed.total)[
+            "late_fee_cap"
+        ]
+    Installment.objects.bulk_update(
+        installments, ["due_date", "interest", "late_fee_from", "late_fee_cap"]
+    )
+    before = {
+        "apr": str(loan.apr),
+        "total_interest": loan.total_interest,
+        "total_repayable": loan.total_repayable,
+    }
+    loan.apr = schedule.apr
+    loan.total_interest = schedule.total_interest
+    loan.total_repayable = schedule.total_repayable
+    after = {
+        "apr": str(loan.apr),
+        "total_interest": loan.total_interest,
+        "total_repayable": loan.total_repayable,
+    }
+    if after != before:
+        loan.save(update_fields=["apr", "total_interest", "total_repayable"])
         audit.record(
             actor=actor,
             action="loan.apr_fixed_at_payout",
             obj=loan,
-            changes={"apr": [str(before), str(schedule.apr)], "paid_out_on": str(disbursed_on)},
+            changes={
+                **{name: [before[name], after[name]] for name in after},
+                "first_interest": [first_before, by_number[1].interest],
+                "paid_out_on": str(disbursed_on),
+            },
         )
 
 

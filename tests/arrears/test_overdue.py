@@ -113,12 +113,16 @@ def test_late_fees_stop_at_the_cap_exactly():
     loan = loan_disbursed_on(date(2027, 1, 10))
     first = loan.installments.order_by("number").first()
     run(first.late_fee_from)
-    # 0.5 % a day against a 10 % cap: capped on the 20th day, nothing after.
+    # Installment 1: ₦20,000 + interest for 10 Jan → 28 Feb (49 days): 6,000,000 × 0.05 × 12
+    # × 49 / 365 = 483,287.67 → 483,288; 2,483,288 kobo. 0.5 % a day = 12,416.44 → 12,416;
+    # the 10 % cap is 248,328 (rounded down): 20 days charge 248,320, the 21st the last 8 kobo,
+    # nothing after.
     outcomes = run(first.late_fee_from + timedelta(days=25))
     assert len(outcomes) == 25
     first.refresh_from_db()
-    assert first.late_fee == first.late_fee_cap
-    assert LateFeeCharge.objects.filter(installment=first).count() == 20
+    assert (first.late_fee_cap, first.late_fee) == (248_328, 248_328)
+    charges = LateFeeCharge.objects.filter(installment=first).order_by("charge_date")
+    assert [c.amount for c in charges] == [12_416] * 20 + [8]
     assert_ledger_matches(loan)
 
 

@@ -66,7 +66,13 @@ def test_payout_repayment_and_reversal_pass_through_the_lifecycle(calls):
 
     calls.clear()
     payment = services.record_manual_payment(
-        loan=loan, actor=finance, amount=70_000_00, reason="Paid in full", evidence="RCPT-LC"
+        # ₦75,000 covers ₦60,000 + ₦6,000 for months 2–3 + month 1's interest for its real
+        # days, at most 58 (1st of a month → 28th of the next): 6,000,000 × 0.6 × 58 / 365.
+        loan=loan,
+        actor=finance,
+        amount=75_000_00,
+        reason="Paid in full",
+        evidence="RCPT-LC",
     )
     assert calls == ["apply_installment_amounts", "close_if_repaid"]
     loan.refresh_from_db()

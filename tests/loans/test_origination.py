@@ -86,8 +86,10 @@ def test_member_applies_through_the_pages_and_assessment_runs(client, borrower, 
     )
     body = preview.content.decode()
     assert "<html" not in body and 'id="preview"' in body
-    # ₦60,000 flat 5 %: ₦3,000 interest a month, total ₦69,000.
-    assert "₦69,000.00" in body, body
+    # ₦60,000 flat 5 % quoted on 10 Jan 2026 (the module's clock): first due 28 Feb, 49 days,
+    # interest 6,000,000 × 0.05 × 12 × 49 / 365 = 483,287.67 → ₦4,832.88; then ₦3,000 a month.
+    # Total 60,000 + 4,832.88 + 6,000 = ₦70,832.88.
+    assert "₦70,832.88" in body, body
 
     response = client.post(
         reverse("loans:apply"),
@@ -96,7 +98,7 @@ def test_member_applies_through_the_pages_and_assessment_runs(client, borrower, 
     application = Application.objects.get(member=borrower)
     assert response["Location"] == reverse("loans:key_facts", args=[application.reference])
     page = client.get(response["Location"]).content.decode()
-    assert "₦69,000.00" in page and "APR" in page and "cancel" in page.lower()
+    assert "₦70,832.88" in page and "APR" in page and "cancel" in page.lower()
 
     # Without the consent box: refused, still a draft.
     client.post(response["Location"], {"key_facts_hash": application.key_facts_hash})
@@ -187,9 +189,11 @@ def test_key_facts_hash_mismatch_means_the_terms_changed(borrower, product):
         member=borrower, actor=borrower.user, product=product, amount=60_000_00, tenure=3
     )
     old_hash = application.key_facts_hash
-    # Another tab re-priced the draft after this one showed the key facts.
+    # Another tab re-priced the draft after this one showed the key facts. (Lower, not higher:
+    # the first installment's interest is for its real days, up to 58 from an early-month
+    # day, and ₦65,000 would then fail the 33 % affordability rule before reaching the hash.)
     services.start_application(
-        member=borrower, actor=borrower.user, product=product, amount=65_000_00, tenure=3
+        member=borrower, actor=borrower.user, product=product, amount=55_000_00, tenure=3
     )
     with pytest.raises(Conflict, match="changed"):
         services.submit_application(

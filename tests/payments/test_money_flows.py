@@ -49,6 +49,18 @@ from tests.form_tokens import with_form_token
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def _paid_out_on_28_january():
+    """Loans here are paid out on 28 Jan 2026 (midday, inside contact hours) unless a test
+    travels elsewhere: installment 1's interest is for the real days to the first due date,
+    so the figures depend on the payout day. 28 Jan → 28 Feb is 31 days; on ₦60,000 flat at
+    5 % a month that is 6,000,000 × 0.05 × 12 × 31 / 365 = 305,753.42 → 305,753 kobo
+    (₦3,057.53); months 2 and 3 stay ₦3,000. Installment 1 is ₦20,000 + ₦3,057.53 =
+    ₦23,057.53; the loan ₦60,000 + ₦9,057.53 = ₦69,057.53."""
+    with time_machine.travel(datetime(2026, 1, 28, 12, tzinfo=LAGOS), tick=True):
+        yield
+
+
 def sign(body: bytes) -> str:
     return hmac.new(settings.SIMULATED_PROVIDER_SECRET.encode(), body, hashlib.sha512).hexdigest()
 
@@ -83,8 +95,9 @@ def test_finance_disburses_through_the_provider_and_the_loan_becomes_active():
     assert SimulatedProviderRecord.objects.filter(kind="transfer").count() == 1
     entry = JournalEntry.objects.get(kind="disbursement", loan=loan)
     assert sum(p.amount for p in entry.postings.all()) == 0
-    # ₦60,000 flat 5 % × 3: receivable ₦69,000; paid out ₦59,400 (1 % fee deducted).
-    assert loan_balance(loan) == 69_000_00 == loan.total_repayable
+    # ₦60,000 flat 5 % × 3 paid out 28 Jan: receivable ₦69,057.53 (the fixture's arithmetic);
+    # paid out ₦59,400 (1 % fee deducted).
+    assert loan_balance(loan) == 6_905_753 == loan.total_repayable
     assert_books_agree(loan)
 
 
@@ -198,12 +211,13 @@ def test_manual_repayment_is_allocated_oldest_first_and_posted():
         loan=loan, actor=finance, amount=30_000_00, reason="Cash at branch", evidence="RCPT-1"
     )
     first, second, third = loan.installments.all()
-    # ₦30,000 on the payout day: installment 1 (₦20,000 + ₦3,000 interest) is the next one due
-    # and is paid; paying further ahead would pay interest not yet earned, so the other ₦7,000
-    # is the member's credit (it pays installment 2 when that falls due).
-    assert first.status == InstallmentStatus.PAID and first.total_paid == 23_000_00
+    # ₦30,000 on the payout day: installment 1 (₦20,000 + ₦3,057.53 interest for its 31 days)
+    # is the next one due and is paid; paying further ahead would pay interest not yet earned,
+    # so the other ₦30,000 − ₦23,057.53 = ₦6,942.47 is the member's credit (it pays
+    # installment 2 when that falls due).
+    assert first.status == InstallmentStatus.PAID and first.total_paid == 2_305_753
     assert second.total_paid == 0 and third.total_paid == 0
-    assert member_credit(loan.member) == 7_000_00
+    assert member_credit(loan.member) == 694_247
     assert_books_agree(loan)
 
 
@@ -245,11 +259,11 @@ def test_reversal_undoes_exactly_what_the_payment_did_and_cannot_be_repeated():
     loan = active_loan()
     finance = make_finance()
     before = [(i.pk, i.total_paid, i.status) for i in loan.installments.all()]
-    # ₦30,000: installment 1 paid, ₦7,000 credit; the reversal takes back both.
+    # ₦30,000: installment 1 (₦23,057.53) paid, ₦6,942.47 credit; the reversal takes back both.
     payment = services.record_manual_payment(
         loan=loan, actor=finance, amount=30_000_00, reason="Paid at branch", evidence="RCPT-3"
     )
-    assert member_credit(loan.member) == 7_000_00
+    assert member_credit(loan.member) == 694_247
     services.reverse_payment(payment=payment, actor=finance, reason="Cheque bounced")
     loan.refresh_from_db()
     assert loan.status == LoanStatus.ACTIVE
@@ -318,7 +332,8 @@ def test_member_pays_by_checkout_and_the_webhook_posts_it_once(client):
     assert payment.status == PaymentStatus.SUCCESSFUL
     assert WebhookEvent.objects.count() == 1
     assert JournalEntry.objects.filter(payment=payment).count() == 1
-    assert loan_balance(loan) == 46_000_00
+    # ₦69,057.53 − ₦23,000 (checkout paid: installment 1 was ₦23,057.53 from 28 Jan).
+    assert loan_balance(loan) == 4_605_753
     assert_books_agree(loan)
 
 
@@ -405,7 +420,7 @@ def test_finance_pages_show_the_ledger_balance_and_trial_balance(client):
     finance = make_finance()
     client.force_login(finance)
     page = client.get(reverse("payments:staff_loan", args=[loan.reference])).content.decode()
-    assert "₦69,000.00" in page
+    assert "₦69,057.53" in page  # paid out 28 Jan (see the fixture)
     page = client.get(reverse("payments:trial_balance")).content.decode()
     assert "The ledger balances" in page
     client.force_login(make_officer())
@@ -446,10 +461,11 @@ def test_per_loan_ledger_statement_runs_down_to_the_balance(client):
     )
     lines = loan_statement(loan)
     assert [line["kind"] for line in lines] == ["disbursement", "repayment"]
-    assert lines[-1]["owed"] == loan_balance(loan) == 59_000_00
+    # ₦69,057.53 − ₦10,000
+    assert lines[-1]["owed"] == loan_balance(loan) == 5_905_753
     client.force_login(make_finance())
     page = client.get(reverse("payments:staff_loan", args=[loan.reference])).content.decode()
-    assert "Ledger statement" in page and "₦59,000.00" in page
+    assert "Ledger statement" in page and "₦59,057.53" in page
 
 
 def test_a_webhook_whose_task_was_lost_is_processed_by_the_sweeper():

@@ -120,13 +120,15 @@ def test_reducing_loan_settled_on_day_45_costs_interest_to_the_day(reducing_loan
     assert AuditEvent.objects.filter(action="loan.discharge_letter_issued", object_id=str(loan.pk))
     # The interest not charged left the receivable; the schedule shows what was charged.
     assert [i.interest for i in loan.installments.all()][1:] == [1_963_03, 0, 0, 0, 0]
-    # Everything the member paid: 19,701.75 + 87,261.28; the loan cost ₦6,963.03 in interest
-    # (5,000 for month 1 + 1,963.03), not the ₦18,210.48 of the whole schedule.
+    # Everything the member paid: installment 1, 14,701.75 + 5,095.89 (month 1's interest for
+    # its 31 days, 28 Jan → 28 Feb: 100,000 × 0.05 × 12 × 31 / 365 = 5,095.89) = 19,797.64,
+    # then 87,261.28 (unchanged: month 2 onwards keep the standard schedule). The loan cost
+    # ₦7,058.92 in interest (5,095.89 + 1,963.03), not the ₦18,306.37 of the whole schedule.
     paid = sum(p.amount for p in Payment.objects.filter(loan=loan))
-    assert paid == 19_701_75 + 87_261_28 == 100_000_00 + 5_000_00 + 1_963_03
+    assert paid == 19_797_64 + 87_261_28 == 100_000_00 + 5_095_89 + 1_963_03
     version = ScheduleVersion.objects.get(loan=loan)
     assert version.number == 1 and version.replaced_because == "settlement"
-    assert version.total_interest == 5_000_00 + 13_210_48
+    assert version.total_interest == 5_095_89 + 13_210_48
     books_agree(loan)
 
 
@@ -234,20 +236,21 @@ def test_a_settling_payment_cannot_be_reversed_on_its_own(reducing_loan_after_mo
 
 
 def test_credit_pays_the_next_installment_when_it_falls_due(reducing_loan):
-    """₦30,000 on the payout day: installment 1 (₦19,701.75) is running and is paid, ₦10,298.25
-    is credit; on 28 March the daily job pays installment 2 from it."""
+    """₦30,000 on the payout day: installment 1 (₦14,701.75 + ₦5,095.89 interest for its 31 days
+    = ₦19,797.64) is running and is paid, ₦10,202.36 is credit; on 28 March the daily job pays
+    installment 2 from it."""
     loan = reducing_loan
     with at(date(2027, 1, 28)):
         pay(loan, 30_000_00, "C1")
-    assert member_credit(loan.member) == 10_298_25
+    assert member_credit(loan.member) == 10_202_36
     with at(date(2027, 3, 27)):
         assert credit_services.apply_due_credit_everywhere() == 0
     with at(date(2027, 3, 28), hour=4):
         assert credit_services.apply_due_credit_everywhere() == 1
     second = loan.installments.get(number=2)
-    assert second.total_paid == 10_298_25
+    assert second.total_paid == 10_202_36
     used = Payment.objects.get(loan=loan, channel=PaymentChannel.CREDIT)
-    assert used.amount == 10_298_25
+    assert used.amount == 10_202_36
     assert member_credit(loan.member) == 0
     books_agree(loan)
 
@@ -260,7 +263,7 @@ def test_the_member_can_use_credit_now_and_nobody_else_can(reducing_loan):
         with pytest.raises(NotAllowed):
             credit_services.use_credit_now(loan=loan, actor=make_officer())
         payment = credit_services.use_credit_now(loan=loan, actor=loan.member.user)
-        assert payment.amount == 10_298_25
+        assert payment.amount == 10_202_36
         with pytest.raises(Conflict, match="no credit"):
             credit_services.use_credit_now(loan=loan, actor=loan.member.user)
     books_agree(loan)

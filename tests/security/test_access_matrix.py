@@ -176,6 +176,7 @@ RULES: dict[str, R] = {
     "loans:cancel": R("login 302 404 403 403 403", "POST", A_APP),
     "payments:loan_detail": R("login 200 404 200 200 200", kwargs=A_LOAN),
     "payments:statement_csv": R("login 200 404 200 200 200", kwargs=A_LOAN),
+    "payments:loan_key_facts": R("login 200 404 200 200 200", kwargs=A_LOAN),
     # Not repaid yet: the owner and staff are sent back with a message; B gets nothing.
     "payments:discharge_letter": R("login 302 404 302 302 302", kwargs=A_LOAN),
     # --- loans (back office) --------------------------------------------------------------

@@ -53,9 +53,16 @@ def lagos_midday():
         yield traveller
 
 
+# Loans here are paid out on TODAY, 15 Jun 2027: the first due date is 28 Jul, 15 + 28 = 43
+# days, and installment 1's interest is for those days (issue 17): on ₦60,000 at 5 % a month,
+# 6,000,000 × 0.05 × 12 × 43 / 365 = 424,109.59 → ₦4,241.10. Later months: ₦3,000 (flat).
+FIRST_INTEREST = 424_110
+
+
 def loan_with_late_fees(*, days_past_due=10, fee_days=6):
-    """Six months of ₦10,000 principal + ₦3,000 interest; the first installment overdue with
-    ₦65.00 of late fees a day (0.5 % of ₦13,000) for ``fee_days`` days, capped at ₦1,300.00."""
+    """Six months of ₦10,000 principal + ₦3,000 interest (month 1: ₦4,241.10, above); the first
+    installment (₦14,241.10) overdue with 0.5 % of it a day, 7,120.55 → ₦71.21, for
+    ``fee_days`` days (6 days: ₦427.26), capped at 10 %: ₦1,424.11 (rounded down)."""
     loan = loan_in_arrears(days_past_due, today=TODAY)
     overdue.run_overdue(run_date=TODAY - timedelta(days=fee_days - 1))
     overdue.run_overdue(run_date=TODAY)
@@ -89,7 +96,7 @@ def audit_actions(loan) -> list[str]:
 
 def test_a_small_late_fee_waiver_applies_at_once_with_one_balanced_entry():
     loan = loan_with_late_fees()
-    assert installment(loan, 1).late_fee == 390_00  # 6 days × ₦65.00
+    assert installment(loan, 1).late_fee == 427_26  # 6 days × ₦71.21
     assert_books_agree(loan)
     owed_before = loan_balance(loan)
     officer = make_officer()
@@ -102,8 +109,8 @@ def test_a_small_late_fee_waiver_applies_at_once_with_one_balanced_entry():
     assert not waiver.second_approval_required
     assert waiver.breakdown == [{"installment": 1, "amount": 100_00}]
     first = installment(loan, 1)
-    assert first.late_fee == 290_00 and first.status == InstallmentStatus.OVERDUE
-    assert first.late_fee_cap == 1_300_00 - 100_00
+    assert first.late_fee == 327_26 and first.status == InstallmentStatus.OVERDUE
+    assert first.late_fee_cap == 1_424_11 - 100_00
     entry = waiver.journal_entry
     assert entry.idempotency_key == f"waiver:{waiver.pk}" and entry.actor == officer
     assert sorted((p.account.code, p.amount) for p in entry.postings.all()) == [
@@ -111,9 +118,9 @@ def test_a_small_late_fee_waiver_applies_at_once_with_one_balanced_entry():
         (chart.CHARGES_WAIVED, 100_00),
     ]
     balances = loan_balances(loan)
-    assert balances[chart.LOANS_PENALTIES] == 290_00
+    assert balances[chart.LOANS_PENALTIES] == 327_26
     assert balances[chart.CHARGES_WAIVED] == 100_00
-    assert balances[chart.PENALTY_INCOME] == -390_00  # the income stays; the expense offsets it
+    assert balances[chart.PENALTY_INCOME] == -427_26  # the income stays; the expense offsets it
     assert loan_balance(loan) == owed_before - 100_00
     assert_books_agree(loan)
     assert audit_actions(loan) == ["servicing.waiver_requested", "servicing.waiver_applied"]
@@ -121,7 +128,7 @@ def test_a_small_late_fee_waiver_applies_at_once_with_one_balanced_entry():
 
 def test_a_waived_late_fee_is_never_charged_again_once_the_cap_was_reached(lagos_midday):
     loan = loan_with_late_fees(days_past_due=40, fee_days=31)
-    assert installment(loan, 1).late_fee == 1_300_00  # the cap: 10 % of ₦13,000
+    assert installment(loan, 1).late_fee == 1_424_11  # the cap: 10 % of ₦14,241.10
 
     request_waiver(
         loan=loan, actor=make_officer(), component="late_fee", amount=500_00, reason=REASON
@@ -130,25 +137,26 @@ def test_a_waived_late_fee_is_never_charged_again_once_the_cap_was_reached(lagos
     overdue.run_overdue(run_date=TODAY + timedelta(days=1))
 
     first = installment(loan, 1)
-    assert first.late_fee == 800_00 and first.late_fee_cap == 800_00
+    assert first.late_fee == 924_11 and first.late_fee_cap == 924_11
     assert_books_agree(loan)
 
 
 def test_below_the_cap_late_fees_keep_running_after_a_waiver(lagos_midday):
     loan = loan_with_late_fees()
     request_waiver(
-        loan=loan, actor=make_officer(), component="late_fee", amount=390_00, reason=REASON
+        loan=loan, actor=make_officer(), component="late_fee", amount=427_26, reason=REASON
     )
     assert installment(loan, 1).late_fee == 0
     lagos_midday.shift(timedelta(days=1))
     overdue.run_overdue(run_date=TODAY + timedelta(days=1))
     first = installment(loan, 1)
-    assert first.late_fee == 65_00 and first.late_fee_cap == 1_300_00 - 390_00
+    assert first.late_fee == 71_21 and first.late_fee_cap == 1_424_11 - 427_26
     assert_books_agree(loan)
 
 
 def test_interest_is_waived_oldest_first_never_below_what_was_paid_against_unearned_interest():
-    loan = active_loan()  # three months of ₦20,000 principal + ₦3,000 interest
+    # Three months of ₦20,000 principal + ₦3,000 interest, month 1's ₦4,241.10 (above).
+    loan = active_loan()
     payment_services.record_manual_payment(
         loan=loan, actor=make_finance(), amount=1_000_00, reason="Part payment", evidence="P-1"
     )
@@ -159,17 +167,20 @@ def test_interest_is_waived_oldest_first_never_below_what_was_paid_against_unear
         loan=loan, actor=make_officer(), component="interest", amount=4_000_00, reason=REASON
     )
 
+    # Installment 1 down to the ₦1,000 paid: 4,241.10 − 1,000 = ₦3,241.10; the other
+    # 4,000 − 3,241.10 = ₦758.90 from installment 2.
     assert waiver.breakdown == [
-        {"installment": 1, "amount": 2_000_00},
-        {"installment": 2, "amount": 2_000_00},
+        {"installment": 1, "amount": 3_241_10},
+        {"installment": 2, "amount": 758_90},
     ]
     first, second, third = (installment(loan, n) for n in (1, 2, 3))
     assert (first.interest, first.paid_interest) == (1_000_00, 1_000_00)
-    assert second.interest == 1_000_00 and third.interest == 3_000_00
+    assert second.interest == 2_241_10 and third.interest == 3_000_00
     balances = loan_balances(loan)
     assert balances[chart.UNEARNED_INTEREST] == unearned_before + 4_000_00
-    # Unpaid interest was never income: what stays unearned is exactly what is still owed.
-    assert balances[chart.UNEARNED_INTEREST] == -balances[chart.LOANS_INTEREST] == -4_000_00
+    # Unpaid interest was never income: what stays unearned is exactly what is still owed,
+    # 2,241.10 + 3,000.
+    assert balances[chart.UNEARNED_INTEREST] == -balances[chart.LOANS_INTEREST] == -5_241_10
     assert chart.CHARGES_WAIVED not in balances
     assert_books_agree(loan)
 
@@ -198,7 +209,7 @@ def test_above_the_threshold_a_second_person_applies_the_waiver():
     )
     assert waiver.status == WaiverStatus.PENDING_APPROVAL and waiver.second_approval_required
     assert waiver.journal_entry is None and not waiver_entries(loan).exists()
-    assert [i.interest for i in loan.installments.all()] == [3_000_00] * 3
+    assert [i.interest for i in loan.installments.all()] == [FIRST_INTEREST, 3_000_00, 3_000_00]
 
     with pytest.raises(NotAllowed, match="second person"):
         approve_waiver(waiver=waiver, actor=officer)
@@ -207,7 +218,8 @@ def test_above_the_threshold_a_second_person_applies_the_waiver():
     waiver.refresh_from_db()
     assert waiver.status == WaiverStatus.APPLIED and waiver.decided_by == finance
     assert waiver.decision_note == "Agreed with the branch manager."
-    assert [i.interest for i in loan.installments.all()] == [0, 0, 3_000_00]
+    # ₦6,000 oldest first: all ₦4,241.10 of month 1, then ₦1,758.90 of month 2's ₦3,000.
+    assert [i.interest for i in loan.installments.all()] == [0, 1_241_10, 3_000_00]
     assert waiver_entries(loan).count() == 1
     assert_books_agree(loan)
     assert audit_actions(loan) == ["servicing.waiver_requested", "servicing.waiver_applied"]
@@ -249,7 +261,7 @@ def test_refusing_needs_a_reason_and_a_second_person_and_moves_no_money():
     waiver.refresh_from_db()
     assert waiver.status == WaiverStatus.REJECTED and waiver.decided_by == finance
     assert not waiver_entries(loan).exists()
-    assert [i.interest for i in loan.installments.all()] == [3_000_00] * 3
+    assert [i.interest for i in loan.installments.all()] == [FIRST_INTEREST, 3_000_00, 3_000_00]
     assert audit_actions(loan) == ["servicing.waiver_requested", "servicing.waiver_rejected"]
     with pytest.raises(Conflict, match="already refused"):
         approve_waiver(waiver=waiver, actor=make_finance())
@@ -264,16 +276,18 @@ def test_approval_checks_again_what_is_owed_now():
     # A second request may not take what already waits for approval.
     with pytest.raises(DomainError, match="₦6,000.00 of it already waits") as refused:
         request_waiver(
-            loan=loan, actor=make_officer(), component="interest", amount=3_500_00, reason=REASON
+            loan=loan, actor=make_officer(), component="interest", amount=4_500_00, reason=REASON
         )
-    assert "at most ₦3,000.00" in refused.value.message
-    # After all three installments fell due the member pays ₦50,000: installments 1 and 2 in
-    # full and ₦4,000 of installment 3 (its ₦3,000 interest first), so no interest is owed.
+    # ₦10,241.10 of interest in all (4,241.10 + 3,000 + 3,000), ₦6,000 of it waiting.
+    assert "at most ₦4,241.10" in refused.value.message
+    # After all three installments fell due the member pays ₦52,000: installments 1 and 2 in
+    # full (₦24,241.10 + ₦23,000) and ₦4,758.90 of installment 3 (its ₦3,000 interest first),
+    # so no interest is owed.
     last_due = loan.installments.order_by("number").last().due_date
     later = datetime.combine(last_due + timedelta(days=1), time(12), tzinfo=LAGOS)
     with time_machine.travel(later, tick=False):
         payment_services.record_manual_payment(
-            loan=loan, actor=finance, amount=50_000_00, reason="Paid at the bank", evidence="P-2"
+            loan=loan, actor=finance, amount=52_000_00, reason="Paid at the bank", evidence="P-2"
         )
     owed_after_payment = loan_balance(loan)
 
@@ -295,7 +309,7 @@ def test_bad_input_is_refused_in_plain_words_and_nothing_is_written():
     schedule_before = list(loan.installments.values())
     balance_before = loan_balance(loan)
     cases = [
-        ("late_fee", 390_01, REASON, "Only ₦390.00 of late fees is owed on this loan"),
+        ("late_fee", 427_27, REASON, "Only ₦427.26 of late fees is owed on this loan"),
         ("fee", 1_00, REASON, "No fees are owed on this loan"),
         ("late_fee", 0, REASON, "more than ₦0.00"),
         ("late_fee", -100_00, REASON, "more than ₦0.00"),
@@ -454,7 +468,7 @@ def test_the_staff_loan_page_loads_the_waiver_panel(client):
     panel = client.get(url, headers={"HX-Request": "true"})
     body = panel.content.decode()
     assert panel.status_code == 200 and "<html" not in body
-    assert "Late fees still owed" in body and "₦390.00" in body
+    assert "Late fees still owed" in body and "₦427.26" in body
     assert 'name="amount"' in body and 'name="form_token"' in body and "Waive" in body
     assert panel["Vary"] and "HX-Request" in panel["Vary"]
     full = client.get(url).content.decode()
@@ -489,7 +503,7 @@ def test_a_refused_waiver_shows_the_form_again_with_what_was_typed(client):
     )
     body = too_much.content.decode()
     assert too_much.status_code == 400
-    assert "Only ₦390.00 of late fees is owed on this loan" in body
+    assert "Only ₦427.26 of late fees is owed on this loan" in body
     assert typed_reason in body and 'value="500"' in body
 
     unreadable = client.post(
@@ -596,7 +610,8 @@ def test_two_people_approving_one_waiver_at_once_apply_it_once():
     assert len(results) == 1 and len(errors) == 1
     assert isinstance(errors[0], Conflict) and "already applied" in errors[0].message
     assert waiver_entries(loan).count() == 1
-    assert [i.interest for i in loan.installments.all()] == [0, 0, 3_000_00]
+    # ₦6,000 oldest first: all ₦4,241.10 of month 1, then ₦1,758.90 of month 2's ₦3,000.
+    assert [i.interest for i in loan.installments.all()] == [0, 1_241_10, 3_000_00]
     assert_books_agree(loan)
 
 
