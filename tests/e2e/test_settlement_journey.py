@@ -81,6 +81,9 @@ def test_member_pays_the_payoff_figure_on_a_phone_and_opens_the_discharge_letter
         phone.get_by_role("heading", name=f"Discharge letter — loan {loan.reference}")
     ).to_be_visible()
     expect(phone.get_by_text("Nothing more is owed on this loan.")).to_be_visible()
+    # What the member paid, not the schedule's total before the interest not earned was cut.
+    expect(phone.get_by_test_id("total-repaid")).to_have_text(format_naira(figure))
+    assert figure < loan.total_repayable
     fits_the_screen(phone)
 
 

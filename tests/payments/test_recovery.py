@@ -119,6 +119,7 @@ def test_a_repayment_after_write_off_is_allocated_and_booked_as_a_recovery(writt
     page = client.get(reverse("payments:loan_detail", args=[loan.reference])).content.decode()
     assert shown_outstanding(page) == format_naira(owed - amount)
     assert 'data-testid="written-off"' in page
+    assert "Overdue" in page  # the installments still owed are listed beside that figure
     assert "Discharge letter" not in page
 
 
@@ -171,6 +172,8 @@ def test_the_member_settles_a_written_off_loan_and_it_is_discharged(written_off,
     assert reverse("payments:pay", args=[loan.reference]) not in page
     letter = client.get(reverse("payments:discharge_letter", args=[loan.reference]))
     assert letter.status_code == 200 and loan.reference in letter.content.decode()
+    repaid = re.search(r'data-testid="total-repaid">([^<]+)<', letter.content.decode()).group(1)
+    assert repaid == format_naira(quote.amount)
 
 
 def test_recovery_in_two_payments_of_the_whole_debt_discharges_the_loan(written_off):
