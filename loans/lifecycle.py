@@ -125,8 +125,13 @@ def close_if_repaid(loan: Loan, installments, *, actor) -> bool:
 
 def recovered_in_full(loan: Loan, installments, *, actor) -> bool:
     """A written-off loan whose installments owe nothing more: it stays written off in our
-    books, and the member gets the discharge letter as for a closed loan."""
-    if loan.status != LoanStatus.WRITTEN_OFF or any(i.outstanding for i in installments):
+    books, and the member gets the discharge letter as for a closed loan — once: money that
+    reaches a loan already recovered in full (a late card payment) is credit, not a new letter."""
+    if (
+        loan.status != LoanStatus.WRITTEN_OFF
+        or loan.closed_at is not None
+        or any(i.outstanding for i in installments)
+    ):
         return False
     loan.closed_at = timezone.now()
     loan.save(update_fields=["closed_at"])

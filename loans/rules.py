@@ -84,10 +84,16 @@ def is_active(loan) -> bool:
 
 
 def can_pay(loan, user) -> bool:
-    """The Pay button: only the borrower, only on an active loan (checkout re-checks)."""
+    """The Pay button: only the borrower, only on an active loan or a written-off one still
+    owing (a recovery; checkout re-checks)."""
     return (
         user is not None
         and getattr(user, "pk", None) is not None
         and loan.member.user_id == user.pk
-        and (is_active(loan) or is_written_off(loan))
+        and (is_active(loan) or (is_written_off(loan) and not is_discharged(loan)))
     )
+
+
+def takes_recoveries(loan) -> bool:
+    """Written off and still owing: money that arrives is a recovery."""
+    return is_written_off(loan) and not is_discharged(loan)

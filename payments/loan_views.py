@@ -67,4 +67,7 @@ def discharge_letter(request, reference):
     if not loan_rules.is_discharged(loan):
         messages.error(request, "A discharge letter is issued once the loan is fully repaid.")
         return redirect(loan)
-    return render(request, "loans/discharge_letter.html", {"loan": loan})
+    # What was paid towards the loan, not the schedule agreed at the start: an early settlement
+    # or a waiver made it less, late fees made it more.
+    repaid = sum(i.total_paid for i in loan.installments.all())
+    return render(request, "loans/discharge_letter.html", {"loan": loan, "repaid": repaid})

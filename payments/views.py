@@ -18,7 +18,14 @@ from core.forms import REASON_MIN_LENGTH, ReasonForm
 from core.money import format_naira
 from core.permissions import StaffPermissionRequiredMixin, staff_perm_required
 from core.tables import HtmxTableView
-from ledger.selectors import loan_balance, loan_statement, member_credit, unbalanced_entries
+from ledger import chart
+from ledger.selectors import (
+    loan_balance,
+    loan_balances,
+    loan_statement,
+    member_credit,
+    unbalanced_entries,
+)
 from ledger.selectors import trial_balance as ledger_trial_balance
 from loans import rules as loan_rules
 from loans.selectors import contractual_outstanding, loan_for
@@ -190,6 +197,7 @@ class DisbursementQueueView(StaffPermissionRequiredMixin, HtmxTableView):
 @staff_perm_required("loans.view_loan")
 def staff_loan(request, reference):
     loan = loan_for(request.user, reference)
+    written_off = loan_rules.is_written_off(loan)
     return render(
         request,
         "payments/staff_loan.html",
@@ -199,13 +207,19 @@ def staff_loan(request, reference):
             "payments": loan_payments(loan),
             "disbursements": loan_disbursements(loan),
             "balance": loan_balance(loan),
+            # After a write-off the ledger balance is nil; the agreement's debt and what came
+            # back since (recovery income, net of interest given back on settlement) are shown.
+            "recovered": -loan_balances(loan).get(chart.RECOVERY_INCOME, 0)
+            if written_off
+            else None,
+            "still_owed": contractual_outstanding(loan) if written_off else None,
             "credit": member_credit(loan.member),
             "statement": loan_statement(loan),
             "member": loan.member,
             "can_disburse": request.user.has_perm("loans.disburse_loan")
             and loan_rules.awaits_payout(loan),
             "can_record": request.user.has_perm("payments.add_payment")
-            and loan_rules.is_active(loan),
+            and (loan_rules.is_active(loan) or loan_rules.takes_recoveries(loan)),
             "can_reverse": request.user.has_perm("payments.reverse_payment"),
             "manual_form": ManualPaymentForm(),
             "reason_form": ReasonForm(),

@@ -54,8 +54,11 @@ def settle(request, reference):
         quote = settlement.quote(loan, on=on)
     except DomainError as exc:
         error = exc.message
-        if on is not None:  # a bad day: show today's figure beside the message
-            quote = settlement.quote(loan) if loan.status in settlement.SETTLEABLE else None
+        if on is not None:  # a bad day: show today's figure beside the message, if there is one
+            try:
+                quote = settlement.quote(loan)
+            except DomainError:
+                quote = None
     return render(
         request,
         "servicing/settle.html",

@@ -340,8 +340,22 @@ def _lock_for_approval(refund: Refund) -> None:
 @transaction.atomic
 def approve_refund(*, refund: Refund, actor) -> Refund:
     """The second person approves: the amount is reserved and the transfer is queued with
-    its fixed reference (the outbox); a task sends it."""
-    refund = Refund.objects.select_for_update().select_related("requested_by").get(pk=refund.pk)
+    its fixed reference (the outbox); a task sends it.
+
+    Locks in the order every user of member credit takes them: the member's row first (FOR NO
+    KEY UPDATE, as ``repayment._lock_member_then_loan``), then this refund's row and only it
+    (``of=("self",)``). Locking the joined requester's user row too made a member's own "use my
+    credit" (whose payment row points at that user) wait for us while we waited for the member
+    row it held: a deadlock. A refund's source and member never change, so they are read before
+    the locks."""
+    source, member_id = Refund.objects.values_list("source", "member_id").get(pk=refund.pk)
+    if source == RefundSource.CREDIT:
+        Member.objects.select_for_update(no_key=True).get(pk=member_id)
+    refund = (
+        Refund.objects.select_for_update(of=("self",))
+        .select_related("requested_by")
+        .get(pk=refund.pk)
+    )
     _check_approver(refund, actor)
     check_transition(REFUND_TRANSITIONS, refund.status, RefundStatus.QUEUED, what="refund")
     requester = refund.requested_by

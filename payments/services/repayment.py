@@ -207,6 +207,8 @@ def _lock_active_loan(loan) -> Loan:
             f"Loan {loan.reference} is {loan.get_status_display().lower()}; "
             "repayments go to active loans."
         )
+    if loan.status == LoanStatus.WRITTEN_OFF and loan.closed_at is not None:
+        raise Conflict(f"Loan {loan.reference} was recovered in full: nothing more is owed on it.")
     return loan
 
 

@@ -74,6 +74,8 @@ def check_settleable(loan: Loan) -> None:
             f"Loan {loan.reference} is {loan.get_status_display().lower()}: "
             "there is nothing to settle."
         )
+    if loan.closed_at is not None:  # written off, then recovered in full
+        raise Conflict(f"Loan {loan.reference} was recovered in full: there is nothing to settle.")
 
 
 def quote(loan: Loan, *, on: date | None = None) -> Quote:
