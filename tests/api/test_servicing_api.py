@@ -617,3 +617,45 @@ def test_credit_pays_what_is_due_now_once_per_key(reducing_loan, role):
     assert nothing_left.status_code == 409 and error_code(nothing_left) == "conflict"
     assert "no credit" in nothing_left.json()["error"]["message"]
     assert Payment.objects.filter(loan=loan, channel=PaymentChannel.CREDIT).count() == 1
+
+
+# --- Provider down, odd references ------------------------------------------------------------
+
+
+def test_provider_down_keeps_nothing_so_a_retry_with_the_same_key_runs_again(monkeypatch):
+    from payments.providers import get_provider
+    from payments.providers.base import ProviderError
+
+    loan = active_loan()
+    api = Api(token_for(loan.member.user))
+    provider = type(get_provider())
+
+    def down(self, **kwargs):
+        raise ProviderError("timed out")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(provider, "initialize_checkout", down)
+        failed = api.post(f"/loans/{loan.reference}/settlement", headers=key("retry-me"))
+    assert failed.status_code == 503, failed.content
+    assert error_code(failed) == "provider_unavailable"
+    assert not Payment.objects.filter(loan=loan).exists()
+
+    retried = api.post(f"/loans/{loan.reference}/settlement", headers=key("retry-me"))
+    assert retried.status_code == 201, retried.content
+    assert "Idempotent-Replayed" not in retried
+    assert Payment.objects.filter(loan=loan).count() == 1
+
+
+@pytest.mark.parametrize(
+    ("reference", "status", "code"),
+    [
+        ("LN%00X", 400, "bad_request"),  # a NUL byte is refused before the API sees it
+        ("LN%20X", 422, "validation_error"),
+        ("x" * 21, 422, "validation_error"),
+    ],
+)
+def test_a_malformed_loan_reference_is_a_clear_error_never_a_500(reference, status, code):
+    loan = active_loan()
+    response = Api(token_for(loan.member.user)).get(f"/loans/{reference}/settlement-quote")
+    assert response.status_code == status, response.content
+    assert error_code(response) == code
