@@ -5,6 +5,7 @@ Expected figures come from the services the web pages use (``settlement.quote``,
 ``credit.preview_prepayment``) — the API must show and post exactly what they give — except
 where a figure is plain arithmetic on the test's own numbers (a credit, a payment)."""
 
+import json
 from datetime import date, timedelta
 
 import pytest
@@ -24,6 +25,7 @@ from payments.services import credit as credit_services
 from simulator.models import SimulatedProviderRecord
 from tests.api.conftest import Api, error_code, new_member, token_for
 from tests.factories import active_loan, approved_loan, make_finance, make_officer
+from tests.payments.reconciliation.test_postgres import committed_db  # noqa: F401
 from tests.payments.test_refunds import loan_with_credit
 from tests.payments.test_settlement import at, pay
 from tests.payments.test_settlement import reducing_loan as reducing_loan  # noqa: F401
@@ -659,3 +661,47 @@ def test_a_malformed_loan_reference_is_a_clear_error_never_a_500(reference, stat
     response = Api(token_for(loan.member.user)).get(f"/loans/{reference}/settlement-quote")
     assert response.status_code == status, response.content
     assert error_code(response) == code
+
+
+# --- At once, on PostgreSQL -----------------------------------------------------------------
+
+
+@pytest.mark.postgres
+def test_settling_from_credit_at_once_with_two_keys_settles_once(committed_db):  # noqa: F811
+    """Six requests at once, three with each of two keys: one key settles the loan (its three
+    answers are the same), the other is told there is nothing to settle; one credit payment."""
+    from ledger.selectors import trial_balance, unbalanced_entries
+    from tests.factories import schedule_outstanding
+    from tests.races import race
+
+    loan = active_loan()
+    dims = {"loan_id": loan.pk, "member_id": loan.member_id}
+    extra = schedule_outstanding(loan) + 1_000_00
+    post_entry(
+        kind=EntryKind.ADJUSTMENT,
+        lines=[debit(chart.CASH_BANK, extra, **dims), credit(chart.MEMBER_CREDIT, extra, **dims)],
+        effective_date=lagos_today(),
+        idempotency_key=f"adjustment:api-race-{loan.pk}",
+    )
+    raw = token_for(loan.member.user)
+    keys = ["race-a", "race-b"] * 3
+
+    def settle(i):
+        response = Api(raw).post(f"/loans/{loan.reference}/settlement", headers=key(keys[i]))
+        return keys[i], response.status_code, response.json()
+
+    results, errors = race(6, settle)
+
+    assert errors == []
+    # The same answer per key (a replay comes from jsonb: compare with sorted keys).
+    by_key = {
+        k: {(status, json.dumps(body, sort_keys=True)) for kk, status, body in results if kk == k}
+        for k in keys
+    }
+    assert all(len(answers) == 1 for answers in by_key.values()), by_key
+    statuses = sorted(next(iter(answers))[0] for answers in by_key.values())
+    assert statuses == [201, 409]
+    loan.refresh_from_db()
+    assert loan.status == LoanStatus.CLOSED
+    assert Payment.objects.filter(loan=loan, channel=PaymentChannel.CREDIT).count() == 1
+    assert trial_balance()["balanced"] and unbalanced_entries() == []
