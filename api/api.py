@@ -16,6 +16,7 @@ from api.routers import (
     quote,
     refunds,
     reports,
+    servicing,
 )
 
 api = NinjaAPI(
@@ -44,5 +45,6 @@ api.add_router("", applications.router)
 api.add_router("", loans.router)
 api.add_router("", payments.router)
 api.add_router("", refunds.router)
+api.add_router("", servicing.router)
 api.add_router("", reports.router)
 api.add_router("", meta.router)

@@ -249,10 +249,15 @@ def plan_prepayment(
 
 
 def preview_prepayment(*, loan: Loan, amount: int, mode: str) -> PrepaymentPlan:
+    """The plan the confirm would carry out. Paid from credit when the credit covers the
+    amount: the amount then leaves the credit, so only what stays (credit − amount) may
+    count towards settling the loan, exactly as ``prepay_from_credit`` checks it. Paid with
+    new money (a checkout), the whole credit stays and counts."""
     installments = list(loan.installments.order_by("number"))
-    return plan_prepayment(
-        loan, installments, amount=amount, mode=mode, available=available_credit(loan.member)
-    )
+    available = available_credit(loan.member)
+    if isinstance(amount, int) and 0 < amount <= available:
+        available -= amount
+    return plan_prepayment(loan, installments, amount=amount, mode=mode, available=available)
 
 
 @transaction.atomic

@@ -8,10 +8,23 @@ from django.utils import timezone
 
 from core import jobs
 from core.errors import Conflict
-from payments.models import Disbursement, Payment, WebhookEvent, WebhookEventKey, WebhookStatus
+from payments.models import (
+    Disbursement,
+    Payment,
+    Refund,
+    RefundStatus,
+    WebhookEvent,
+    WebhookEventKey,
+    WebhookStatus,
+)
 from payments.providers import get_provider
 from payments.services.checkout import AmountMismatch, confirm_checkout
 from payments.services.disbursement import apply_transfer_result
+from payments.services.refund_transfer import apply_refund_result
+
+# A refund's transfer exists at the provider only once it was handed over (sent); a
+# succeeded or failed one may hear about it again (a provider retry), harmlessly.
+REFUND_TRANSFER_STATUSES = (RefundStatus.SENT, RefundStatus.SUCCEEDED, RefundStatus.FAILED)
 
 
 def store_webhook(*, provider_name: str, notice) -> tuple[WebhookEvent, bool]:
@@ -69,6 +82,31 @@ def stale_webhook_events():
     ).values_list("pk", flat=True)
 
 
+def _transfer_event(reference: str) -> tuple[str, str]:
+    """A transfer's event: a disbursement's or a refund's (both are sent as transfers under
+    our reference; Paystack stores transfer references lower-cased, ours are upper case).
+    Never trust the event body for money: the provider is asked for the transfer's state."""
+    disbursement = Disbursement.objects.filter(reference__iexact=reference).first()
+    if disbursement is not None:
+        result = get_provider(disbursement.provider).verify_transfer(
+            reference=disbursement.reference
+        )
+        disbursement = apply_transfer_result(reference=disbursement.reference, result=result)
+        return WebhookStatus.PROCESSED, f"disbursement {disbursement.status}"
+    refund = Refund.objects.filter(reference__iexact=reference).first() if reference else None
+    if refund is None:
+        return WebhookStatus.FLAGGED, "No disbursement or refund with this reference."
+    if refund.status not in REFUND_TRANSFER_STATUSES:
+        return (
+            WebhookStatus.FLAGGED,
+            f"Refund {refund.reference} is {refund.get_status_display().lower()}: no transfer "
+            "was sent for it.",
+        )
+    result = get_provider(refund.provider).verify_transfer(reference=refund.reference)
+    refund = apply_refund_result(reference=refund.reference, result=result)
+    return WebhookStatus.PROCESSED, f"refund {refund.status}"
+
+
 def process_webhook(*, event_id: int) -> WebhookEvent:
     with transaction.atomic():
         event = WebhookEvent.objects.select_for_update().get(pk=event_id)
@@ -85,19 +123,7 @@ def process_webhook(*, event_id: int) -> WebhookEvent:
                 payment = confirm_checkout(reference=event.reference)
                 note = f"payment {payment.status}"
         elif event.event_type.startswith("transfer."):
-            # Paystack stores transfer references lower-cased; ours are upper case.
-            disbursement = Disbursement.objects.filter(reference__iexact=event.reference).first()
-            if disbursement is None:
-                status, note = WebhookStatus.FLAGGED, "No disbursement with this reference."
-            else:
-                # Never trust the event body for money: ask the provider.
-                result = get_provider(disbursement.provider).verify_transfer(
-                    reference=disbursement.reference
-                )
-                disbursement = apply_transfer_result(
-                    reference=disbursement.reference, result=result
-                )
-                note = f"disbursement {disbursement.status}"
+            status, note = _transfer_event(event.reference)
         else:
             status, note = WebhookStatus.IGNORED, "Event type not used."
     except AmountMismatch as exc:

@@ -359,6 +359,26 @@ API_RULES: dict[str, R] = {
         data=lambda w: {"loan": w.loan.reference, "amount": "100.00"},
         headers={"Idempotency-Key": "matrix-refund-1"},
     ),
+    # Servicing: viewers read the quote and preview; the borrower pays (member A has a
+    # checkout waiting: 409), finance may only use the member's credit (none: 409); officers
+    # and administrators may not pay (no payments.add_payment).
+    "GET /api/v1/loans/{reference}/settlement-quote": R("401 200 404 200 200 200", kwargs=A_LOAN),
+    "POST /api/v1/loans/{reference}/prepayments/preview": R(
+        "401 200 404 200 200 200", "POST", A_LOAN, {"amount": "30000.00", "choice": "lower"}
+    ),
+    "POST /api/v1/loans/{reference}/prepayments": R(
+        "401 409 404 403 409 403",
+        "POST",
+        A_LOAN,
+        {"amount": "30000.00", "choice": "lower"},
+        headers={"Idempotency-Key": "matrix-prepay-1"},
+    ),
+    "POST /api/v1/loans/{reference}/settlement": R(
+        "401 409 404 403 409 403", "POST", A_LOAN, headers={"Idempotency-Key": "matrix-settle-1"}
+    ),
+    "POST /api/v1/loans/{reference}/credit/use": R(
+        "401 409 404 403 409 403", "POST", A_LOAN, headers={"Idempotency-Key": "matrix-credit-1"}
+    ),
     "GET /api/v1/refunds/{reference}": R(
         "401 200 404 404 200 404",
         kwargs=lambda w: {"reference": Refund.objects.get(pk=A_REFUND(w)["pk"]).reference},
