@@ -43,7 +43,7 @@ def readable(terms: dict | None) -> dict | None:
     return out
 
 
-def _staff_page_url(request, reference):
+def _staff_page_url(request, reference, **_):
     return reverse("servicing:restructure", args=[reference])
 
 

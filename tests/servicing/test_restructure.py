@@ -23,8 +23,8 @@ from payments import services as payment_services
 from servicing.models import Restructure, RestructureHistory, RestructureStatus
 from servicing.services import restructure as rs
 from tests.factories import (
-    approved_loan,
     active_loan,
+    approved_loan,
     make_finance,
     make_officer,
     schedule_outstanding,
