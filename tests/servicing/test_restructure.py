@@ -20,6 +20,8 @@ from loans.schedule import DAYS_PER_YEAR
 from loans.versions import ScheduleVersion
 from notifications.models import Message
 from payments import services as payment_services
+from reports import exports
+from reports import services as report_services
 from servicing.models import Restructure, RestructureHistory, RestructureStatus
 from servicing.services import restructure as rs
 from tests.factories import (
@@ -327,3 +329,20 @@ def test_the_member_may_decline_an_offer(loan, officers):
     assert restructure.status == RestructureStatus.WITHDRAWN
     with pytest.raises(Conflict):
         consent(restructure)
+
+
+def test_restructured_loans_are_reported_apart_in_the_daily_report(loan, officers):
+    restructure = consent(propose(loan, officers[0]))
+    approve(restructure, officers[1])
+    other_day = date(2027, 3, 30)
+    with at(date(2027, 4, 1)):
+        figures = report_services.daily_figures(date(2027, 3, 31))
+        earlier = report_services.daily_figures(other_day)
+    restructured = figures["restructured"]
+    # One loan, up to date after the restructure: ₦43,000 of principal in the current bucket.
+    assert restructured["approved_today"] == 1 and earlier["restructured"]["approved_today"] == 0
+    assert restructured["loans"] == 1
+    assert restructured["buckets"]["current"] == {"loans": 1, "outstanding_principal": 43_000_00}
+    assert restructured["par30_outstanding"] == 0
+    rows = exports.report_rows(figures)
+    assert ("Restructured loans (reported apart)", "Active restructured loans", 1) in rows
