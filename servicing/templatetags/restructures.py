@@ -1,4 +1,5 @@
-"""The offer of new terms waiting on a loan, for the loan pages (``{% open_offer loan as offer %}``)."""
+"""The offer of new terms waiting on a loan, for the loan pages:
+``{% open_offer loan as offer %}``."""
 
 from django import template
 
