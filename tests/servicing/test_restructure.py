@@ -346,3 +346,84 @@ def test_restructured_loans_are_reported_apart_in_the_daily_report(loan, officer
     assert restructured["par30_outstanding"] == 0
     rows = exports.report_rows(figures)
     assert ("Restructured loans (reported apart)", "Active restructured loans", 1) in rows
+
+
+# --- Pages ------------------------------------------------------------------------------------
+
+
+def page_client(user):
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_officer_previews_then_offers_and_a_preview_saves_nothing(loan, officers):
+    from django.urls import reverse
+
+    from tests.form_tokens import with_form_token
+
+    url = reverse("servicing:restructure", args=[loan.reference])
+    choice = {
+        "new_installments": "4",
+        "holiday_months": "1",
+        "arrears_treatment": "capitalise",
+        "reason": REASON,
+    }
+    with at(date(2027, 3, 31)):
+        client = page_client(officers[0])
+        preview = client.post(url, with_form_token(choice))
+        assert preview.status_code == 200
+        assert "₦53,750.00" in preview.text and "Offer these terms to the member" in preview.text
+        assert not Restructure.objects.exists()
+        too_long = client.post(url, with_form_token({**choice, "new_installments": "10"}))
+        assert too_long.status_code == 400 and "passing-out" in too_long.text
+        assert client.post(url, with_form_token({**choice, "propose": "1"})).status_code == 302
+    assert Restructure.objects.get().terms["total_repayable"] == 53_750_00
+
+
+def test_member_accepts_on_the_offer_page_and_another_member_cannot_see_it(loan, officers):
+    from django.urls import reverse
+
+    from tests.form_tokens import with_form_token
+
+    restructure = propose(loan, officers[0])
+    url = reverse("servicing:restructure_offer", args=[loan.reference])
+    with at(date(2027, 3, 31)):
+        other = active_loan(amount=60_000_00, tenure=3, bank_reference="FT-OTHER-2")
+        assert page_client(other.member.user).get(url).status_code == 404
+        assert page_client(officers[1]).get(url).status_code == 404
+        member = page_client(loan.member.user)
+        page = member.get(url)
+        assert page.status_code == 200 and "₦53,750.00" in page.text
+        stale = member.post(
+            url, with_form_token({"consent": "on", "terms_hash": "f" * 64}), follow=True
+        )
+        assert "The offer changed; review the new terms." in stale.text
+        restructure.refresh_from_db()
+        assert restructure.status == RestructureStatus.PROPOSED
+        member.post(url, with_form_token({"consent": "on", "terms_hash": restructure.terms_hash}))
+    restructure.refresh_from_db()
+    assert restructure.status == RestructureStatus.CONSENTED
+
+
+def test_only_a_second_officer_gets_the_approve_button(loan, officers):
+    from django.urls import reverse
+
+    from tests.form_tokens import with_form_token
+
+    restructure = consent(propose(loan, officers[0]))
+    url = reverse("servicing:restructure", args=[loan.reference])
+    decide = reverse("servicing:decide_restructure", args=[loan.reference, restructure.pk])
+    with at(date(2027, 3, 31)):
+        own = page_client(officers[0])
+        assert "Approve the new terms" not in own.get(url).text
+        refused = own.post(decide, with_form_token({"decision": "approve"}))
+        assert refused.status_code == 403
+        assert page_client(make_finance()).post(decide, with_form_token({})).status_code == 403
+        second = page_client(officers[1])
+        assert "Approve the new terms" in second.get(url).text
+        assert second.post(decide, with_form_token({"decision": "approve"})).status_code == 302
+    restructure.refresh_from_db()
+    assert restructure.status == RestructureStatus.APPROVED
