@@ -207,14 +207,14 @@ class Restructure(models.Model):
                 condition=Q(status__in=["proposed", "consented"]),
                 name="restructure_one_open_per_loan",
             ),
-            # Approved: consented to the terms shown, decided, with its entry.
+            # Approved: consented to the terms shown, and decided. (No entry when no money
+            # moves: terms that only re-spread the same interest over the same months.)
             models.CheckConstraint(
                 condition=~Q(status=RestructureStatus.APPROVED)
                 | Q(
                     consent_at__isnull=False,
                     consent_hash=F("terms_hash"),
                     decided_by__isnull=False,
-                    journal_entry__isnull=False,
                 ),
                 name="restructure_approved_complete",
             ),
@@ -235,6 +235,10 @@ class Restructure(models.Model):
     @property
     def awaits_member(self) -> bool:
         return self.status == RestructureStatus.PROPOSED
+
+    @property
+    def is_approved(self) -> bool:
+        return self.status == RestructureStatus.APPROVED
 
     @property
     def awaits_second_officer(self) -> bool:

@@ -1,7 +1,7 @@
 """Reads for servicing pages (the loan itself comes from ``loans.selectors.loan_for``, which
 scopes it to what the user may see)."""
 
-from servicing.models import Waiver
+from servicing.models import OPEN_RESTRUCTURE, Restructure, Waiver
 
 
 def loan_waivers(loan):
@@ -11,8 +11,6 @@ def loan_waivers(loan):
 
 def loan_restructures(loan):
     """Every restructure offer of the loan, newest first, with the officers and its history."""
-    from servicing.models import Restructure
-
     return (
         Restructure.objects.filter(loan=loan)
         .select_related("proposed_by", "decided_by")
@@ -22,6 +20,4 @@ def loan_restructures(loan):
 
 def open_restructure(loan):
     """The offer waiting for the member or for a second officer, if any (at most one)."""
-    from servicing.models import OPEN_RESTRUCTURE, Restructure
-
     return Restructure.objects.filter(loan=loan, status__in=OPEN_RESTRUCTURE).first()

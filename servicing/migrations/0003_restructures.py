@@ -87,7 +87,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddConstraint(
             model_name='restructure',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('status', 'approved'), _negated=True), models.Q(('consent_at__isnull', False), ('consent_hash', models.F('terms_hash')), ('decided_by__isnull', False), ('journal_entry__isnull', False)), _connector='OR'), name='restructure_approved_complete'),
+            constraint=models.CheckConstraint(condition=models.Q(models.Q(('status', 'approved'), _negated=True), models.Q(('consent_at__isnull', False), ('consent_hash', models.F('terms_hash')), ('decided_by__isnull', False)), _connector='OR'), name='restructure_approved_complete'),
         ),
         migrations.AddConstraint(
             model_name='restructure',

@@ -116,14 +116,19 @@ def apply_restructure(
     everything = _rewrite(loan, installments, terms)
     now = timezone.now()
     lifecycle.apply_installment_amounts(everything, now=now, scheduled=True)
-    entry = post_entry(
-        kind=EntryKind.ADJUSTMENT,
-        lines=lines,
-        effective_date=lagos_today(),
-        loan=loan,
-        memo=f"Restructure of {loan.reference} (hardship): new schedule",
-        idempotency_key=f"restructure:{restructure.pk}",
-        actor=actor,
+    # Terms that only re-spread the same interest over the same months move no money.
+    entry = (
+        post_entry(
+            kind=EntryKind.ADJUSTMENT,
+            lines=lines,
+            effective_date=lagos_today(),
+            loan=loan,
+            memo=f"Restructure of {loan.reference} (hardship): new schedule",
+            idempotency_key=f"restructure:{restructure.pk}",
+            actor=actor,
+        )
+        if lines
+        else None
     )
     restructure.journal_entry = entry
     before = {"apr": str(loan.apr), "total_repayable": loan.total_repayable}
@@ -138,7 +143,7 @@ def apply_restructure(
         obj=loan,
         changes={
             "restructure": restructure.pk,
-            "entry": entry.pk,
+            "entry": entry.pk if entry else None,
             "apr": [before["apr"], terms["apr"]],
             "total_repayable": [before["total_repayable"], loan.total_repayable],
             "schedule_version": loan.schedule_version,

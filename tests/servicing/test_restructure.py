@@ -427,3 +427,12 @@ def test_only_a_second_officer_gets_the_approve_button(loan, officers):
         assert second.post(decide, with_form_token({"decision": "approve"})).status_code == 302
     restructure.refresh_from_db()
     assert restructure.status == RestructureStatus.APPROVED
+
+
+def test_the_same_terms_again_move_no_money_and_keep_the_books(loan, officers):
+    approve(consent(propose(loan, officers[0], installments=4, holiday=0)), officers[1])
+    again = approve(consent(propose(loan, officers[0], installments=4, holiday=0)), officers[1])
+    loan.refresh_from_db()
+    assert again.status == RestructureStatus.APPROVED and again.journal_entry is None
+    assert loan.schedule_version == 3
+    assert_books_agree(loan)
