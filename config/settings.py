@@ -424,6 +424,8 @@ CHECKOUT_EXPIRE_MINUTES = env_int("CHECKOUT_EXPIRE_MINUTES", 24 * 60)
 # A waiver of late fees, fees or interest above this many kobo (₦5,000 by default), or that takes
 # one loan's single-person waivers past it, waits for a second person (servicing).
 WAIVER_SECOND_APPROVAL_ABOVE = env_int("WAIVER_SECOND_APPROVAL_ABOVE", 5_000_00)
+# A hardship restructure may give the member at most this many months without installments.
+RESTRUCTURE_MAX_HOLIDAY_MONTHS = env_int("RESTRUCTURE_MAX_HOLIDAY_MONTHS", 2)
 # Lookups that can tell whether someone is a customer (M4): per user, per window.
 IDENTITY_LOOKUP_LIMIT = env_int("IDENTITY_LOOKUP_LIMIT", 10)
 IDENTITY_LOOKUP_WINDOW_SECONDS = env_int("IDENTITY_LOOKUP_WINDOW_SECONDS", 3600)

@@ -61,6 +61,7 @@ EVENTS = (
     "payment",
     "recovery",
     "refund",  # refund:<refund id>, a refund's transfer confirmed (payments.services.refunds)
+    "restructure",  # restructure:<id>, a hardship restructure approved (servicing)
     "reversal",
     "settlement",
     "suspense",  # suspense:<statement line id>, an unidentified deposit booked to suspense

@@ -29,6 +29,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "arrears.log_contact",
         "arrears.request_write_off",
         "servicing.waive_charges",
+        "servicing.restructure_loan",
         "portal.view_auditevent",
     ],
     FINANCE: [

@@ -31,6 +31,8 @@ class MessageKind(models.TextChoices):
     LOAN_DISBURSED = "loan_disbursed", "Loan paid out"
     PAYMENT_RECEIVED = "payment_received", "Payment received"
     CHARGES_WAIVED = "charges_waived", "Charges waived"
+    RESTRUCTURE_OFFERED = "restructure_offered", "New terms offered"
+    RESTRUCTURE_APPROVED = "restructure_approved", "New schedule in force"
     REMINDER_DUE_IN_3 = "reminder_due_in_3", "Reminder: due in 3 days"
     REMINDER_DUE_TODAY = "reminder_due_today", "Reminder: due today"
     REMINDER_OVERDUE_1 = "reminder_overdue_1", "Reminder: 1 day overdue"

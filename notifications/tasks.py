@@ -21,8 +21,8 @@ from notifications import services
 from notifications.services import notify_member
 from payments.models import Payment
 from payments.signals import loan_event, payment_received
-from servicing.models import Waiver
-from servicing.signals import waiver_applied
+from servicing.models import Restructure, Waiver
+from servicing.signals import restructure_approved, restructure_proposed, waiver_applied
 
 
 @jobs.job("notifications.deliver_message")
@@ -118,6 +118,18 @@ def notify_waiver_task(waiver_id: int):
     )
 
 
+@db_task(retries=5, retry_delay=60)
+def notify_restructure_task(restructure_id: int, kind: str):
+    restructure = Restructure.objects.select_related("loan__member__user").get(pk=restructure_id)
+    loan = restructure.loan
+    notify_member(
+        member=loan.member,
+        kind=kind,
+        context={"restructure": restructure, "terms": restructure.terms, "loan": loan},
+        dedupe_key=f"{kind}:{restructure.pk}",
+    )
+
+
 def connect_event_receivers() -> None:
     """Each committed event of loans, payments and servicing queues its member message."""
 
@@ -136,8 +148,16 @@ def connect_event_receivers() -> None:
     def on_waiver_applied(sender, waiver_id, **kwargs):
         notify_waiver_task(waiver_id)
 
+    def on_restructure_proposed(sender, restructure_id, **kwargs):
+        notify_restructure_task(restructure_id, "restructure_offered")
+
+    def on_restructure_approved(sender, restructure_id, **kwargs):
+        notify_restructure_task(restructure_id, "restructure_approved")
+
     application_event.connect(on_application_event, dispatch_uid="notify-application-event")
     loan_event.connect(on_loan_event, dispatch_uid="notify-loan-event")
     kyc_decided.connect(on_kyc_decided, dispatch_uid="notify-kyc-decided")
     payment_received.connect(on_payment_received, dispatch_uid="notify-payment-received")
     waiver_applied.connect(on_waiver_applied, dispatch_uid="notify-waiver-applied")
+    restructure_proposed.connect(on_restructure_proposed, dispatch_uid="notify-restructure-offer")
+    restructure_approved.connect(on_restructure_approved, dispatch_uid="notify-restructure-done")

@@ -64,6 +64,29 @@ def report_rows(figures: dict) -> list[tuple[str, str, object]]:
         rows.append(
             ("Portfolio at risk", "PAR30 outstanding (NGN)", naira(par["par30_outstanding"]))
         )
+    restructured = figures.get("restructured")  # reports made before restructures had none
+    if restructured is not None:
+        section = "Restructured loans (reported apart)"
+        rows += [
+            (section, "Restructures approved that day", restructured["approved_today"]),
+            (section, "Active restructured loans", restructured["loans"]),
+            (
+                section,
+                "Outstanding principal (NGN)",
+                naira(restructured["outstanding_principal"]),
+            ),
+        ]
+        for bucket in Bucket:
+            b = restructured["buckets"][bucket.value]
+            rows.append((section, f"{bucket.label}: loans", b["loans"]))
+            rows.append(
+                (
+                    section,
+                    f"{bucket.label}: outstanding principal (NGN)",
+                    naira(b["outstanding_principal"]),
+                )
+            )
+        rows.append((section, "PAR30 outstanding (NGN)", naira(restructured["par30_outstanding"])))
     write_offs = figures["write_offs"]
     rows += [
         ("Write-offs", "Approved", write_offs["count"]),

@@ -7,22 +7,24 @@ from datetime import date
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, F, Q, Sum
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
 from arrears.models import Bucket, PortfolioSnapshot, WriteOff, WriteOffStatus
+from arrears.overdue import bucket_of
 from core import audit
 from core.clock import lagos_day_bounds, lagos_today, previous_lagos_day
 from core.errors import DomainError
 from ledger.selectors import trial_balance, unbalanced_entries
-from loans.models import ApplicationHistory, ApplicationStatus, Loan
+from loans.models import ApplicationHistory, ApplicationStatus, Installment, Loan, LoanStatus
 from members.models import User
 from members.roles import FINANCE
 from payments.models import Payment, PaymentChannel, PaymentStatus
 from reports import exports
 from reports.models import DailyReport
+from servicing.models import Restructure, RestructureStatus
 
 logger = logging.getLogger(__name__)
 
@@ -107,6 +109,41 @@ def par_figures(day: date) -> dict | None:
     }
 
 
+def restructured_figures(day: date) -> dict:
+    """Restructured loans reported apart (hardship: new terms): those approved during the day,
+    and the active restructured loans per arrears bucket on ``day`` (computed when the report
+    is made, from each loan's oldest overdue date), with their PAR30."""
+    start, end = lagos_day_bounds(day)
+    approved = Restructure.objects.filter(
+        status=RestructureStatus.APPROVED, decided_at__gte=start, decided_at__lt=end
+    ).count()
+    rows = (
+        Installment.objects.filter(
+            loan__status=LoanStatus.ACTIVE, loan__restructured_at__isnull=False
+        )
+        .annotate(bucket=bucket_of("loan__arrears_since", day))
+        .values("bucket")
+        .annotate(
+            loans=Count("loan_id", distinct=True),
+            principal=Sum(F("principal") - F("paid_principal")),
+        )
+        .order_by()
+    )
+    buckets = {b.value: {"loans": 0, "outstanding_principal": 0} for b in Bucket}
+    for row in rows:  # at most five buckets
+        buckets[row["bucket"]] = {
+            "loans": row["loans"],
+            "outstanding_principal": row["principal"] or 0,
+        }
+    return {
+        "approved_today": approved,
+        "loans": sum(b["loans"] for b in buckets.values()),
+        "outstanding_principal": sum(b["outstanding_principal"] for b in buckets.values()),
+        "buckets": buckets,
+        "par30_outstanding": sum(buckets[b.value]["outstanding_principal"] for b in PAR30_BUCKETS),
+    }
+
+
 def write_off_figures(day: date) -> dict[str, int]:
     start, end = lagos_day_bounds(day)
     return WriteOff.objects.filter(
@@ -134,6 +171,7 @@ def daily_figures(day: date) -> dict:
         "disbursed": disbursement_figures(day),
         "collections": collection_figures(day),
         "par": par_figures(day),
+        "restructured": restructured_figures(day),
         "write_offs": write_off_figures(day),
         "ledger": ledger_figures(),
     }

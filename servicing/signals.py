@@ -5,3 +5,7 @@ from django.dispatch import Signal
 
 # waiver_id: int (late fees, fees or interest were waived on a member's loan)
 waiver_applied = Signal()
+# restructure_id: int (an officer offered the member new terms to consent to)
+restructure_proposed = Signal()
+# restructure_id: int (the new terms were approved: the new schedule is in force)
+restructure_approved = Signal()

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from servicing import views, views_settlement
+from servicing import views, views_restructure, views_settlement
 
 app_name = "servicing"
 
@@ -24,5 +24,20 @@ urlpatterns = [
         "backoffice/loans/<str:reference>/waivers/<int:pk>/decision/",
         views.decide_waiver,
         name="decide_waiver",
+    ),
+    path(
+        "loans/<str:reference>/new-terms/",
+        views_restructure.restructure_offer,
+        name="restructure_offer",
+    ),
+    path(
+        "backoffice/loans/<str:reference>/restructure/",
+        views_restructure.restructure,
+        name="restructure",
+    ),
+    path(
+        "backoffice/loans/<str:reference>/restructure/<int:pk>/decision/",
+        views_restructure.decide_restructure,
+        name="decide_restructure",
     ),
 ]

@@ -260,6 +260,15 @@ RULES: dict[str, R] = {
         "POST",
         lambda w: {"reference": w.loan.reference, "pk": w.waiver.pk},
     ),
+    # Restructures: the borrower reads and accepts the offer (staff and B: 404); officers with the
+    # permission propose and decide, every staff role who sees loans reads the page.
+    "servicing:restructure_offer": R("login 200 404 404 404 404", kwargs=A_LOAN),
+    "servicing:restructure": R("login 403 403 200 200 200", kwargs=A_LOAN),
+    "servicing:decide_restructure": R(
+        "login 403 403 302 403 403",
+        "POST",
+        lambda w: {"reference": w.loan.reference, "pk": w.restructure.pk},
+    ),
     # --- reports ------------------------------------------------------------------------------
     "reports:list": R("login 403 403 403 200 200"),
     "reports:export": R("login 403 403 403 200 200"),
@@ -314,6 +323,8 @@ ADMIN_READ_ONLY = {
     "arrears.collectioncontact",
     "arrears.writeoff",
     "servicing.waiver",
+    "servicing.restructure",
+    "servicing.restructurehistory",
     "api.apitoken",
     "api.idempotencykey",
     "reports.dailyreport",

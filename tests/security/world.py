@@ -47,6 +47,7 @@ class World:
     report_day: date
     loan_b: object = None
     waiver: object = None  # a waiver of member A's interest waiting for a second person
+    restructure: object = None  # an offer of new terms on member A's loan, not yet accepted
 
     def user(self, role):
         if role == "anonymous":
@@ -136,6 +137,16 @@ def build_world() -> World:
         amount=5_500_00,
         reason="Goodwill after the allowance came three weeks late.",
     )
+    from servicing.services.restructure import propose_restructure
+
+    restructure = propose_restructure(
+        loan=loan,
+        actor=officer,
+        new_installments=1,
+        holiday_months=0,
+        treatment="waive",
+        reason="The member's allowance stopped for two months.",
+    )
     # A row for every model of the admin, so each admin page is checked on a real object.
     from allauth.mfa.models import Authenticator
 
@@ -201,4 +212,5 @@ def build_world() -> World:
         report_day=report_day,
         loan_b=loan_b,
         waiver=waiver,
+        restructure=restructure,
     )

@@ -1,7 +1,8 @@
-"""A borrower's months after payout as random sequences of pay / prepay / settle / waive / refund /
-reverse / a day passing (overdue run, credit paying what fell due) / write-off: the books stay
-balanced, the loan's ledger balance is its schedule's, credit never goes negative, and every
-naira the member sent is accounted for (applied to the loan, held as credit, or refunded)."""
+"""A borrower's months after payout as random sequences of pay / prepay / settle / restructure /
+waive / refund / reverse / a day passing (overdue run, credit paying what fell due) / write-off:
+the books stay balanced, the loan's ledger balance is its schedule's, credit never goes
+negative, every naira the member sent is accounted for (applied to the loan, held as credit, or
+refunded), and the member never pays more than the schedule in force (with its late fees)."""
 
 import os
 from datetime import date, datetime, time, timedelta
@@ -32,6 +33,8 @@ from payments.selectors import reserved_credit
 from payments.services import credit as credit_services
 from payments.services import refunds, settlement
 from payments.services.refund_transfer import send_refund
+from servicing.models import RestructureStatus
+from servicing.services import restructure as restructures
 from servicing.services.waivers import request_waiver
 from tests.factories import active_loan, make_finance, make_officer
 
@@ -52,6 +55,7 @@ class Servicing(RuleBasedStateMachine):
                 fee_treatment="first_installment",
             )
         self.finance, self.checker, self.officer = make_finance(), make_finance(), make_officer()
+        self.second_officer = make_officer()
         self.member_user = self.loan.member.user
         self.receipts = 0
 
@@ -118,6 +122,41 @@ class Servicing(RuleBasedStateMachine):
                 )
             except DomainError:
                 pass  # more than is owed, loan not active
+
+    @rule(
+        installments=st.integers(min_value=1, max_value=8),
+        holiday=st.integers(min_value=0, max_value=2),
+        treatment=st.sampled_from(["capitalise", "waive"]),
+    )
+    def restructure(self, installments, holiday, treatment):
+        with self.clock():
+            try:
+                offer = restructures.propose_restructure(
+                    loan=self.loan,
+                    actor=self.officer,
+                    new_installments=installments,
+                    holiday_months=holiday,
+                    treatment=treatment,
+                    reason=REASON,
+                )
+            except DomainError:
+                return  # not active, nothing left, past passing-out
+            before = self.refresh().schedule_version
+            restructures.consent_to_restructure(
+                restructure=offer,
+                actor=self.member_user,
+                consent=True,
+                shown_hash=offer.terms_hash,
+            )
+            approved = restructures.approve_restructure(
+                restructure=offer, actor=self.second_officer
+            )
+            assert approved.status == RestructureStatus.APPROVED
+            loan = self.refresh()
+            assert loan.schedule_version == before + 1 and loan.restructured_at is not None
+            assert loan.arrears_since is None  # arrears capitalised or waived, none left
+            unpaid = [i for i in Installment.objects.filter(loan=loan) if i.outstanding]
+            assert sum(i.outstanding for i in unpaid) == offer.terms["total_repayable"]
 
     @rule(share=st.integers(min_value=1, max_value=100))
     def refund(self, share):
@@ -189,6 +228,15 @@ class Servicing(RuleBasedStateMachine):
         )
         if loan.status == LoanStatus.CLOSED:
             assert outstanding == 0
+
+    @invariant()
+    def the_member_never_pays_more_than_the_schedule_in_force(self):
+        """What was applied to the installments is within what the schedule in force asks
+        (with its late fees), and every replaced schedule was kept as a version."""
+        loan = self.refresh()
+        rows = list(Installment.objects.filter(loan=loan))
+        assert sum(i.total_paid for i in rows) <= sum(i.total_due for i in rows)
+        assert loan.schedule_version == loan.versions.count() + 1
 
     @invariant()
     def credit_is_never_negative_nor_promised_twice(self):
