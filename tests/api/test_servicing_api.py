@@ -594,12 +594,13 @@ def test_prepayment_of_a_loan_that_is_not_running_is_refused():
 
 @pytest.mark.parametrize("role", ["owner", "finance"])
 def test_credit_pays_what_is_due_now_once_per_key(reducing_loan, role):
-    """₦30,000 on the payout day pays installment 1 (₦19,701.75); ₦10,298.25 is credit. On
-    1 March installment 2 is due next: the credit goes to it, all of it."""
+    """₦30,000 on the payout day pays installment 1 (₦19,797.64, its interest for 31 days
+    ₦5,095.89); ₦10,202.36 is credit. On 1 March installment 2 is due next: the credit goes to
+    it, all of it."""
     loan = reducing_loan
     with at(date(2027, 1, 28)):
         pay(loan, 30_000_00, "C1")
-    assert member_credit(loan.member) == 10_298_25
+    assert member_credit(loan.member) == 10_202_36
     api = caller(role, loan.member.user)
     with at(date(2027, 3, 1)):
         first = api.post(f"/loans/{loan.reference}/credit/use", headers=key("use-1"))
@@ -611,11 +612,11 @@ def test_credit_pays_what_is_due_now_once_per_key(reducing_loan, role):
     assert first.json() == {
         "loan": loan.reference,
         "payment": used.reference,
-        "amount": "10298.25",
+        "amount": "10202.36",
         "credit_left": "0.00",
     }
     assert again.json() == first.json() and again["Idempotent-Replayed"] == "true"
-    assert loan.installments.get(number=2).total_paid == 10_298_25
+    assert loan.installments.get(number=2).total_paid == 10_202_36
     assert nothing_left.status_code == 409 and error_code(nothing_left) == "conflict"
     assert "no credit" in nothing_left.json()["error"]["message"]
     assert Payment.objects.filter(loan=loan, channel=PaymentChannel.CREDIT).count() == 1

@@ -44,13 +44,17 @@ def at(day: date):
 @pytest.fixture
 def loan():
     """₦60,000 over 3 months, flat 5 % a month (fee deducted at payout), paid out on 5 Jan
-    2027: installments of ₦20,000 + ₦3,000 on 28 Feb, 28 Mar, 28 Apr. The first is paid on
-    25 Feb; on 31 Mar the second (₦23,000) is overdue, within its grace days (no late fee)."""
+    2027: installments of ₦20,000 + ₦3,000 on 28 Mar and 28 Apr; the first, on 28 Feb, carries
+    interest for its 54 days (₦60,000 × 5 % × 12 × 54 ÷ 365 = ₦5,326.03), ₦25,326.03 in all.
+    The first is paid on 25 Feb; on 31 Mar the second (₦23,000) is overdue, within its grace
+    days (no late fee)."""
     with at(date(2027, 1, 5)):
         loan = active_loan(amount=60_000_00, tenure=3)
+    first = loan.installments.get(number=1)
+    assert (first.principal, first.interest) == (20_000_00, 5_326_03)
     with at(date(2027, 2, 25)):
         payment_services.record_manual_payment(
-            loan=loan, actor=make_finance(), amount=23_000_00, reason=REASON, evidence="R-1"
+            loan=loan, actor=make_finance(), amount=25_326_03, reason=REASON, evidence="R-1"
         )
     with at(date(2027, 3, 31)):
         overdue.run_overdue(run_date=date(2027, 3, 31))
@@ -154,7 +158,7 @@ def test_capitalised_restructure_worked_by_hand(loan, officers):
     # #1 paid as it was; #2 (overdue) closed at what was paid (nothing); #3 carries the first
     # new installment; #4-#6 are added.
     assert [(i.number, i.total_due, i.status) for i in rows] == [
-        (1, 23_000_00, InstallmentStatus.PAID),
+        (1, 25_326_03, InstallmentStatus.PAID),
         (2, 0, InstallmentStatus.PAID),
         (3, 13_437_50, InstallmentStatus.PENDING),
         (4, 13_437_50, InstallmentStatus.PENDING),
@@ -164,7 +168,7 @@ def test_capitalised_restructure_worked_by_hand(loan, officers):
     assert rows[2].due_date == date(2027, 5, 28)
     assert rows[2].late_fee_from == date(2027, 6, 1)  # 3 grace days
     assert rows[2].late_fee_cap == 1_343_75  # 10 % of ₦13,437.50
-    assert loan.total_repayable == 23_000_00 + 53_750_00
+    assert loan.total_repayable == 25_326_03 + 53_750_00  # installment 1 as paid + the new schedule
     assert schedule_outstanding(loan) == 53_750_00
     assert_books_agree(loan)
     # The entry, by hand: ₦3,000 interest → principal and earned; the ₦3,000 of interest of
@@ -178,7 +182,9 @@ def test_capitalised_restructure_worked_by_hand(loan, officers):
         chart.INTEREST_INCOME: -3_000_00,
     }
     old = ScheduleVersion.objects.get(loan=loan, number=1)
-    assert old.replaced_because == "restructure" and old.total_repayable == 69_000_00
+    assert (
+        old.replaced_because == "restructure" and old.total_repayable == 71_326_03
+    )  # 25,326.03 + 2 × 23,000
     assert list(
         RestructureHistory.objects.filter(restructure=restructure).values_list(
             "to_status", flat=True

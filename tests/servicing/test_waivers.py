@@ -619,7 +619,7 @@ def test_two_people_approving_one_waiver_at_once_apply_it_once():
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_two_small_waivers_at_once_never_waive_more_than_is_owed():
-    loan = loan_with_late_fees()  # ₦390.00 of late fees
+    loan = loan_with_late_fees()  # ₦427.26 of late fees
     officers = [make_officer(), make_officer()]
 
     results, errors = race(
@@ -630,8 +630,8 @@ def test_two_small_waivers_at_once_never_waive_more_than_is_owed():
     )
 
     assert len(results) == 1 and len(errors) == 1
-    assert "Only ₦90.00 of late fees is owed" in errors[0].message
-    assert installment(loan, 1).late_fee == 90_00
+    assert "Only ₦127.26 of late fees is owed" in errors[0].message
+    assert installment(loan, 1).late_fee == 127_26
     assert_books_agree(loan)
 
 
