@@ -15,6 +15,7 @@ from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from members.models import KycStatus, Member
+from members.service_year import ServiceBatch
 from members.validators import make_valid_nuban
 from tests.factories import MemberFactory, UserFactory, make_officer
 
@@ -31,9 +32,14 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def serving_batch_a_year(today: date) -> int:
-    """The year of the batch A (March) that is serving today, so the member is not past
-    passing out whenever the suite runs."""
-    return today.year if today.month >= 3 else today.year - 1
+    """The year of the latest batch A in the NYSC calendar that started before today, so the
+    member is serving whenever the suite runs (while the calendar is kept up to date)."""
+    return (
+        ServiceBatch.objects.filter(batch="A", stream=1, orientation_start__lte=today)
+        .order_by("-year")
+        .values_list("year", flat=True)
+        .first()
+    )
 
 
 def tiny_png(path):
@@ -195,7 +201,9 @@ def test_saved_dates_are_shown_again_when_the_profile_is_reopened(page: Page):
     # Otherwise saving the profile again fails on an empty date of birth, and an empty
     # service start is silently re-estimated from the batch.
     expect(page.get_by_label("Date of birth")).to_have_value("2000-05-17", timeout=1_000)
-    expect(page.get_by_label("Service start")).to_have_value(f"{batch_year}-03-01")
+    # The batch's calendar date (a code without its stream: stream 1, passing out first).
+    start = ServiceBatch.objects.get(year=batch_year, batch="A", stream=1).orientation_start
+    expect(page.get_by_label("Service start")).to_have_value(start.isoformat())
 
 
 def test_loan_officer_finds_a_member_by_search_and_verifies_kyc(page: Page):
