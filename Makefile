@@ -15,6 +15,8 @@ UV_ON_PATH = PATH="$$(command -v uv >/dev/null 2>&1 && dirname "$$(command -v uv
 	$(PYTHON) -c 'import os, uv; print(os.path.dirname(uv.find_uv_bin()))'):$$PATH"
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# Links in e-mails and SMS point at the server `make run` starts (`make run PORT=8080`).
+SITE_URL ?= http://$(HOST):$(PORT)
 
 .PHONY: help venv run test lint migrations-check deploy-check pytest test-e2e test-postgres bench bench-api bench-growth bench-load clean \
 	prod-local prod-local-stop test-prod-local
@@ -36,8 +38,8 @@ run: venv
 	@echo ""
 	@echo "AllaweePlus is starting on http://$(HOST):$(PORT)/  (Ctrl-C stops the web server and the worker)"
 	@trap 'kill 0' INT TERM EXIT; \
-	DEBUG=true $(RUN) python manage.py run_huey --quiet & \
-	DEBUG=true $(RUN) python manage.py runserver $(HOST):$(PORT)
+	DEBUG=true SITE_URL=$(SITE_URL) $(RUN) python manage.py run_huey --quiet & \
+	DEBUG=true SITE_URL=$(SITE_URL) $(RUN) python manage.py runserver $(HOST):$(PORT)
 
 lint: venv
 	$(RUN) ruff check .

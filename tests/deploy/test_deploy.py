@@ -957,3 +957,16 @@ def test_deploy_stops_before_touching_anything_when_check_deploy_fails(deploy_se
     assert "check --deploy found problems" in result.stderr
     assert not (deploy_setup["root"] / "current").exists()
     assert not [line for line in calls(deploy_setup) if "migrate" in line or "restart" in line]
+
+
+def test_make_run_on_another_port_links_e_mails_to_that_port():
+    """`make run PORT=…` must put the same address in e-mailed links as the server it starts."""
+    root = Path(__file__).resolve().parents[2]
+    result = subprocess.run(
+        ["make", "-n", "run", "PORT=8123"], cwd=root, capture_output=True, text=True, check=True
+    )
+    starts = [
+        line for line in result.stdout.splitlines() if "runserver" in line or "run_huey" in line
+    ]
+    assert len(starts) == 2
+    assert all("SITE_URL=http://127.0.0.1:8123" in line for line in starts)
