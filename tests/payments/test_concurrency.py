@@ -76,6 +76,7 @@ def test_twenty_copies_of_one_webhook_post_one_payment():
     from payments.providers import get_provider
 
     loan = active_loan()
+    owed = loan_balance(loan)
     payment, _ = services.start_checkout(
         loan=loan, actor=loan.member.user, amount=23_000_00, callback_url="http://127.0.0.1/"
     )
@@ -96,7 +97,7 @@ def test_twenty_copies_of_one_webhook_post_one_payment():
     payment.refresh_from_db()
     assert payment.status == PaymentStatus.SUCCESSFUL
     assert JournalEntry.objects.filter(payment=payment).count() == 1
-    assert loan_balance(loan) == 46_000_00
+    assert loan_balance(loan) == owed - 23_000_00
 
 
 def test_parallel_repayments_on_one_loan_stay_consistent():
@@ -111,9 +112,13 @@ def test_parallel_repayments_on_one_loan_stay_consistent():
     assert not errors and len(results) == 8
     paid = sum(5_000_00 + i for i in range(8))
     loan.refresh_from_db()
-    # On the payout day installment 1 (₦23,000) is the one running: it is paid in full and the
-    # rest of the ₦40,000.28 waits as member credit, however the eight payments interleave.
-    assert loan_balance(loan) == 69_000_00 - 23_000_00 == schedule_outstanding(loan)
-    assert member_credit(loan.member) == paid - 23_000_00
+    # On the payout day installment 1 (₦20,000 + its interest for the days to its due date) is
+    # the one running: it is paid in full and the rest of the ₦40,000.28 waits as member
+    # credit, however the eight payments interleave.
+    first = loan.installments.get(number=1).total_due
+    assert 20_000_00 < first < 40_000_28
+    owed = loan.principal + loan.total_interest - first
+    assert loan_balance(loan) == owed == schedule_outstanding(loan)
+    assert member_credit(loan.member) == paid - first
     assert Payment.objects.filter(loan=loan, status="successful").count() == 8
     assert trial_balance()["balanced"]
