@@ -66,43 +66,68 @@ def _staff_identity(user, index):
     )
 
 
-def _serving_batches(today: date, *, demo: bool) -> list[ServiceBatch]:
-    """Calendar entries of corps members serving today: the demo member's passes out at least
-    10 months ahead (so the demo can apply on any day); the others anywhere from 2 to 13
-    months ahead. Past the shipped calendar an estimated entry is added, marked unannounced,
-    so a demo run years from now still has someone serving."""
-    low = today + timedelta(days=300 if demo else 60)
-    high = today + timedelta(days=400)
-    found = list(ServiceBatch.objects.filter(passing_out__gte=low, passing_out__lte=high))
-    if not found:
-        start = today - timedelta(days=30)
-        found = [
+def estimate_calendar_through(day: date) -> None:
+    """Make sure the calendar reaches ``day``: past the shipped years, each new year repeats
+    the last known year's pattern (same months, same streams), marked unannounced, so a demo
+    run years from now still has batches serving and batches that have passed out."""
+    while True:
+        last = ServiceBatch.objects.order_by("-year").values_list("year", flat=True).first()
+        if last is None or ServiceBatch.objects.filter(passing_out__gte=day).exists():
+            return
+        for entry in ServiceBatch.objects.filter(year=last):
             ServiceBatch.objects.get_or_create(
-                year=start.year,
-                batch="C",
-                stream=2,
-                defaults={"orientation_start": start, "passing_out": today + timedelta(days=335)},
-            )[0]
-        ]
-    return found
+                year=last + 1,
+                batch=entry.batch,
+                stream=entry.stream,
+                defaults={
+                    "orientation_start": _next_year(entry.orientation_start),
+                    "passing_out": _next_year(entry.passing_out),
+                },
+            )
+
+
+def _next_year(day: date) -> date:
+    return day.replace(year=day.year + 1, day=min(day.day, 28) if day.month == 2 else day.day)
+
+
+def _serving_batches(today: date, *, demo: bool) -> list[ServiceBatch]:
+    """Calendar entries of corps members serving today. The demo member is in the batch that
+    started last, so they can take the longest demo loan on any day: it passes out 9 to 12
+    months ahead (10 or more, except between December's and March's orientations, the
+    calendar's longest gap). The others pass out anywhere from 2 to 13 months ahead."""
+    estimate_calendar_through(today + timedelta(days=400))
+    serving = ServiceBatch.objects.filter(
+        orientation_start__lte=today,
+        passing_out__gte=today + timedelta(days=60),
+        passing_out__lte=today + timedelta(days=400),
+    ).order_by("-orientation_start")
+    return list(serving[:1] if demo else serving)
+
+
+def assign_batch(member: Member, service: ServiceBatch, *, serial: int) -> None:
+    """Put a demo member in ``service``'s batch: the state code, the batch letter and stream,
+    and the service dates all come from the calendar entry (nothing typed by hand)."""
+    year = service.year % 100
+    member.state_code = (
+        f"{member.deployment_state}/{year:02d}{service.batch}{service.stream}/{serial:04d}"
+    )
+    member.batch = service.batch
+    member.stream = service.stream
+    member.service_batch = service
+    member.service_start = service.orientation_start
+    member.passing_out = service.passing_out
 
 
 def _fill_member(member, fake, rng, index, status):
     state = rng.choice(list(NYSC_STATES))
     service = rng.choice(_serving_batches(lagos_today(), demo=index == 1))
-    year, batch, start = service.year % 100, service.batch, service.orientation_start
     member.full_name = f"{fake.first_name()} {fake.last_name()}"
     member.date_of_birth = date(1997, 1, 1) + timedelta(days=rng.randrange(0, 2500))
     prefix = rng.choice(["803", "806", "813", "816", "703", "706", "810", "903", "907", "915"])
     member.phone = f"+234{prefix}{index:07d}"
-    member.state_code = f"{state}/{year:02d}{batch}{service.stream}/{1000 + index:04d}"
-    member.batch = batch
-    member.stream = service.stream
-    member.service_batch = service
     member.deployment_state = state
     member.ppa_name = f"{rng.choice(PPAS)}, {NYSC_STATES[state]}"
-    member.service_start = start
-    member.passing_out = service.passing_out
+    assign_batch(member, service, serial=1000 + index)
     member.other_income = rng.choice([0, 0, 0, 20_000_00, 50_000_00])
     member.bank_code = rng.choice(BANK_CODES)
     member.account_number = make_valid_nuban(member.bank_code, f"{index:09d}")
