@@ -11,7 +11,11 @@ class CoreConfig(AppConfig):
     def ready(self):
         from huey.contrib.djhuey import HUEY
 
-        from core import metrics, queue
+        from core import (
+            metrics,
+            queue,
+            tasks,  # noqa: F401 - registers the jobs that services queue
+        )
 
         queue.connect(HUEY)
         metrics.connect_huey(HUEY)

@@ -72,3 +72,33 @@ class FormSubmission(models.Model):
 
     def __str__(self):
         return f"{self.path} by {self.user_id}"
+
+
+class OutgoingMail(models.Model):
+    """An e-mail written during a request (sign-up, sign-in, password reset), sent later by
+    the worker: a mail server that is down or slow never breaks or holds up the page.
+
+    The message (addresses, links with one-time keys) is stored encrypted with the PII key and
+    erased once sent; what stays is when, how often it was tried, and what kind it was."""
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    purpose = models.CharField(max_length=80)
+    payload = models.TextField(blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+    gave_up_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=80, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                name="outgoing_mail_due",
+                condition=models.Q(sent_at__isnull=True, gave_up_at__isnull=True),
+            )
+        ]
+
+    def __str__(self):
+        state = "sent" if self.sent_at else "gave up" if self.gave_up_at else "waiting"
+        return f"{self.purpose} ({state}, {self.attempts} attempts)"

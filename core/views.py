@@ -9,6 +9,7 @@ from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 
 from core.filters import IdFilter
+from core.mail import mail_backlog
 from core.models import AuditEvent
 from core.permissions import StaffPermissionRequiredMixin
 from core.queue import queue_status
@@ -33,6 +34,16 @@ def _check_cache():
         raise RuntimeError("cache did not return the probe value")
 
 
+def _check_mail():
+    """Account mail waiting for the worker (reported; a backlog alone is not unready)."""
+    backlog = mail_backlog()
+    return {
+        "waiting": backlog.waiting,
+        "oldest_seconds": backlog.oldest_seconds,
+        "gave_up": backlog.gave_up,
+    }
+
+
 def _check_queue():
     from huey.contrib.djhuey import HUEY
 
@@ -42,12 +53,14 @@ def _check_queue():
 @never_cache
 def readyz(request):
     """Database, cache and queue reachable; 503 if any is not. The queue check also reports
-    its depth and how long the next task has waited (deploy/monitor.sh alerts on both)."""
+    its depth and how long the next task has waited (deploy/monitor.sh alerts on both); the
+    mail check, the account mail waiting for the worker."""
     checks, ready = {}, True
     for name, check in (
         ("database", _check_database),
         ("cache", _check_cache),
         ("queue", _check_queue),
+        ("mail", _check_mail),
     ):
         started = time.perf_counter()
         try:

@@ -1,10 +1,13 @@
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.core import context as allauth_context
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.sites.shortcuts import get_current_site
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 
 from core.audit import client_ip
+from core.mail import queue_mail
 from members import lockout
 from members.services import get_or_create_member
 
@@ -15,6 +18,15 @@ class AccountAdapter(DefaultAccountAdapter):
     Sign-in throttling is allauth's (per address, per account) with one change: the
     per-account limit counts only browsers that never signed in to the account, so nobody
     can lock its owner out (see members/lockout.py)."""
+
+    def send_mail(self, template_prefix: str, email: str, context: dict) -> None:
+        """Account mail (address confirmation, password reset, sign-in notices) is written
+        now and sent by the worker: a mail server that is down or slow never turns a sign-in,
+        a sign-up or a reset into an error page (core/mail.py retries it)."""
+        request = allauth_context.request
+        ctx = {"request": request, "email": email, "current_site": get_current_site(request)}
+        ctx.update(context)
+        queue_mail(self.render_mail(template_prefix, email, ctx), purpose=template_prefix)
 
     def save_user(self, request, user, form, commit=True):
         user = super().save_user(request, user, form, commit=commit)

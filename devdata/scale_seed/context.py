@@ -97,6 +97,7 @@ def member_email(index: int) -> str:
 
 
 def build_context(now: datetime | None = None) -> Context:
+    from allauth.account.models import EmailAddress
     from django.contrib.auth.hashers import make_password
     from django.contrib.auth.models import Group
 
@@ -114,6 +115,11 @@ def build_context(now: datetime | None = None) -> Context:
             user.save(update_fields=["password"])
             if group is not None:
                 user.groups.add(group)
+        # A verified address, as staff made by an administrator have: with mandatory
+        # verification an unverified officer would be sent a confirmation at every sign-in.
+        EmailAddress.objects.update_or_create(
+            user=user, email=user.email, defaults={"verified": True, "primary": True}
+        )
         officers.append(user.pk)
     now = now or datetime.now(UTC)
     return Context(

@@ -111,7 +111,7 @@ def test_new_member_signs_up_completes_kyc_and_submits_it_for_review(page: Page,
     page.get_by_label(PASSWORD_LABEL).fill(PASSWORD)
     page.get_by_label(PASSWORD_AGAIN_LABEL).fill(PASSWORD)
     page.get_by_role("button", name=re.compile("sign up", re.I)).click()
-    expect(page.get_by_role("heading", name=re.compile("verify your email", re.I))).to_be_visible()
+    expect(page.get_by_role("heading", name="Confirm your e-mail address")).to_be_visible()
 
     assert len(mail.outbox) == 1
     assert mail.outbox[0].to == [email]

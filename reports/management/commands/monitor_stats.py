@@ -37,6 +37,7 @@ from django.utils import timezone
 from huey.contrib.djhuey import HUEY
 
 from core.caching import stats as cache_stats
+from core.mail import mail_backlog
 from core.metrics import recent_task_failures
 from core.partitions import partition_health
 from core.queue import queue_status
@@ -166,6 +167,12 @@ class Command(BaseCommand):
             status=InstallmentStatus.OVERDUE
         ).count()
         stats.update(_database_connections())
+        backlog = mail_backlog()
+        stats.update(
+            mail_waiting=backlog.waiting,
+            mail_oldest_seconds=backlog.oldest_seconds,
+            mail_gave_up=backlog.gave_up,
+        )
 
         if not access_log:
             names = os.environ.get("MONITOR_ACCESS_LOG", "")
