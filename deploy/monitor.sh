@@ -17,7 +17,8 @@
 #   app stats           `manage.py monitor_stats --minutes WINDOW` (JSON): failed tasks, failed
 #                       payments and failed payouts in the window <= MONITOR_MAX_FAILED_TASKS (5),
 #                       MONITOR_MAX_FAILED_PAYMENTS (20), MONITOR_MAX_FAILED_DISBURSEMENTS (3);
-#                       cache hit rate >= MONITOR_MIN_CACHE_HIT_RATE (0 = not checked); its
+#                       account mail waiting <= MONITOR_MAX_MAIL_AGE_SECONDS (900) and none
+#                       given up; cache hit rate >= MONITOR_MIN_CACHE_HIT_RATE (0 = not checked); its
 #                       database connection share when psql is not installed; on PostgreSQL,
 #                       next month's partitions made and no rows in a DEFAULT partition
 #   processes           MONITOR_SYSTEMD_UNITS active, MONITOR_PIDFILES alive (space separated)
@@ -79,6 +80,7 @@ max_p95_ms=${MONITOR_MAX_P95_MS:-500}
 max_failed_tasks=${MONITOR_MAX_FAILED_TASKS:-5}
 max_failed_payments=${MONITOR_MAX_FAILED_PAYMENTS:-20}
 max_failed_payouts=${MONITOR_MAX_FAILED_DISBURSEMENTS:-3}
+max_mail_age=${MONITOR_MAX_MAIL_AGE_SECONDS:-900}
 min_hit_rate=${MONITOR_MIN_CACHE_HIT_RATE:-0}
 stats_db_pct=
 max_db_pct=${MONITOR_MAX_DB_CONNECTIONS_PCT:-80}
@@ -248,6 +250,15 @@ else
       else
         report OK failed-payouts "$failed_payouts payouts failed in the last $window min"
       fi
+    fi
+    mail_age=$(json_number mail_oldest_seconds "$work/stats")
+    mail_gave_up=$(json_number mail_gave_up "$work/stats")
+    if [[ $mail_age =~ ^[0-9]+$ ]] && ((mail_age > max_mail_age)); then
+      report ALERT mail "account mail has waited ${mail_age}s (limit ${max_mail_age}s): is the mail server reachable?"
+    elif [[ $mail_gave_up =~ ^[1-9][0-9]*$ ]]; then
+      report ALERT mail "$mail_gave_up account e-mails were given up after a day of retries"
+    elif [[ $mail_gave_up =~ ^[0-9]+$ ]]; then
+      report OK mail "account mail is going out"
     fi
     hit_rate=$(json_number cache_hit_rate "$work/stats")
     if [[ $hit_rate =~ ^[0-9]*\.?[0-9]+$ ]] && awk -v m="$min_hit_rate" 'BEGIN { exit !(m > 0) }'; then

@@ -227,3 +227,27 @@ def test_monitor_is_quiet_about_healthy_partitions_and_sqlite(local_server, tmp_
         '{"failed_tasks": 0, "partition_future_months_min": null, "partition_default_rows": null}',
     )
     assert "partitions" not in sqlite.stdout
+
+
+def test_monitor_alerts_when_account_mail_waits_or_is_given_up(local_server, tmp_path):
+    waiting = monitor_with_stats(
+        local_server,
+        tmp_path / "waiting",
+        '{"failed_tasks": 0, "mail_waiting": 4, "mail_oldest_seconds": 1800, "mail_gave_up": 0}',
+    )
+    assert waiting.returncode == 1
+    assert re.search(
+        r"^ALERT mail\s+account mail has waited 1800s \(limit 900s\)", waiting.stdout, re.M
+    )
+    gave_up = monitor_with_stats(
+        local_server,
+        tmp_path / "gave-up",
+        '{"failed_tasks": 0, "mail_waiting": 0, "mail_oldest_seconds": null, "mail_gave_up": 2}',
+    )
+    assert re.search(r"^ALERT mail\s+2 account e-mails were given up", gave_up.stdout, re.M)
+    flowing = monitor_with_stats(
+        local_server,
+        tmp_path / "flowing",
+        '{"failed_tasks": 0, "mail_waiting": 1, "mail_oldest_seconds": 30, "mail_gave_up": 0}',
+    )
+    assert re.search(r"^OK\s+mail\s+account mail is going out", flowing.stdout, re.M)
